@@ -1,0 +1,87 @@
+// The layer rule of ARCHITECTURE.md, enforced on every import in packages/ and examples/.
+// A package may import only the internal packages listed for it here (edges point down), and only
+// packages declared in its own package.json.
+/** @type {Record<string, string[]>} allowed internal dependencies of each package */
+const ALLOWED = {
+  budget: [],
+  batcher: [],
+  scoring: [],
+  kvcache: ['budget'],
+  model: ['budget'],
+  scheduler: ['kvcache', 'budget'],
+  'gpu-webgpu': ['model', 'budget'],
+  engine: ['scheduler', 'kvcache', 'gpu-webgpu', 'model', 'budget'],
+};
+const PACKAGES = Object.keys(ALLOWED);
+const APPS = ['server', 'cli'];
+
+/** An import of package `name`, resolved into the workspace or left as a bare name. */
+const target = (names) => `^(packages/(${names.join('|')})/|@x/(${names.join('|')})(/|$))`;
+
+const layerRules = PACKAGES.map((name) => {
+  const forbidden = [...PACKAGES.filter((p) => p !== name && !ALLOWED[name].includes(p)), ...APPS];
+  return {
+    name: `layer:${name}`,
+    severity: 'error',
+    comment:
+      `@x/${name} may import only ${ALLOWED[name].map((p) => `@x/${p}`).join(', ') || 'no internal package'}` +
+      ' (ARCHITECTURE.md: packages depend only downward)',
+    from: { path: `^packages/${name}/` },
+    to: { path: target(forbidden) },
+  };
+});
+
+module.exports = {
+  forbidden: [
+    ...layerRules,
+    {
+      name: 'no-app-imports',
+      severity: 'error',
+      comment:
+        'apps in examples/ own no core logic a package could need: packages never import them',
+      from: { path: '^packages/' },
+      to: { path: '^(examples/|@x/(server|cli)(/|$))' },
+    },
+    {
+      name: 'no-undeclared-dependency',
+      severity: 'error',
+      comment: 'every imported package must be declared in the importing package.json',
+      from: {},
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown', 'unknown', 'undetermined'] },
+    },
+    {
+      name: 'no-dev-dependency-in-src',
+      severity: 'error',
+      comment: 'shipped code may not import a devDependency: it would be missing after install',
+      from: { path: '^(packages|examples)/[^/]+/src/', pathNot: '\\.(test|bench)\\.ts$' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'no-reaching-into-another-package',
+      severity: 'error',
+      comment: 'import a sibling by its package name (@x/…), never by a relative path into it',
+      from: { path: '^(packages|examples)/([^/]+)/' },
+      to: { path: '^(packages|examples)/([^/]+)/src/', pathNot: '^$1/$2/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'circular imports make load order fragile',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(dist|node_modules|\\.turbo)/' },
+    tsPreCompilationDeps: true,
+    combinedDependencies: false,
+    tsConfig: { fileName: 'tsconfig.base.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.cjs', '.mjs', '.d.ts'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

@@ -1,0 +1,2 @@
+export { type CliIo, processIo } from './io.js';
+export { buildProgram } from './program.js';

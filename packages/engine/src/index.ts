@@ -1,0 +1,6 @@
+export {
+  DEFAULT_GENERATION_PARAMS,
+  type GenerationParams,
+  GenerationParamsError,
+  resolveGenerationParams,
+} from './generation-params.js';

@@ -1,0 +1,29 @@
+import {
+  type GpuDevice,
+  GpuUnavailableError,
+  navigatorGpu,
+  type RequestGpuDeviceOptions,
+  requestGpuDeviceFrom,
+} from './device.js';
+
+export {
+  type GpuAdapterSummary,
+  type GpuDevice,
+  type GpuUnavailableCode,
+  GpuUnavailableError,
+  OPTIONAL_FEATURES,
+  type RequestGpuDeviceOptions,
+  requestGpuDeviceFrom,
+} from './device.js';
+
+/**
+ * A WebGPU device from `options.gpu` or `navigator.gpu` (browser build: never loads Dawn).
+ * @throws GpuUnavailableError when there is no WebGPU API, no adapter, or a required feature
+ */
+export async function requestGpuDevice(options: RequestGpuDeviceOptions = {}): Promise<GpuDevice> {
+  const gpu = options.gpu ?? navigatorGpu();
+  if (!gpu) {
+    throw new GpuUnavailableError('this browser exposes no navigator.gpu (WebGPU)', 'GPU_NO_API');
+  }
+  return requestGpuDeviceFrom(gpu, options);
+}

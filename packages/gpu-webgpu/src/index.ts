@@ -1,0 +1,27 @@
+import {
+  type GpuDevice,
+  navigatorGpu,
+  type RequestGpuDeviceOptions,
+  requestGpuDeviceFrom,
+} from './device.js';
+import { loadNodeGpu } from './node-gpu.js';
+
+export {
+  type GpuAdapterSummary,
+  type GpuDevice,
+  type GpuUnavailableCode,
+  GpuUnavailableError,
+  OPTIONAL_FEATURES,
+  type RequestGpuDeviceOptions,
+  requestGpuDeviceFrom,
+} from './device.js';
+
+/**
+ * A WebGPU device: from `options.gpu`, else `navigator.gpu`, else Dawn through the `webgpu`
+ * package. Optional features (shader-f16, subgroups, timestamp-query) are enabled when present.
+ * @throws GpuUnavailableError when there is no WebGPU API, no adapter, or a required feature
+ */
+export async function requestGpuDevice(options: RequestGpuDeviceOptions = {}): Promise<GpuDevice> {
+  const gpu = options.gpu ?? navigatorGpu() ?? (await loadNodeGpu());
+  return requestGpuDeviceFrom(gpu, options);
+}

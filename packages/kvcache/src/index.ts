@@ -1,0 +1,2 @@
+export { BlockPool } from './block-pool.js';
+export { KvCacheError, type KvCacheErrorCode } from './errors.js';

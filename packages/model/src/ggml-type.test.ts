@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import {
+  GgmlType,
+  ggmlTypeTraits,
+  TensorShapeError,
+  tensorByteSize,
+  UnsupportedTensorTypeError,
+} from './ggml-type.js';
+
+describe('GGML type layouts', () => {
+  it('matches llama.cpp block sizes: Q8_0 34 B/32, Q4_0 18 B/32, Q4_K 144 B/256, Q6_K 210 B/256', () => {
+    expect(ggmlTypeTraits(GgmlType.Q8_0)).toEqual({ name: 'Q8_0', blockSize: 32, typeSize: 34 });
+    expect(ggmlTypeTraits(GgmlType.Q4_0)).toEqual({ name: 'Q4_0', blockSize: 32, typeSize: 18 });
+    expect(ggmlTypeTraits(GgmlType.Q4_K)).toEqual({ name: 'Q4_K', blockSize: 256, typeSize: 144 });
+    expect(ggmlTypeTraits(GgmlType.Q6_K)).toEqual({ name: 'Q6_K', blockSize: 256, typeSize: 210 });
+  });
+
+  it('sizes a tensor from its shape, row dimension first', () => {
+    expect(tensorByteSize(GgmlType.F32, [4, 3])).toBe(48);
+    expect(tensorByteSize(GgmlType.BF16, [8])).toBe(16);
+    expect(tensorByteSize(GgmlType.Q8_0, [64, 2])).toBe(4 * 34);
+    expect(tensorByteSize(GgmlType.Q6_K, [512, 10])).toBe(20 * 210);
+  });
+
+  it('rejects a row that is not a whole number of blocks, naming the type and length', () => {
+    expect(() => tensorByteSize(GgmlType.Q4_K, [100, 2])).toThrow(TensorShapeError);
+    expect(() => tensorByteSize(GgmlType.Q4_K, [100, 2])).toThrow('row length is 100');
+  });
+
+  it('rejects a type it does not read, listing the ones it does', () => {
+    expect(() => ggmlTypeTraits(3)).toThrow(UnsupportedTensorTypeError);
+    expect(() => ggmlTypeTraits(3)).toThrow('GGML type 3 is not supported; supported types: F32');
+  });
+});

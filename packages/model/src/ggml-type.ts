@@ -1,0 +1,99 @@
+/**
+ * GGML tensor types as GGUF stores them (the `ggml_type` enum of ggml.h), with each type's block
+ * layout. Quantized types store a row as blocks of `blockSize` elements in `typeSize` bytes:
+ *
+ * | type | id | elements/block | bytes/block | layout                                             |
+ * | ---- | -- | -------------- | ----------- | -------------------------------------------------- |
+ * | F32  | 0  | 1              | 4           | IEEE-754 binary32                                  |
+ * | F16  | 1  | 1              | 2           | IEEE-754 binary16                                  |
+ * | Q4_0 | 2  | 32             | 18          | f16 scale d @0, 16 bytes of 4-bit quants @2        |
+ * | Q8_0 | 8  | 32             | 34          | f16 scale d @0, 32 int8 quants @2                  |
+ * | Q4_K | 12 | 256            | 144         | f16 d @0, f16 dmin @2, 12 bytes scales @4, qs @16  |
+ * | Q6_K | 14 | 256            | 210         | ql[128] @0, qh[64] @128, int8 scales[16] @192, d @208 |
+ * | BF16 | 30 | 1              | 2           | upper 16 bits of binary32                          |
+ */
+export const GgmlType = {
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q8_0: 8,
+  Q4_K: 12,
+  Q6_K: 14,
+  BF16: 30,
+} as const;
+
+/** A GGML type id xinfer can read. */
+export type GgmlType = (typeof GgmlType)[keyof typeof GgmlType];
+
+/** Name of a GGML type xinfer can read, as llama.cpp spells it. */
+export type GgmlTypeName = keyof typeof GgmlType;
+
+/** Block layout of one GGML type. */
+export interface GgmlTypeTraits {
+  name: GgmlTypeName;
+  /** Elements per block (1 for unquantized types). */
+  blockSize: number;
+  /** Bytes per block. */
+  typeSize: number;
+}
+
+const TRAITS: ReadonlyMap<number, GgmlTypeTraits> = new Map<number, GgmlTypeTraits>([
+  [GgmlType.F32, { name: 'F32', blockSize: 1, typeSize: 4 }],
+  [GgmlType.F16, { name: 'F16', blockSize: 1, typeSize: 2 }],
+  [GgmlType.Q4_0, { name: 'Q4_0', blockSize: 32, typeSize: 18 }],
+  [GgmlType.Q8_0, { name: 'Q8_0', blockSize: 32, typeSize: 34 }],
+  [GgmlType.Q4_K, { name: 'Q4_K', blockSize: 256, typeSize: 144 }],
+  [GgmlType.Q6_K, { name: 'Q6_K', blockSize: 256, typeSize: 210 }],
+  [GgmlType.BF16, { name: 'BF16', blockSize: 1, typeSize: 2 }],
+]);
+
+/** A tensor type or shape that xinfer cannot read. */
+export class UnsupportedTensorTypeError extends Error {
+  override readonly name = 'UnsupportedTensorTypeError';
+  readonly code = 'GGML_UNSUPPORTED_TYPE';
+}
+
+/** A tensor whose element count does not fill whole blocks of its type. */
+export class TensorShapeError extends Error {
+  override readonly name = 'TensorShapeError';
+  readonly code = 'GGML_BAD_SHAPE';
+}
+
+/**
+ * The block layout of a GGML type id.
+ * @throws UnsupportedTensorTypeError for a type id xinfer does not read
+ */
+export function ggmlTypeTraits(type: number): GgmlTypeTraits {
+  const traits = TRAITS.get(type);
+  if (!traits) {
+    const known = [...TRAITS.values()].map((t) => t.name).join(', ');
+    throw new UnsupportedTensorTypeError(
+      `GGML type ${type} is not supported; supported types: ${known}`,
+    );
+  }
+  return traits;
+}
+
+/**
+ * Bytes a tensor of `type` and `shape` occupies. GGUF shapes list the innermost (row) dimension
+ * first; each row must be a whole number of blocks.
+ * @throws TensorShapeError when a row is not a whole number of blocks or a dimension is invalid
+ * @throws UnsupportedTensorTypeError for a type xinfer does not read
+ */
+export function tensorByteSize(type: number, shape: readonly number[]): number {
+  const { name, blockSize, typeSize } = ggmlTypeTraits(type);
+  let elements = 1;
+  for (const [i, dim] of shape.entries()) {
+    if (!Number.isSafeInteger(dim) || dim < 0) {
+      throw new TensorShapeError(`dimension ${i} of a ${name} tensor is ${String(dim)}`);
+    }
+    elements *= dim;
+  }
+  const rowLength = shape[0] ?? 1;
+  if (rowLength % blockSize !== 0) {
+    throw new TensorShapeError(
+      `a ${name} row holds blocks of ${blockSize} elements, but the row length is ${rowLength}`,
+    );
+  }
+  return (elements / blockSize) * typeSize;
+}

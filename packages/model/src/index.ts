@@ -1,0 +1,9 @@
+export {
+  GgmlType,
+  type GgmlTypeName,
+  type GgmlTypeTraits,
+  ggmlTypeTraits,
+  TensorShapeError,
+  tensorByteSize,
+  UnsupportedTensorTypeError,
+} from './ggml-type.js';

@@ -1,0 +1,1 @@
+export { type LatencySummary, percentile, percentileOfSorted, summarize } from './percentile.js';
