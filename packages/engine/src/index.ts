@@ -1,3 +1,4 @@
+export { type EngineConfig, EngineConfigError, resolveEngineConfig } from './engine-config.js';
 export {
   DEFAULT_GENERATION_PARAMS,
   type GenerationParams,

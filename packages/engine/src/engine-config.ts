@@ -1,0 +1,62 @@
+import { resolveSchedulerConfig, type SchedulerConfig, SchedulerConfigError } from '@x/scheduler';
+
+/**
+ * The source's `EngineConfig`: the KV-cache geometry plus the scheduler's per-step budgets.
+ * Defaults: block size 16, 1024 blocks, batch 32, 256 sequences, max model length 2048,
+ * 4096 tokens per step, memory threshold 0.9.
+ */
+export interface EngineConfig extends SchedulerConfig {
+  /** Tokens per physical KV block. Default 16. */
+  blockSize: number;
+  /** Physical KV blocks in the device pool. Default 1024. */
+  maxNumBlocks: number;
+}
+
+/** An engine configuration that is out of range; `field` names the offending field. */
+export class EngineConfigError extends Error {
+  override readonly name = 'EngineConfigError';
+  readonly code = 'ENGINE_INVALID_CONFIG';
+  readonly field: keyof EngineConfig;
+
+  constructor(field: keyof EngineConfig, message: string, options?: { cause?: unknown }) {
+    super(`${field}: ${message}`, options);
+    this.field = field;
+  }
+}
+
+/**
+ * Fills the source's defaults into a partial configuration and checks every field, including
+ * that one sequence of `maxModelLen` tokens fits in the block pool.
+ * @throws EngineConfigError naming the first field that is out of range
+ */
+export function resolveEngineConfig(partial: Partial<EngineConfig> = {}): EngineConfig {
+  const { blockSize = 16, maxNumBlocks = 1024, ...schedulerPart } = partial;
+  for (const [field, value] of [
+    ['blockSize', blockSize],
+    ['maxNumBlocks', maxNumBlocks],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new EngineConfigError(field, `must be a positive integer, got ${String(value)}`);
+    }
+  }
+  let scheduler: SchedulerConfig;
+  try {
+    scheduler = resolveSchedulerConfig(schedulerPart);
+  } catch (error) {
+    if (error instanceof SchedulerConfigError) {
+      throw new EngineConfigError(error.field, error.message.slice(error.field.length + 2), {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const blocksPerSequence = Math.ceil(scheduler.maxModelLen / blockSize);
+  if (blocksPerSequence > maxNumBlocks) {
+    throw new EngineConfigError(
+      'maxNumBlocks',
+      `${maxNumBlocks} blocks of ${blockSize} tokens hold ${maxNumBlocks * blockSize} tokens, ` +
+        `less than one sequence of maxModelLen ${scheduler.maxModelLen}`,
+    );
+  }
+  return { blockSize, maxNumBlocks, ...scheduler };
+}
