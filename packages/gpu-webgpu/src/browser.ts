@@ -6,15 +6,7 @@ import {
   requestGpuDeviceFrom,
 } from './device.js';
 
-export {
-  type GpuAdapterSummary,
-  type GpuDevice,
-  type GpuUnavailableCode,
-  GpuUnavailableError,
-  OPTIONAL_FEATURES,
-  type RequestGpuDeviceOptions,
-  requestGpuDeviceFrom,
-} from './device.js';
+export * from './public.js';
 
 /**
  * A WebGPU device from `options.gpu` or `navigator.gpu` (browser build: never loads Dawn).

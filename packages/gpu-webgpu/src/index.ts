@@ -6,15 +6,7 @@ import {
 } from './device.js';
 import { loadNodeGpu } from './node-gpu.js';
 
-export {
-  type GpuAdapterSummary,
-  type GpuDevice,
-  type GpuUnavailableCode,
-  GpuUnavailableError,
-  OPTIONAL_FEATURES,
-  type RequestGpuDeviceOptions,
-  requestGpuDeviceFrom,
-} from './device.js';
+export * from './public.js';
 
 /**
  * A WebGPU device: from `options.gpu`, else `navigator.gpu`, else Dawn through the `webgpu`

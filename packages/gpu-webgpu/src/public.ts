@@ -1,0 +1,10 @@
+// The surface both entry points (Node and browser) share; each adds its own `requestGpuDevice`.
+export {
+  type GpuAdapterSummary,
+  type GpuDevice,
+  type GpuUnavailableCode,
+  GpuUnavailableError,
+  OPTIONAL_FEATURES,
+  type RequestGpuDeviceOptions,
+  requestGpuDeviceFrom,
+} from './device.js';
