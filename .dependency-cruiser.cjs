@@ -47,13 +47,23 @@ module.exports = {
       severity: 'error',
       comment: 'every imported package must be declared in the importing package.json',
       from: {},
-      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown', 'unknown', 'undetermined'] },
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
+    },
+    {
+      name: 'no-unresolvable',
+      severity: 'error',
+      comment: 'the import resolves to no file: a typo, a missing install, or an unbuilt package',
+      from: {},
+      to: { couldNotResolve: true },
     },
     {
       name: 'no-dev-dependency-in-src',
       severity: 'error',
       comment: 'shipped code may not import a devDependency: it would be missing after install',
-      from: { path: '^(packages|examples)/[^/]+/src/', pathNot: '\\.(test|bench)\\.ts$' },
+      from: {
+        path: '^(packages|examples)/[^/]+/src/',
+        pathNot: '(\\.(test|bench)\\.ts|/test-helpers\\.ts)$',
+      },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     {
@@ -61,7 +71,7 @@ module.exports = {
       severity: 'error',
       comment: 'import a sibling by its package name (@x/…), never by a relative path into it',
       from: { path: '^(packages|examples)/([^/]+)/' },
-      to: { path: '^(packages|examples)/([^/]+)/src/', pathNot: '^$1/$2/' },
+      to: { path: '^(packages|examples)/([^/]+)/', pathNot: '^$1/$2/', dependencyTypes: ['local'] },
     },
     {
       name: 'no-circular',
@@ -72,8 +82,9 @@ module.exports = {
     },
   ],
   options: {
-    doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|node_modules|\\.turbo)/' },
+    // Resolved imports land in node_modules or a sibling's dist/: keep them as edges (the rules
+    // need them), but do not cruise their own imports.
+    doNotFollow: { path: '(^|/)(node_modules|dist)/' },
     tsPreCompilationDeps: true,
     combinedDependencies: false,
     tsConfig: { fileName: 'tsconfig.base.json' },
