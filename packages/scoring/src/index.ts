@@ -1,1 +1,41 @@
+export {
+  CONTRACT_VERSION,
+  ContractError,
+  defaultScoringContract,
+  KNOWN_METRICS,
+  type MetricName,
+  type MetricThreshold,
+  parseScoringContract,
+  type ScoringContract,
+  validateScoringContract,
+} from './contract.js';
+export {
+  type DriftAnalysis,
+  DriftAnalysisSchema,
+  type GpuTelemetry,
+  GpuTelemetrySchema,
+  type JitterAnalysis,
+  JitterAnalysisSchema,
+  type JitterSpike,
+  type LoadTestResult,
+  LoadTestResultSchema,
+  type OutputTokensDist,
+  parseLoadTestResult,
+  type QualityResult,
+  QualityResultSchema,
+  type RequestDetail,
+  RequestDetailSchema,
+  ResultFileError,
+  type ResultFileErrorCode,
+  type TailAnalysis,
+  TailAnalysisSchema,
+  type TelemetryStat,
+  toLoadTestResult,
+} from './load-test-result.js';
+export {
+  assignGrade,
+  computeJitterPenalty,
+  computeMetricScore,
+  roundHalfAwayFromZero,
+} from './metric-score.js';
 export { type LatencySummary, percentile, percentileOfSorted, summarize } from './percentile.js';
