@@ -9,7 +9,7 @@ const ALLOWED = {
   kvcache: ['budget'],
   model: ['budget'],
   scheduler: ['kvcache', 'budget'],
-  'gpu-webgpu': ['model', 'budget'],
+  'gpu-webgpu': ['model'],
   engine: ['scheduler', 'kvcache', 'gpu-webgpu', 'model', 'budget'],
 };
 const PACKAGES = Object.keys(ALLOWED);
