@@ -39,3 +39,13 @@ export {
   roundHalfAwayFromZero,
 } from './metric-score.js';
 export { type LatencySummary, percentile, percentileOfSorted, summarize } from './percentile.js';
+export {
+  computeScorecard,
+  formatMarkdown,
+  formatTable,
+  type MetricScore,
+  type RuntimeScore,
+  type Scorecard,
+  type ScoredResult,
+  stripConcurrencySuffix,
+} from './scorecard.js';
