@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from './io.js';
 import { buildProgram } from './program.js';
+import { exitOverrideAll } from './testing.js';
 
 function capture(): CliIo & { stdout: string; stderr: string } {
   const io = {
@@ -18,7 +19,7 @@ function capture(): CliIo & { stdout: string; stderr: string } {
 
 async function run(args: string[]) {
   const io = capture();
-  const program = buildProgram(io, '1.2.3').exitOverride();
+  const program = exitOverrideAll(buildProgram(io, '1.2.3'));
   let exitCode = 0;
   try {
     await program.parseAsync(args, { from: 'user' });

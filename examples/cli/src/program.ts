@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { gpuCommand } from './commands/gpu.js';
+import { scoreCommand } from './commands/score.js';
 import { type CliIo, processIo } from './io.js';
 
 /** The `xinfer` command tree. */
@@ -10,5 +11,11 @@ export function buildProgram(io: CliIo = processIo, version = '0.0.0'): Command 
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
   program.addCommand(gpuCommand(io));
+  program.addCommand(scoreCommand(io));
+  // addCommand() does not pass settings down (command() would), so give each subcommand the
+  // program's output and error behaviour.
+  for (const command of program.commands) {
+    command.configureOutput({ writeOut: io.out, writeErr: io.err }).showHelpAfterError();
+  }
   return program;
 }
