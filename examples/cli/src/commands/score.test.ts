@@ -10,7 +10,14 @@ const fixture = (name: string) => join(import.meta.dirname, '../../test/fixtures
 
 async function xinfer(args: string[]) {
   const io = { stdout: '', stderr: '' };
-  const cli: CliIo = { out: (t) => void (io.stdout += t), err: (t) => void (io.stderr += t) };
+  const cli: CliIo = {
+    out: (text) => {
+      io.stdout += text;
+    },
+    err: (text) => {
+      io.stderr += text;
+    },
+  };
   let exitCode = 0;
   try {
     await exitOverrideAll(buildProgram(cli)).parseAsync(args, { from: 'user' });
