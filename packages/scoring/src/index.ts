@@ -1,3 +1,4 @@
+export * from './cards/index.js';
 export {
   CONTRACT_VERSION,
   ContractError,

@@ -116,6 +116,57 @@ describe('xinfer score', () => {
     expect(missing.stderr).toContain('nope.json: no such file');
   });
 
+  it('prints the concurrency-scaling card from c=1 and c>1 files', async () => {
+    const base = JSON.parse(
+      (await import('node:fs')).readFileSync(fixture('runtime_a.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    const dir = mkdtempSync(join(tmpdir(), 'xinfer-score-'));
+    const c1 = join(dir, 'foo-c1.json');
+    writeFileSync(c1, JSON.stringify({ ...base, runtime_name: 'foo-c1' }));
+    const { stdout } = await xinfer([
+      'score',
+      '--card',
+      'scaling',
+      '--format',
+      'json',
+      fixture('foo-c8.json'),
+      '--c1',
+      c1,
+    ]);
+    // 960 aggregate tok/s at c=8 over 150 × 8: 80 % of linear.
+    expect(JSON.parse(stdout).runtimes[0]).toMatchObject({
+      name: 'foo',
+      peak_concurrency: 8,
+      scaling_efficiency: 0.8,
+    });
+  });
+
+  it('prints every card with --card all', async () => {
+    const { stdout, exitCode } = await xinfer([
+      'score',
+      '--card',
+      'all',
+      '--format',
+      'json',
+      fixture('runtime_a.json'),
+    ]);
+    expect(exitCode).toBe(0);
+    expect(Object.keys(JSON.parse(stdout))).toEqual([
+      'main',
+      'layer',
+      'profile',
+      'correctness',
+      'output-length',
+      'memory',
+      'cold-start',
+      'power',
+      'scaling',
+    ]);
+    const table = await xinfer(['score', '--card', 'all', fixture('runtime_a.json')]);
+    expect(table.stdout).toContain('Per-Prompt-Profile Scores');
+    expect(table.stdout).toContain('Cold Start Time');
+  });
+
   it('rejects an unknown card or format', async () => {
     const { exitCode, stderr } = await xinfer([
       'score',

@@ -1,8 +1,32 @@
 import { readFile } from 'node:fs/promises';
 import {
+  computeColdStartScorecard,
+  computeConcurrencyScalingScorecard,
+  computeCorrectnessScorecard,
+  computeLayerScorecard,
+  computeMemoryScorecard,
+  computeOutputLengthScorecard,
+  computePowerEfficiencyScorecard,
+  computeProfileScorecard,
   computeScorecard,
   defaultScoringContract,
+  formatColdStartMarkdown,
+  formatColdStartTable,
+  formatCorrectnessMarkdown,
+  formatCorrectnessTable,
+  formatLayerMarkdown,
+  formatLayerTable,
   formatMarkdown,
+  formatMemoryMarkdown,
+  formatMemoryTable,
+  formatOutputLengthMarkdown,
+  formatOutputLengthTable,
+  formatPowerMarkdown,
+  formatPowerTable,
+  formatProfileMarkdown,
+  formatProfileTable,
+  formatScalingMarkdown,
+  formatScalingTable,
   formatTable,
   parseLoadTestResult,
   parseScoringContract,
@@ -44,6 +68,47 @@ function cardKind<T extends object>(
 /** The cards `--card` offers, in the order `--card all` prints them. */
 export const CARDS: Record<string, CardKind> = {
   main: cardKind(computeScorecard, formatTable, formatMarkdown),
+  layer: cardKind(
+    (r, _, c) => computeLayerScorecard(r, c.grades),
+    formatLayerTable,
+    formatLayerMarkdown,
+  ),
+  profile: cardKind(
+    (r, _, c) => computeProfileScorecard(r, c),
+    formatProfileTable,
+    formatProfileMarkdown,
+  ),
+  correctness: cardKind(
+    (r, _, c) => computeCorrectnessScorecard(r, c.grades),
+    formatCorrectnessTable,
+    formatCorrectnessMarkdown,
+  ),
+  'output-length': cardKind(
+    (r, _, c) => computeOutputLengthScorecard(r, c),
+    formatOutputLengthTable,
+    formatOutputLengthMarkdown,
+  ),
+  memory: cardKind(
+    (r, _, c) => computeMemoryScorecard(r, c.grades),
+    formatMemoryTable,
+    formatMemoryMarkdown,
+  ),
+  'cold-start': cardKind(
+    (r, _, c) => computeColdStartScorecard(r, c.grades),
+    formatColdStartTable,
+    formatColdStartMarkdown,
+  ),
+  power: cardKind(
+    (r, _, c) => computePowerEfficiencyScorecard(r, c.grades),
+    formatPowerTable,
+    formatPowerMarkdown,
+  ),
+  // Scaling compares concurrencies, so it reads the --c1 files together with the others.
+  scaling: cardKind(
+    (r, c1, c) => computeConcurrencyScalingScorecard([...(c1 ?? []), ...r], c.grades),
+    formatScalingTable,
+    formatScalingMarkdown,
+  ),
 };
 
 const FORMATS = ['table', 'markdown', 'json'] as const;
