@@ -11,6 +11,17 @@ export {
   validateScoringContract,
 } from './contract.js';
 export {
+  type ChatMessage,
+  DEFAULT_PROMPTS,
+  type LoadPrompt,
+  type LoadTestOptions,
+  LoadTestOptionsError,
+  type LoadTestOutcome,
+  type LoadTestProgress,
+  parsePromptsJsonl,
+  runLoadTest,
+} from './load-generator.js';
+export {
   type DriftAnalysis,
   DriftAnalysisSchema,
   type GpuTelemetry,
@@ -33,6 +44,7 @@ export {
   type TelemetryStat,
   toLoadTestResult,
 } from './load-test-result.js';
+export { buildLoadTestResult, DEFAULT_SLO, type LoadTestRun } from './load-test-stats.js';
 export {
   assignGrade,
   computeJitterPenalty,
@@ -40,6 +52,7 @@ export {
   roundHalfAwayFromZero,
 } from './metric-score.js';
 export { type LatencySummary, percentile, percentileOfSorted, summarize } from './percentile.js';
+export type { RequestStatus, RequestTiming } from './request-timing.js';
 export {
   computeScorecard,
   formatMarkdown,

@@ -33,17 +33,33 @@ export function rankBest<T extends { best: boolean }>(
 }
 
 /**
- * Rust's `{:.N}`: like `toFixed`, but an exact binary tie rounds to even (`0.25` → `0.2`) where
- * `toFixed` rounds it up.
+ * Rust's `{:.N}` of an `f64`. Both Rust and `toFixed` round the exact binary value, so they agree
+ * except on exact decimal ties (`0.25`, `0.125`, `2.5`), which Rust rounds to even (`0.2`, `0.12`,
+ * `2`) and `toFixed` away from zero. A value that only looks like a tie (`0.45` is
+ * 0.45000000000000001…) is not one: Rust prints `0.5`, like `toFixed`. Rust also keeps the sign of
+ * `-0` and prints infinities as `inf`.
  */
 export function fixed(x: number, digits: number): string {
-  const scale = 10 ** digits;
-  const scaled = Math.abs(x) * scale;
-  const floor = Math.floor(scaled);
-  if (scaled - floor === 0.5 && floor % 2 === 0) {
-    return ((Math.sign(x) * floor) / scale).toFixed(digits);
+  if (x === Number.POSITIVE_INFINITY) return 'inf';
+  if (x === Number.NEGATIVE_INFINITY) return '-inf';
+  if (Number.isNaN(x)) return 'NaN';
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  const magnitude = Math.abs(x);
+  // x is an exact tie iff x × 2 × 10^d is an odd integer N. x is dyadic, so that needs 5^d | N
+  // and x = (N / 5^d) / 2^(d+1), both of which check exactly in floating point.
+  const twice = magnitude * 2 * 10 ** digits;
+  const fives = 5 ** digits;
+  const tie =
+    Number.isSafeInteger(twice) &&
+    twice % 2 === 1 &&
+    twice % fives === 0 &&
+    twice / fives / 2 ** (digits + 1) === magnitude;
+  if (tie) {
+    const below = (twice - 1) / 2;
+    const even = below % 2 === 0 ? below : below + 1;
+    return `${sign}${(even / 10 ** digits).toFixed(digits)}`;
   }
-  return x.toFixed(digits);
+  return `${sign}${magnitude.toFixed(digits)}`;
 }
 
 /** Rust's `{:>W.N}`. */
