@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { benchCommand } from './commands/bench.js';
 import { gpuCommand } from './commands/gpu.js';
 import { scoreCommand } from './commands/score.js';
 import { type CliIo, processIo } from './io.js';
@@ -10,6 +11,7 @@ export function buildProgram(io: CliIo = processIo, version = '0.0.0'): Command 
     .version(version, '-v, --version')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
+  program.addCommand(benchCommand(io));
   program.addCommand(gpuCommand(io));
   program.addCommand(scoreCommand(io));
   // addCommand() does not pass settings down (command() would), so give each subcommand the
