@@ -25,6 +25,7 @@ import {
   formatProfileTable,
   formatScalingMarkdown,
   formatScalingTable,
+  formatTrainingStepMarkdown,
   formatTrainingStepTable,
   outputLengthCategory,
   promptCategory,
@@ -367,5 +368,8 @@ describe('training step scorecard', () => {
     const table = formatTrainingStepTable(card).split('\n');
     expect(table[0]).toBe('Training Step Scorecard — tiny-llama');
     expect(table[3]).toBe('fast        *     6000       20.0   95%   100    compute  A+');
+    expect(formatTrainingStepMarkdown(card).split('\n')[4]).toBe(
+      '| fast | **6000** | 20.0 | 95% | 100 | compute | A+ |',
+    );
   });
 });

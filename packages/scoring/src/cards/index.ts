@@ -72,6 +72,7 @@ export {
 export {
   classifyBottleneck,
   computeTrainingStepScorecard,
+  formatTrainingStepMarkdown,
   formatTrainingStepTable,
   type TrainingBottleneck,
   type TrainingStepRun,

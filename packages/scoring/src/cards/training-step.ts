@@ -1,4 +1,4 @@
-import { type Grades, left, rankBest, right, scoreAndGrade } from './shared.js';
+import { fixed, type Grades, left, rankBest, right, scoreAndGrade } from './shared.js';
 
 /** Training tok/s that scores 100. */
 export const TRAINING_TOK_S_EXCELLENT = 6000;
@@ -96,6 +96,23 @@ export function formatTrainingStepTable(card: TrainingStepScorecard): string {
   for (const rt of card.runtimes) {
     lines.push(
       `${left(rt.name, 12)}${rt.best ? '*' : ' '}${right(rt.tokens_per_sec, 9, 0)} ${right(rt.ms_per_step, 10, 1)} ${right(rt.wall_coverage * 100, 4, 0)}% ${right(rt.score, 5)} ${right(rt.bottleneck, 10)} ${right(rt.grade, 3)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The training-step card as markdown (the source has only the text table; this follows its columns). */
+export function formatTrainingStepMarkdown(card: TrainingStepScorecard): string {
+  const lines = [
+    `## Training Step Scorecard — ${card.model_name}`,
+    '',
+    '| Runtime | tok/s | ms/step | WC% | Score | Bottleneck | Grade |',
+    '|---------|-------|---------|-----|-------|------------|-------|',
+  ];
+  for (const rt of card.runtimes) {
+    const tokPerSec = fixed(rt.tokens_per_sec, 0);
+    lines.push(
+      `| ${rt.name} | ${rt.best ? `**${tokPerSec}**` : tokPerSec} | ${fixed(rt.ms_per_step, 1)} | ${fixed(rt.wall_coverage * 100, 0)}% | ${rt.score} | ${rt.bottleneck} | ${rt.grade} |`,
     );
   }
   return lines.join('\n');
