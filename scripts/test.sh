@@ -12,6 +12,7 @@ echo "== layer rule (dependency-cruiser)"
 pnpm run --silent check:layers
 echo "== build, typecheck, package shape (publint, attw), tests"
 status=0
-pnpm exec turbo run build typecheck lint test --output-logs=new-only --continue || status=$?
+# Two cores: more tasks at once only thrash, and each Vitest run has its own workers.
+pnpm exec turbo run build typecheck lint test --output-logs=new-only --continue --concurrency=2 || status=$?
 node scripts/test-summary.mjs || status=$?
 exit "$status"

@@ -1,33 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from './io.js';
-import { buildProgram } from './program.js';
-import { exitOverrideAll } from './testing.js';
+import { runXinfer } from './testing.js';
 
-function capture(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out: (text: string) => {
-      io.stdout += text;
-    },
-    err: (text: string) => {
-      io.stderr += text;
-    },
-  };
-  return io;
-}
-
-async function run(args: string[]) {
-  const io = capture();
-  const program = exitOverrideAll(buildProgram(io, '1.2.3'));
-  let exitCode = 0;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (error) {
-    exitCode = (error as { exitCode?: number }).exitCode ?? 1;
-  }
-  return { ...io, exitCode };
-}
+const run = (args: string[]) => runXinfer(args, '1.2.3');
 
 describe('xinfer', () => {
   it('lists its commands in --help', async () => {

@@ -190,5 +190,7 @@ describe('TokenBatcher invariants', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+    // A thousand generated runs take ~0.5 s alone, but CI runs every package's tests at once on
+    // two cores; the limit guards against a hang, not a speed.
+  }, 120_000);
 });

@@ -2,31 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../io.js';
-import { buildProgram } from '../program.js';
-import { exitOverrideAll } from '../testing.js';
+import { runXinfer } from '../testing.js';
 
 const fixture = (name: string) => join(import.meta.dirname, '../../test/fixtures', name);
 
-async function xinfer(args: string[]) {
-  const io = { stdout: '', stderr: '' };
-  const cli: CliIo = {
-    out: (text) => {
-      io.stdout += text;
-    },
-    err: (text) => {
-      io.stderr += text;
-    },
-  };
-  let exitCode = 0;
-  try {
-    await exitOverrideAll(buildProgram(cli)).parseAsync(args, { from: 'user' });
-  } catch (error) {
-    exitCode = (error as { exitCode?: number }).exitCode ?? 1;
-    if (exitCode === 1 && !io.stderr) io.stderr = (error as Error).message;
-  }
-  return { ...io, exitCode };
-}
+const xinfer = (args: string[]) => runXinfer(args);
 
 describe('xinfer score', () => {
   it('prints the scorecard JSON with the source field names', async () => {

@@ -264,6 +264,9 @@ describe('cold start scorecard', () => {
     expect(card.runtimes[0]!.score).toBeGreaterThan(card.runtimes[1]!.score);
     expect(card.runtimes[1]!.score).toBe(15); // 75 × 3000 / 15000
     expect(formatColdStartTable(card)).toContain('Thresholds: excellent <= 500ms, good <= 3000ms');
+    expect(formatColdStartTable(card).split('\n')[4]).toBe(
+      `${'realizr'.padEnd(24)}         300*      100       A+`,
+    );
     expect(formatColdStartMarkdown(card).split('\n')[5]).toBe('| vllm | 15000 | 15 | F |');
   });
 });

@@ -1,13 +1,5 @@
-import {
-  type CardInput,
-  fixed,
-  type Grades,
-  left,
-  rankBest,
-  right,
-  scoreAndGrade,
-  star,
-} from './shared.js';
+import { type CardInput, fixed, type Grades, rankBest, scoreAndGrade } from './shared.js';
+import { type CardLayout, renderMarkdown, renderTable } from './single-metric.js';
 
 /** Cold start that scores 100 (ms). */
 export const COLD_START_EXCELLENT_MS = 500;
@@ -57,36 +49,37 @@ export function computeColdStartScorecard(
   return { timestamp: now.toISOString(), runtimes: rankBest(rows, (r) => r.cold_start_ms, 'asc') };
 }
 
+const LAYOUT: CardLayout<ColdStartScore> = {
+  title: 'Cold Start Time',
+  nameWidth: 24,
+  columns: [
+    {
+      header: 'Start (ms)',
+      width: 12,
+      cellWidth: 11,
+      star: true,
+      cell: (r) => fixed(r.cold_start_ms, 0),
+    },
+    { header: 'Score', width: 8, cell: (r) => r.score },
+    { header: 'Grade', width: 8, cell: (r) => r.grade },
+  ],
+  ruleWidth: 56,
+  footer: [
+    `Thresholds: excellent <= ${COLD_START_EXCELLENT_MS}ms, good <= ${COLD_START_GOOD_MS}ms`,
+  ],
+  markdownHead: [
+    '| Runtime | Start (ms) | Score | Grade |',
+    '|---------|------------|-------|-------|',
+  ],
+  markdownRow: (r) => [fixed(r.cold_start_ms, 0), r.score, r.grade],
+};
+
 /** The cold-start card as a text table. */
 export function formatColdStartTable(card: ColdStartScorecard): string {
-  const lines = [
-    'Cold Start Time',
-    '',
-    `${left('Runtime', 24)} ${right('Start (ms)', 12)} ${right('Score', 8)} ${right('Grade', 8)}`,
-    '-'.repeat(56),
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `${left(rt.name, 24)} ${right(rt.cold_start_ms, 11, 0)}${star(rt.best)} ${right(rt.score, 8)} ${right(rt.grade, 8)}`,
-    );
-  }
-  lines.push(
-    '',
-    `Thresholds: excellent <= ${COLD_START_EXCELLENT_MS}ms, good <= ${COLD_START_GOOD_MS}ms`,
-  );
-  return lines.join('\n');
+  return renderTable(LAYOUT, card.runtimes);
 }
 
 /** The cold-start card as markdown. */
 export function formatColdStartMarkdown(card: ColdStartScorecard): string {
-  const lines = [
-    '## Cold Start Time',
-    '',
-    '| Runtime | Start (ms) | Score | Grade |',
-    '|---------|------------|-------|-------|',
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(`| ${rt.name} | ${fixed(rt.cold_start_ms, 0)} | ${rt.score} | ${rt.grade} |`);
-  }
-  return lines.join('\n');
+  return renderMarkdown(LAYOUT, card.runtimes);
 }

@@ -1,13 +1,5 @@
-import {
-  type CardInput,
-  fixed,
-  type Grades,
-  left,
-  rankBest,
-  right,
-  scoreAndGrade,
-  star,
-} from './shared.js';
+import { type CardInput, fixed, type Grades, rankBest, scoreAndGrade } from './shared.js';
+import { type CardLayout, renderMarkdown, renderTable } from './single-metric.js';
 
 /** One runtime's output-validation pass rate. */
 export interface CorrectnessScore {
@@ -53,35 +45,31 @@ export function computeCorrectnessScorecard(
   return { timestamp: now.toISOString(), runtimes: rankBest(rows, (r) => r.pass_rate, 'desc') };
 }
 
+const LAYOUT: CardLayout<CorrectnessScore> = {
+  title: 'Correctness Scores',
+  nameWidth: 24,
+  columns: [
+    { header: 'Pass Rate', width: 10, star: true, cell: (r) => `${fixed(r.pass_rate * 100, 1)}%` },
+    { header: 'Passed', width: 8, cell: (r) => r.passed },
+    { header: 'Total', width: 8, cell: (r) => r.total },
+    { header: 'Score', width: 8, cell: (r) => r.score },
+    { header: 'Grade', width: 8, cell: (r) => r.grade },
+  ],
+  ruleWidth: 70,
+  footer: ['Thresholds: excellent = 100%, good = 95%'],
+  markdownHead: [
+    '| Runtime | Pass Rate | Passed | Total | Score | Grade |',
+    '|---------|-----------|--------|-------|-------|-------|',
+  ],
+  markdownRow: (r) => [`${fixed(r.pass_rate * 100, 1)}%`, r.passed, r.total, r.score, r.grade],
+};
+
 /** The correctness card as a text table. */
 export function formatCorrectnessTable(card: CorrectnessScorecard): string {
-  const lines = [
-    'Correctness Scores',
-    '',
-    `${left('Runtime', 24)} ${right('Pass Rate', 10)} ${right('Passed', 8)} ${right('Total', 8)} ${right('Score', 8)} ${right('Grade', 8)}`,
-    '-'.repeat(70),
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `${left(rt.name, 24)} ${right(rt.pass_rate * 100, 9, 1)}%${star(rt.best)} ${right(rt.passed, 8)} ${right(rt.total, 8)} ${right(rt.score, 8)} ${right(rt.grade, 8)}`,
-    );
-  }
-  lines.push('', 'Thresholds: excellent = 100%, good = 95%');
-  return lines.join('\n');
+  return renderTable(LAYOUT, card.runtimes);
 }
 
 /** The correctness card as markdown. */
 export function formatCorrectnessMarkdown(card: CorrectnessScorecard): string {
-  const lines = [
-    '## Correctness Scores',
-    '',
-    '| Runtime | Pass Rate | Passed | Total | Score | Grade |',
-    '|---------|-----------|--------|-------|-------|-------|',
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `| ${rt.name} | ${fixed(rt.pass_rate * 100, 1)}% | ${rt.passed} | ${rt.total} | ${rt.score} | ${rt.grade} |`,
-    );
-  }
-  return lines.join('\n');
+  return renderMarkdown(LAYOUT, card.runtimes);
 }

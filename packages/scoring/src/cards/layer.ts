@@ -1,13 +1,5 @@
-import {
-  type CardInput,
-  fixed,
-  type Grades,
-  left,
-  rankBest,
-  right,
-  scoreAndGrade,
-  star,
-} from './shared.js';
+import { type CardInput, fixed, type Grades, rankBest, scoreAndGrade } from './shared.js';
+import { type CardLayout, renderMarkdown, renderTable } from './single-metric.js';
 
 /** Per-layer decode time that scores 100 (µs). */
 export const LAYER_US_EXCELLENT = 220;
@@ -57,34 +49,41 @@ export function computeLayerScorecard(
   return { timestamp: now.toISOString(), runtimes: rankBest(rows, (r) => r.us_per_layer, 'asc') };
 }
 
+const LAYOUT: CardLayout<LayerScore> = {
+  title: 'Per-Layer Decode Efficiency',
+  nameWidth: 20,
+  columns: [
+    {
+      header: 'us/layer',
+      width: 12,
+      cellWidth: 11,
+      star: true,
+      cell: (r) => fixed(r.us_per_layer, 1),
+    },
+    { header: 'Layers', width: 8, cell: (r) => r.num_layers },
+    { header: 'Score', width: 8, cell: (r) => r.score },
+    { header: 'Grade', width: 8, cell: (r) => r.grade },
+  ],
+  ruleWidth: 60,
+  footer: [`Thresholds: excellent <= ${LAYER_US_EXCELLENT}us, good <= ${LAYER_US_GOOD}us`],
+  markdownHead: [
+    '| Runtime | us/layer | Layers | Score | Grade |',
+    '|---------|----------|--------|-------|-------|',
+  ],
+  markdownRow: (r) => [
+    r.best ? ` **${fixed(r.us_per_layer, 1)}**` : fixed(r.us_per_layer, 1),
+    r.num_layers,
+    r.score,
+    r.grade,
+  ],
+};
+
 /** The layer card as a text table. */
 export function formatLayerTable(card: LayerScorecard): string {
-  const lines = [
-    'Per-Layer Decode Efficiency',
-    '',
-    `${left('Runtime', 20)} ${right('us/layer', 12)} ${right('Layers', 8)} ${right('Score', 8)} ${right('Grade', 8)}`,
-    '-'.repeat(60),
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `${left(rt.name, 20)} ${right(rt.us_per_layer, 11, 1)}${star(rt.best)} ${right(rt.num_layers, 8)} ${right(rt.score, 8)} ${right(rt.grade, 8)}`,
-    );
-  }
-  lines.push('', `Thresholds: excellent <= ${LAYER_US_EXCELLENT}us, good <= ${LAYER_US_GOOD}us`);
-  return lines.join('\n');
+  return renderTable(LAYOUT, card.runtimes);
 }
 
 /** The layer card as markdown; the best value is bold. */
 export function formatLayerMarkdown(card: LayerScorecard): string {
-  const lines = [
-    '## Per-Layer Decode Efficiency',
-    '',
-    '| Runtime | us/layer | Layers | Score | Grade |',
-    '|---------|----------|--------|-------|-------|',
-  ];
-  for (const rt of card.runtimes) {
-    const value = rt.best ? ` **${fixed(rt.us_per_layer, 1)}**` : fixed(rt.us_per_layer, 1);
-    lines.push(`| ${rt.name} | ${value} | ${rt.num_layers} | ${rt.score} | ${rt.grade} |`);
-  }
-  return lines.join('\n');
+  return renderMarkdown(LAYOUT, card.runtimes);
 }

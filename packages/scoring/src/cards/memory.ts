@@ -1,13 +1,5 @@
-import {
-  type CardInput,
-  fixed,
-  type Grades,
-  left,
-  rankBest,
-  right,
-  scoreAndGrade,
-  star,
-} from './shared.js';
+import { type CardInput, fixed, type Grades, rankBest, scoreAndGrade } from './shared.js';
+import { type CardLayout, renderMarkdown, renderTable } from './single-metric.js';
 
 /** Decode tok/s per GiB of peak VRAM that scores 100. */
 export const MEMORY_EFFICIENCY_EXCELLENT = 40;
@@ -69,38 +61,45 @@ export function computeMemoryScorecard(
   };
 }
 
+const LAYOUT: CardLayout<MemoryScore> = {
+  title: 'Memory Efficiency',
+  nameWidth: 24,
+  columns: [
+    { header: 'VRAM MB', width: 10, cell: (r) => fixed(r.vram_used_mb, 0) },
+    { header: 'Total MB', width: 10, cell: (r) => fixed(r.vram_total_mb, 0) },
+    {
+      header: 'tok/s/GB',
+      width: 12,
+      cellWidth: 11,
+      star: true,
+      cell: (r) => fixed(r.tok_per_sec_per_gb, 1),
+    },
+    { header: 'Score', width: 8, cell: (r) => r.score },
+    { header: 'Grade', width: 8, cell: (r) => r.grade },
+  ],
+  ruleWidth: 76,
+  footer: [
+    `Thresholds: excellent >= ${MEMORY_EFFICIENCY_EXCELLENT} tok/s/GB, good >= ${MEMORY_EFFICIENCY_GOOD} tok/s/GB`,
+  ],
+  markdownHead: [
+    '| Runtime | VRAM (MB) | Total (MB) | tok/s/GB | Score | Grade |',
+    '|---------|-----------|------------|----------|-------|-------|',
+  ],
+  markdownRow: (r) => [
+    fixed(r.vram_used_mb, 0),
+    fixed(r.vram_total_mb, 0),
+    fixed(r.tok_per_sec_per_gb, 1),
+    r.score,
+    r.grade,
+  ],
+};
+
 /** The memory card as a text table. */
 export function formatMemoryTable(card: MemoryScorecard): string {
-  const lines = [
-    'Memory Efficiency',
-    '',
-    `${left('Runtime', 24)} ${right('VRAM MB', 10)} ${right('Total MB', 10)} ${right('tok/s/GB', 12)} ${right('Score', 8)} ${right('Grade', 8)}`,
-    '-'.repeat(76),
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `${left(rt.name, 24)} ${right(rt.vram_used_mb, 10, 0)} ${right(rt.vram_total_mb, 10, 0)} ${right(rt.tok_per_sec_per_gb, 11, 1)}${star(rt.best)} ${right(rt.score, 8)} ${right(rt.grade, 8)}`,
-    );
-  }
-  lines.push(
-    '',
-    `Thresholds: excellent >= ${MEMORY_EFFICIENCY_EXCELLENT} tok/s/GB, good >= ${MEMORY_EFFICIENCY_GOOD} tok/s/GB`,
-  );
-  return lines.join('\n');
+  return renderTable(LAYOUT, card.runtimes);
 }
 
 /** The memory card as markdown. */
 export function formatMemoryMarkdown(card: MemoryScorecard): string {
-  const lines = [
-    '## Memory Efficiency',
-    '',
-    '| Runtime | VRAM (MB) | Total (MB) | tok/s/GB | Score | Grade |',
-    '|---------|-----------|------------|----------|-------|-------|',
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `| ${rt.name} | ${fixed(rt.vram_used_mb, 0)} | ${fixed(rt.vram_total_mb, 0)} | ${fixed(rt.tok_per_sec_per_gb, 1)} | ${rt.score} | ${rt.grade} |`,
-    );
-  }
-  return lines.join('\n');
+  return renderMarkdown(LAYOUT, card.runtimes);
 }

@@ -1,13 +1,5 @@
-import {
-  type CardInput,
-  fixed,
-  type Grades,
-  left,
-  rankBest,
-  right,
-  scoreAndGrade,
-  star,
-} from './shared.js';
+import { type CardInput, fixed, type Grades, rankBest, scoreAndGrade } from './shared.js';
+import { type CardLayout, renderMarkdown, renderTable } from './single-metric.js';
 
 /** Decode tok/s per watt that scores 100. */
 export const POWER_EFFICIENCY_EXCELLENT = 3.0;
@@ -62,38 +54,45 @@ export function computePowerEfficiencyScorecard(
   return { timestamp: now.toISOString(), runtimes: rankBest(rows, (r) => r.tok_per_watt, 'desc') };
 }
 
+const LAYOUT: CardLayout<PowerEfficiencyScore> = {
+  title: 'Power Efficiency',
+  nameWidth: 24,
+  columns: [
+    { header: 'Power (W)', width: 10, cell: (r) => fixed(r.mean_power_w, 1) },
+    { header: 'mJ/token', width: 12, cell: (r) => fixed(r.energy_per_token_mj, 1) },
+    {
+      header: 'tok/s/W',
+      width: 10,
+      cellWidth: 9,
+      star: true,
+      cell: (r) => fixed(r.tok_per_watt, 2),
+    },
+    { header: 'Score', width: 8, cell: (r) => r.score },
+    { header: 'Grade', width: 8, cell: (r) => r.grade },
+  ],
+  ruleWidth: 76,
+  footer: [
+    `Thresholds: excellent >= ${POWER_EFFICIENCY_EXCELLENT} tok/s/W, good >= ${POWER_EFFICIENCY_GOOD} tok/s/W`,
+  ],
+  markdownHead: [
+    '| Runtime | Power (W) | mJ/token | tok/s/W | Score | Grade |',
+    '|---------|-----------|----------|---------|-------|-------|',
+  ],
+  markdownRow: (r) => [
+    fixed(r.mean_power_w, 1),
+    fixed(r.energy_per_token_mj, 1),
+    fixed(r.tok_per_watt, 2),
+    r.score,
+    r.grade,
+  ],
+};
+
 /** The power card as a text table. */
 export function formatPowerTable(card: PowerEfficiencyScorecard): string {
-  const lines = [
-    'Power Efficiency',
-    '',
-    `${left('Runtime', 24)} ${right('Power (W)', 10)} ${right('mJ/token', 12)} ${right('tok/s/W', 10)} ${right('Score', 8)} ${right('Grade', 8)}`,
-    '-'.repeat(76),
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `${left(rt.name, 24)} ${right(rt.mean_power_w, 10, 1)} ${right(rt.energy_per_token_mj, 12, 1)} ${right(rt.tok_per_watt, 9, 2)}${star(rt.best)} ${right(rt.score, 8)} ${right(rt.grade, 8)}`,
-    );
-  }
-  lines.push(
-    '',
-    `Thresholds: excellent >= ${POWER_EFFICIENCY_EXCELLENT} tok/s/W, good >= ${POWER_EFFICIENCY_GOOD} tok/s/W`,
-  );
-  return lines.join('\n');
+  return renderTable(LAYOUT, card.runtimes);
 }
 
 /** The power card as markdown. */
 export function formatPowerMarkdown(card: PowerEfficiencyScorecard): string {
-  const lines = [
-    '## Power Efficiency',
-    '',
-    '| Runtime | Power (W) | mJ/token | tok/s/W | Score | Grade |',
-    '|---------|-----------|----------|---------|-------|-------|',
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `| ${rt.name} | ${fixed(rt.mean_power_w, 1)} | ${fixed(rt.energy_per_token_mj, 1)} | ${fixed(rt.tok_per_watt, 2)} | ${rt.score} | ${rt.grade} |`,
-    );
-  }
-  return lines.join('\n');
+  return renderMarkdown(LAYOUT, card.runtimes);
 }

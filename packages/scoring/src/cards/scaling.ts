@@ -5,12 +5,10 @@ import {
   fixed,
   type Grades,
   groupPush,
-  left,
   rankBest,
-  right,
   scoreAndGrade,
-  star,
 } from './shared.js';
+import { type CardLayout, renderMarkdown, renderTable } from './single-metric.js';
 
 /** Scaling efficiency that scores 100. */
 export const SCALING_EFFICIENCY_EXCELLENT = 0.9;
@@ -94,39 +92,47 @@ export function computeConcurrencyScalingScorecard(
   };
 }
 
-/** The scaling card as a text table. */
-export function formatScalingTable(card: ConcurrencyScalingScorecard): string {
-  const lines = [
-    'Concurrency Scaling Efficiency',
-    '',
-    `${left('Runtime', 24)} ${right('c=1 tok/s', 10)} ${right('Peak Aggr', 12)} ${right('Peak c', 8)} ${right('Efficiency', 12)} ${right('Score', 8)} ${right('Grade', 8)}`,
-    '-'.repeat(88),
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `${left(rt.name, 24)} ${right(rt.c1_decode_tok_s, 10, 1)} ${right(rt.peak_aggregate_tok_s, 12, 1)} ${right(rt.peak_concurrency, 8)} ${right(rt.scaling_efficiency * 100, 11, 1)}%${star(rt.best)} ${right(rt.score, 8)} ${right(rt.grade, 8)}`,
-    );
-  }
-  lines.push(
-    '',
+const LAYOUT: CardLayout<ConcurrencyScalingScore> = {
+  title: 'Concurrency Scaling Efficiency',
+  nameWidth: 24,
+  columns: [
+    { header: 'c=1 tok/s', width: 10, cell: (r) => fixed(r.c1_decode_tok_s, 1) },
+    { header: 'Peak Aggr', width: 12, cell: (r) => fixed(r.peak_aggregate_tok_s, 1) },
+    { header: 'Peak c', width: 8, cell: (r) => r.peak_concurrency },
+    {
+      header: 'Efficiency',
+      width: 12,
+      star: true,
+      cell: (r) => `${fixed(r.scaling_efficiency * 100, 1)}%`,
+    },
+    { header: 'Score', width: 8, cell: (r) => r.score },
+    { header: 'Grade', width: 8, cell: (r) => r.grade },
+  ],
+  ruleWidth: 88,
+  footer: [
     `Thresholds: excellent >= ${fixed(SCALING_EFFICIENCY_EXCELLENT * 100, 0)}%, good >= ${fixed(SCALING_EFFICIENCY_GOOD * 100, 0)}%`,
     'Efficiency = peak_aggregate / (c1_decode × peak_concurrency)',
-  );
-  return lines.join('\n');
+  ],
+  markdownHead: [
+    '| Runtime | c=1 tok/s | Peak Aggregate | Peak c | Efficiency | Score | Grade |',
+    '|---------|-----------|---------------|--------|------------|-------|-------|',
+  ],
+  markdownRow: (r) => [
+    fixed(r.c1_decode_tok_s, 1),
+    fixed(r.peak_aggregate_tok_s, 1),
+    r.peak_concurrency,
+    `${fixed(r.scaling_efficiency * 100, 1)}%`,
+    r.score,
+    r.grade,
+  ],
+};
+
+/** The scaling card as a text table. */
+export function formatScalingTable(card: ConcurrencyScalingScorecard): string {
+  return renderTable(LAYOUT, card.runtimes);
 }
 
 /** The scaling card as markdown. */
 export function formatScalingMarkdown(card: ConcurrencyScalingScorecard): string {
-  const lines = [
-    '## Concurrency Scaling Efficiency',
-    '',
-    '| Runtime | c=1 tok/s | Peak Aggregate | Peak c | Efficiency | Score | Grade |',
-    '|---------|-----------|---------------|--------|------------|-------|-------|',
-  ];
-  for (const rt of card.runtimes) {
-    lines.push(
-      `| ${rt.name} | ${fixed(rt.c1_decode_tok_s, 1)} | ${fixed(rt.peak_aggregate_tok_s, 1)} | ${rt.peak_concurrency} | ${fixed(rt.scaling_efficiency * 100, 1)}% | ${rt.score} | ${rt.grade} |`,
-    );
-  }
-  return lines.join('\n');
+  return renderMarkdown(LAYOUT, card.runtimes);
 }
