@@ -38,3 +38,33 @@ describe('BlockPool', () => {
     expect(() => new BlockPool(1.5)).toThrow('numBlocks must be a positive integer');
   });
 });
+
+describe('BlockPool evictable cached blocks', () => {
+  it('keeps a freed cached block reusable until allocate needs it, evicting least recent first', () => {
+    const pool = new BlockPool(3);
+    const evicted: number[] = [];
+    pool.onEvict = (id) => evicted.push(id);
+    const [a, b, c] = [pool.allocate(), pool.allocate(), pool.allocate()];
+    pool.setCached(a);
+    pool.setCached(b);
+    pool.release(b);
+    pool.release(a);
+    pool.release(c);
+    expect(pool.numFreeBlocks).toBe(3);
+    expect(pool.numEvictableBlocks).toBe(2);
+    // The uncached block goes first, then the evictable ones, oldest first (b, then a).
+    expect(pool.allocate()).toBe(c);
+    expect(pool.allocate()).toBe(b);
+    expect(evicted).toEqual([b]);
+    expect(pool.isCached(b)).toBe(false);
+    // a is still cached: a retain revives it without eviction.
+    expect(pool.retain(a)).toBe(1);
+    expect(pool.numEvictableBlocks).toBe(0);
+    expect(() => pool.allocate()).toThrow(expect.objectContaining({ code: 'KV_OUT_OF_BLOCKS' }));
+  });
+
+  it('refuses to mark a free block as cached', () => {
+    const pool = new BlockPool(1);
+    expect(() => pool.setCached(0)).toThrow(expect.objectContaining({ code: 'KV_UNKNOWN_BLOCK' }));
+  });
+});
