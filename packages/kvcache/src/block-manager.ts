@@ -64,6 +64,10 @@ export class BlockManager {
   private readonly watermarkBlocks: number;
   private readonly cache: PrefixCache;
   private readonly sequences = new Map<number, Sequence>();
+  // Callers make several calls for one sequence in a row (a scheduler: numTokens, canAppendSlots,
+  // reserveSlots, slotMapping); remembering the last lookup saves most Map lookups on that path.
+  private lastId = Number.NaN;
+  private lastSeq: Sequence | undefined;
 
   /** @throws KvCacheError `KV_INVALID_CONFIG` for a bad size or watermark */
   constructor(config: BlockManagerConfig) {
@@ -113,7 +117,7 @@ export class BlockManager {
 
   /** Whether the manager holds this sequence. */
   has(seqId: number): boolean {
-    return this.sequences.has(seqId);
+    return seqId === this.lastId || this.sequences.has(seqId);
   }
 
   /** Tokens (prompt and appended) of a sequence. */
@@ -137,6 +141,17 @@ export class BlockManager {
    * @throws KvCacheError `KV_INVALID_ARGUMENT` for a range outside the sequence
    */
   slotMapping(seqId: number, start: number, end: number): Int32Array {
+    const slots = new Int32Array(Math.max(0, end - start));
+    this.writeSlots(seqId, start, end, slots, 0);
+    return slots;
+  }
+
+  /**
+   * {@link BlockManager.slotMapping} into a caller's buffer at `offset`, allocating nothing: for
+   * building one flattened slot mapping for a whole batch.
+   * @throws KvCacheError `KV_INVALID_ARGUMENT` for a range outside the sequence
+   */
+  writeSlots(seqId: number, start: number, end: number, target: Int32Array, offset: number): void {
     const seq = this.onDevice(seqId, 'slotMapping');
     if (
       !(
@@ -152,12 +167,12 @@ export class BlockManager {
         'KV_INVALID_ARGUMENT',
       );
     }
-    const slots = new Int32Array(end - start);
-    for (let pos = start; pos < end; pos++) {
-      slots[pos - start] =
-        seq.table[Math.floor(pos / this.blockSize)]! * this.blockSize + (pos % this.blockSize);
+    const bs = this.blockSize;
+    const table = seq.table;
+    for (let pos = start, i = offset; pos < end; pos++, i++) {
+      const block = (pos / bs) | 0;
+      target[i] = table[block]! * bs + (pos - block * bs);
     }
-    return slots;
   }
 
   /** Whether a prompt of these tokens fits now, later, or never (watermark included). */
@@ -244,6 +259,16 @@ export class BlockManager {
    *   `KV_WRONG_LOCATION` for a swapped-out sequence
    */
   appendSlots(seqId: number, tokenIds: ArrayLike<number>): AppendResult {
+    const start = this.numTokens(seqId);
+    const copies = this.reserveSlots(seqId, tokenIds);
+    return { slotMapping: this.slotMapping(seqId, start, start + tokenIds.length), copies };
+  }
+
+  /**
+   * {@link BlockManager.appendSlots} without computing the slot mapping, for callers that map a
+   * different range themselves: returns only the copy-on-write copies.
+   */
+  reserveSlots(seqId: number, tokenIds: ArrayLike<number>): Array<[number, number]> {
     const seq = this.onDevice(seqId, 'appendSlots');
     const count = tokenIds.length;
     const required = this.blocksToAppend(seq, count);
@@ -254,9 +279,12 @@ export class BlockManager {
       );
     }
     const copies: Array<[number, number]> = [];
-    const start = seq.tokens.length;
     const last = seq.table.length - 1;
-    if (count > 0 && start % this.blockSize !== 0 && this.device.refCount(seq.table[last]!) > 1) {
+    if (
+      count > 0 &&
+      seq.tokens.length % this.blockSize !== 0 &&
+      this.device.refCount(seq.table[last]!) > 1
+    ) {
       const copy = this.device.allocate();
       copies.push([seq.table[last]!, copy]);
       this.device.release(seq.table[last]!);
@@ -265,7 +293,7 @@ export class BlockManager {
     for (let i = 0; i < count; i++) seq.tokens.push(tokenIds[i]!);
     while (seq.table.length * this.blockSize < seq.tokens.length)
       seq.table.push(this.device.allocate());
-    return { slotMapping: this.slotMapping(seqId, start, seq.tokens.length), copies };
+    return copies;
   }
 
   /**
@@ -298,6 +326,10 @@ export class BlockManager {
     const pool = seq.onHost ? this.host! : this.device;
     for (const id of seq.table) pool.release(id);
     this.sequences.delete(seqId);
+    if (seqId === this.lastId) {
+      this.lastId = Number.NaN;
+      this.lastSeq = undefined;
+    }
   }
 
   /** Whether a device-resident sequence can be swapped out to the host pool. */
@@ -376,8 +408,11 @@ export class BlockManager {
   }
 
   private get(seqId: number): Sequence {
+    if (seqId === this.lastId) return this.lastSeq!;
     const seq = this.sequences.get(seqId);
     if (!seq) throw new KvCacheError(`unknown sequence ${seqId}`, 'KV_UNKNOWN_SEQUENCE');
+    this.lastId = seqId;
+    this.lastSeq = seq;
     return seq;
   }
 

@@ -1,4 +1,14 @@
 export {
+  type FinishedSequence,
+  type PreemptionMode,
+  type Rejection,
+  type ScheduledSequence,
+  Scheduler,
+  type SchedulerOptions,
+  type SchedulerOutput,
+  type SchedulerRequest,
+} from './scheduler.js';
+export {
   DEFAULT_SCHEDULER_CONFIG,
   resolveSchedulerConfig,
   type SchedulerConfig,

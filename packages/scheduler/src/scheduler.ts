@@ -1,0 +1,373 @@
+import { BlockManager } from '@x/kvcache';
+import { resolveSchedulerConfig, type SchedulerConfig } from './scheduler-config.js';
+
+/** How a preempted sequence gives its blocks back. */
+export type PreemptionMode = 'recompute' | 'swap';
+
+/** Options of a {@link Scheduler}: the per-step budgets plus the KV-cache geometry. */
+export interface SchedulerOptions extends Partial<SchedulerConfig> {
+  /** Device KV blocks. */
+  numBlocks: number;
+  /** Tokens per block. Default 16. */
+  blockSize?: number;
+  /** Host blocks for swap preemption; 0 means every preemption recomputes. Default 0. */
+  numHostBlocks?: number;
+  enablePrefixCaching?: boolean;
+  /** Default `'recompute'` (vLLM's default): free the blocks, prefill prompt + output again later. */
+  preemptionMode?: PreemptionMode;
+}
+
+/** A request to generate. */
+export interface SchedulerRequest {
+  id: number;
+  promptTokens: readonly number[];
+  /** Most tokens to generate. */
+  maxTokens: number;
+  /** Lower runs first under the `priority` policy. Default 0. */
+  priority?: number;
+  /** Token ids that finish the sequence (end of sequence, stop tokens). */
+  stopTokenIds?: readonly number[];
+}
+
+/** One sequence's work in a step: compute tokens `[start, start + numTokens)`. */
+export interface ScheduledSequence {
+  seqId: number;
+  /** Position of the first token computed this step (tokens before it have K/V). */
+  start: number;
+  numTokens: number;
+  /** Token ids to compute (a prefill chunk, or the last sampled token). */
+  tokenIds: number[];
+  /** The sequence's block table: the block manager's live array, valid for this step. */
+  blockTable: readonly number[];
+  /** Where each computed token's K/V goes. */
+  slotMapping: Int32Array;
+  /** Whether this step reaches the sequence's last token, so a token is sampled from it. */
+  sample: boolean;
+}
+
+/** One step's plan, as plain data for an executor. */
+export interface SchedulerOutput {
+  scheduled: ScheduledSequence[];
+  /** Sum of `numTokens`: at most `maxTotalTokens`. */
+  numBatchedTokens: number;
+  /**
+   * The slots of every scheduled token, flattened in `scheduled` order (each sequence's
+   * `slotMapping` is a view of it).
+   */
+  slotMapping: Int32Array;
+  /** Block copies (copy-on-write) to do before the step: `[src, dst]`. */
+  copies: Array<[number, number]>;
+  swapIn: Array<[number, number]>;
+  swapOut: Array<[number, number]>;
+  /** Sequences preempted this step. */
+  preempted: number[];
+}
+
+/** Why a request was turned away at admission. */
+export interface Rejection {
+  id: number;
+  reason: string;
+}
+
+/** A finished sequence and everything it generated. */
+export interface FinishedSequence {
+  id: number;
+  outputTokens: number[];
+  finishReason: 'stop' | 'length';
+}
+
+interface Seq {
+  id: number;
+  tokens: number[];
+  promptLength: number;
+  maxTokens: number;
+  priority: number;
+  arrival: number;
+  stop: ReadonlySet<number>;
+  /** Tokens whose K/V is computed. */
+  numComputed: number;
+}
+
+/** Longest a sequence may grow: `maxModelLen`, and never more than the whole pool holds. */
+function maxSequenceTokens(config: SchedulerConfig, kv: BlockManager): number {
+  return Math.min(config.maxModelLen, kv.device.numBlocks * kv.blockSize);
+}
+
+/**
+ * Continuous batching over a paged KV cache, after vLLM: every step, running sequences decode
+ * (or continue a chunked prefill), swapped ones come back, and waiting ones are admitted, within
+ * the token, batch and sequence budgets. When blocks run out, the lowest-priority, latest
+ * sequence is preempted (recompute by default, or swap) and resumed later with every generated
+ * token kept.
+ */
+export class Scheduler {
+  readonly config: SchedulerConfig;
+  readonly kv: BlockManager;
+  private readonly mode: PreemptionMode;
+  private waiting: Seq[] = [];
+  private running: Seq[] = [];
+  private swapped: Seq[] = [];
+  private readonly byId = new Map<number, Seq>();
+  private arrivals = 0;
+  /** One step's slots, before they are copied into the step's output. */
+  private readonly slotScratch: Int32Array;
+
+  constructor(options: SchedulerOptions) {
+    const { numBlocks, blockSize, numHostBlocks, enablePrefixCaching, preemptionMode, ...budgets } =
+      options;
+    this.config = resolveSchedulerConfig(budgets);
+    this.kv = new BlockManager({
+      numBlocks,
+      blockSize: blockSize ?? 16,
+      numHostBlocks: numHostBlocks ?? 0,
+      enablePrefixCaching: enablePrefixCaching ?? true,
+    });
+    this.mode = preemptionMode ?? 'recompute';
+    this.slotScratch = new Int32Array(this.config.maxTotalTokens);
+  }
+
+  get numWaiting(): number {
+    return this.waiting.length;
+  }
+  get numRunning(): number {
+    return this.running.length;
+  }
+  get numSwapped(): number {
+    return this.swapped.length;
+  }
+
+  /** Whether any request is waiting, running or swapped. */
+  hasPendingWork(): boolean {
+    return this.byId.size > 0;
+  }
+
+  /**
+   * Queues a request, or rejects it with a reason when it can never run: a prompt longer than
+   * `maxModelLen`, or one that cannot fit the whole KV pool.
+   */
+  addRequest(request: SchedulerRequest): Rejection | undefined {
+    const { id, promptTokens } = request;
+    if (this.byId.has(id)) return { id, reason: `request ${id} is already queued` };
+    if (promptTokens.length === 0) return { id, reason: 'the prompt is empty' };
+    if (promptTokens.length >= this.config.maxModelLen) {
+      return {
+        id,
+        reason: `the prompt has ${promptTokens.length} tokens; maxModelLen ${this.config.maxModelLen} leaves no room to generate`,
+      };
+    }
+    const blocksNeeded = Math.ceil((promptTokens.length + 1) / this.kv.blockSize);
+    if (blocksNeeded > this.kv.device.numBlocks) {
+      return {
+        id,
+        reason: `the prompt needs ${blocksNeeded} KV blocks; the pool has ${this.kv.device.numBlocks}`,
+      };
+    }
+    const seq: Seq = {
+      id,
+      tokens: [...promptTokens],
+      promptLength: promptTokens.length,
+      maxTokens: request.maxTokens,
+      priority: request.priority ?? 0,
+      arrival: this.arrivals++,
+      stop: new Set(request.stopTokenIds ?? []),
+      numComputed: 0,
+    };
+    this.byId.set(id, seq);
+    this.waiting.push(seq);
+    if (this.config.policy === 'priority') this.waiting.sort(byPriority);
+    return undefined;
+  }
+
+  /** Removes a request in any state and frees its blocks; false when it is unknown. */
+  abort(id: number): boolean {
+    const seq = this.byId.get(id);
+    if (!seq) return false;
+    this.byId.delete(id);
+    for (const queue of [this.waiting, this.running, this.swapped]) {
+      const i = queue.indexOf(seq);
+      if (i >= 0) queue.splice(i, 1);
+    }
+    if (this.kv.has(id)) this.kv.free(id);
+    return true;
+  }
+
+  /** Plans one step. */
+  schedule(): SchedulerOutput {
+    const out: SchedulerOutput = {
+      scheduled: [],
+      numBatchedTokens: 0,
+      slotMapping: EMPTY_SLOTS,
+      copies: [],
+      swapIn: [],
+      swapOut: [],
+      preempted: [],
+    };
+    let tokenBudget = this.config.maxTotalTokens;
+    if (this.config.policy === 'priority') this.running.sort(byPriority);
+
+    // 1. Running sequences: decodes and unfinished prefill chunks, oldest / highest priority first.
+    const kept: Seq[] = [];
+    const queue = this.running;
+    // Walk the queue by index; preemption victims come off the back (`end`).
+    let end = queue.length;
+    for (let i = 0; i < end; i++) {
+      const seq = queue[i]!;
+      if (out.scheduled.length >= this.config.maxBatchSize || tokenBudget === 0) {
+        kept.push(seq);
+        continue;
+      }
+      // A decode needs a slot for its last sampled token; make room by preempting from the back.
+      let preemptedSelf = false;
+      while (!this.ensureSlots(seq, out)) {
+        const victim = end - 1 > i ? queue[--end]! : seq;
+        this.preempt(victim, out);
+        if (victim === seq) {
+          preemptedSelf = true;
+          break;
+        }
+      }
+      if (preemptedSelf) continue;
+      tokenBudget -= this.plan(seq, tokenBudget, out);
+      kept.push(seq);
+    }
+    this.running = kept;
+
+    // 2 and 3 only when nothing was preempted: blocks are short.
+    if (out.preempted.length === 0) {
+      while (this.swapped.length > 0 && this.canTakeMore(out, tokenBudget)) {
+        const seq = this.swapped[0]!;
+        // One spare block for the token sampled just before the swap-out.
+        if (this.kv.numFreeBlocks < this.kv.blockTable(seq.id).length + 1) break;
+        this.swapped.shift();
+        out.swapIn.push(...this.kv.swapIn(seq.id));
+        this.ensureSlots(seq, out);
+        tokenBudget -= this.plan(seq, tokenBudget, out);
+        this.running.push(seq);
+      }
+      while (
+        this.waiting.length > 0 &&
+        this.canTakeMore(out, tokenBudget) &&
+        this.running.length + this.swapped.length < this.config.maxNumSeqs &&
+        this.kv.usage <= this.config.memoryThreshold
+      ) {
+        const seq = this.waiting[0]!;
+        // With nothing running, the watermark protects nobody: admit whatever fits, so a
+        // sequence as large as the pool still runs.
+        const fits =
+          this.running.length === 0
+            ? Math.ceil(seq.tokens.length / this.kv.blockSize) <= this.kv.numFreeBlocks
+            : this.kv.canAllocate(seq.tokens) === 'ok';
+        if (!fits) break;
+        this.waiting.shift();
+        seq.numComputed = this.kv.allocate(seq.id, seq.tokens).numCachedTokens;
+        tokenBudget -= this.plan(seq, tokenBudget, out);
+        this.running.push(seq);
+      }
+    }
+    out.slotMapping = this.slotScratch.slice(0, out.numBatchedTokens);
+    let offset = 0;
+    for (const item of out.scheduled) {
+      item.slotMapping = out.slotMapping.subarray(offset, offset + item.numTokens);
+      offset += item.numTokens;
+    }
+    return out;
+  }
+
+  /**
+   * Applies a step's results: advances computed tokens, appends each sampled token, and finishes
+   * sequences that hit a stop token, `maxTokens` or `maxModelLen`.
+   * @param sampled the token sampled for each scheduled sequence whose `sample` was set
+   * @throws Error when a sequence that was to be sampled has no token
+   */
+  update(output: SchedulerOutput, sampled: ReadonlyMap<number, number>): FinishedSequence[] {
+    const finished: FinishedSequence[] = [];
+    for (const item of output.scheduled) {
+      const seq = this.byId.get(item.seqId);
+      if (!seq || !this.kv.has(seq.id) || this.kv.isSwappedOut(seq.id)) continue; // aborted meanwhile
+      seq.numComputed = item.start + item.numTokens;
+      this.kv.commitComputed(seq.id, seq.numComputed);
+      if (!item.sample) continue;
+      const token = sampled.get(seq.id);
+      if (token === undefined) throw new Error(`update: no sampled token for sequence ${seq.id}`);
+      seq.tokens.push(token);
+      const generated = seq.tokens.length - seq.promptLength;
+      const reason = seq.stop.has(token)
+        ? 'stop'
+        : generated >= seq.maxTokens || seq.tokens.length >= maxSequenceTokens(this.config, this.kv)
+          ? 'length'
+          : undefined;
+      if (reason) {
+        finished.push({
+          id: seq.id,
+          outputTokens: seq.tokens.slice(seq.promptLength),
+          finishReason: reason,
+        });
+        this.abort(seq.id);
+      }
+    }
+    return finished;
+  }
+
+  /** Tokens a sequence has generated so far. */
+  outputTokens(id: number): number[] | undefined {
+    const seq = this.byId.get(id);
+    return seq?.tokens.slice(seq.promptLength);
+  }
+
+  /** Gives a sequence slots for all its tokens; false when the pool has no room. */
+  private ensureSlots(seq: Seq, out: SchedulerOutput): boolean {
+    const missing = seq.tokens.length - this.kv.numTokens(seq.id);
+    if (missing <= 0) return true;
+    if (!this.kv.canAppendSlots(seq.id, missing)) return false;
+    const copies = this.kv.reserveSlots(
+      seq.id,
+      missing === 1 ? [seq.tokens.at(-1)!] : seq.tokens.slice(-missing),
+    );
+    if (copies.length > 0) out.copies.push(...copies);
+    return true;
+  }
+
+  private canTakeMore(out: SchedulerOutput, tokenBudget: number): boolean {
+    return tokenBudget > 0 && out.scheduled.length < this.config.maxBatchSize;
+  }
+
+  /** Schedules as many of a sequence's uncomputed tokens as the budget allows; returns how many. */
+  private plan(seq: Seq, tokenBudget: number, out: SchedulerOutput): number {
+    const remaining = seq.tokens.length - seq.numComputed;
+    const n = Math.min(remaining, tokenBudget);
+    if (n <= 0) return 0;
+    const start = seq.numComputed;
+    // Slots go to a scratch buffer first; schedule() copies them out once, in one allocation.
+    this.kv.writeSlots(seq.id, start, start + n, this.slotScratch, out.numBatchedTokens);
+    out.scheduled.push({
+      seqId: seq.id,
+      start,
+      numTokens: n,
+      tokenIds: seq.tokens.slice(start, start + n),
+      blockTable: this.kv.blockTable(seq.id),
+      slotMapping: EMPTY_SLOTS,
+      sample: start + n === seq.tokens.length,
+    });
+    out.numBatchedTokens += n;
+    return n;
+  }
+
+  private preempt(seq: Seq, out: SchedulerOutput): void {
+    out.preempted.push(seq.id);
+    if (this.mode === 'swap' && this.kv.canSwapOut(seq.id)) {
+      out.swapOut.push(...this.kv.swapOut(seq.id));
+      this.swapped.push(seq);
+      return;
+    }
+    // Recompute: forget the K/V; prompt and generated tokens are prefilled again later.
+    this.kv.free(seq.id);
+    seq.numComputed = 0;
+    this.waiting.unshift(seq);
+  }
+}
+
+const EMPTY_SLOTS = new Int32Array(0);
+
+function byPriority(a: Seq, b: Seq): number {
+  return a.priority - b.priority || a.arrival - b.arrival;
+}
