@@ -74,9 +74,12 @@ describe('Scheduler with BlockManager, random workloads', () => {
           expect(out.scheduled.reduce((n, x) => n + x.numTokens, 0)).toBe(out.numBatchedTokens);
           expect(new Set(out.scheduled.map((x) => x.seqId)).size).toBe(out.scheduled.length);
           expect(s.numRunning + s.numSwapped).toBeLessThanOrEqual(Math.max(w.maxBatchSize, 8));
+          expect(out.tokenIds).toHaveLength(out.numBatchedTokens);
+          expect(out.slotMapping).toHaveLength(out.numBatchedTokens);
+          let offset = 0;
           for (const x of out.scheduled) {
-            expect(x.slotMapping).toHaveLength(x.numTokens);
-            expect(x.tokenIds).toHaveLength(x.numTokens);
+            expect(x.offset).toBe(offset);
+            offset += x.numTokens;
           }
           // Block accounting: every block's reference count equals the tables holding it.
           const holders = new Map<number, number>();

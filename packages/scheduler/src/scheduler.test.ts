@@ -28,15 +28,12 @@ describe('Scheduler', () => {
     expect(first.scheduled).toEqual([
       expect.objectContaining({ seqId: 1, start: 0, numTokens: 10, sample: true }),
     ]);
-    expect([...first.scheduled[0]!.slotMapping]).toEqual(range(0, 10));
+    expect([...first.slotMapping]).toEqual(range(0, 10));
+    expect([...first.tokenIds]).toEqual(range(0, 10));
     expect(s.update(first, new Map([[1, 42]]))).toEqual([]);
     const second = s.schedule();
-    expect(second.scheduled[0]).toMatchObject({
-      start: 10,
-      numTokens: 1,
-      tokenIds: [42],
-      sample: true,
-    });
+    expect(second.scheduled[0]).toMatchObject({ start: 10, numTokens: 1, offset: 0, sample: true });
+    expect([...second.tokenIds]).toEqual([42]);
     const { finished } = drain(s);
     expect(finished).toEqual([
       { id: 1, outputTokens: [42, expect.any(Number), expect.any(Number)], finishReason: 'length' },

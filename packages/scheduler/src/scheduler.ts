@@ -35,12 +35,10 @@ export interface ScheduledSequence {
   /** Position of the first token computed this step (tokens before it have K/V). */
   start: number;
   numTokens: number;
-  /** Token ids to compute (a prefill chunk, or the last sampled token). */
-  tokenIds: number[];
+  /** Where this sequence's tokens begin in the step's flattened `tokenIds` and `slotMapping`. */
+  offset: number;
   /** The sequence's block table: the block manager's live array, valid for this step. */
   blockTable: readonly number[];
-  /** Where each computed token's K/V goes. */
-  slotMapping: Int32Array;
   /** Whether this step reaches the sequence's last token, so a token is sampled from it. */
   sample: boolean;
 }
@@ -50,10 +48,9 @@ export interface SchedulerOutput {
   scheduled: ScheduledSequence[];
   /** Sum of `numTokens`: at most `maxTotalTokens`. */
   numBatchedTokens: number;
-  /**
-   * The slots of every scheduled token, flattened in `scheduled` order (each sequence's
-   * `slotMapping` is a view of it).
-   */
+  /** The token ids to compute, flattened in `scheduled` order (a prefill chunk or the last sampled token per sequence). */
+  tokenIds: Int32Array;
+  /** Where each of those tokens' K/V goes (`block * blockSize + offset`), in the same order. */
   slotMapping: Int32Array;
   /** Block copies (copy-on-write) to do before the step: `[src, dst]`. */
   copies: Array<[number, number]>;
@@ -109,8 +106,9 @@ export class Scheduler {
   private swapped: Seq[] = [];
   private readonly byId = new Map<number, Seq>();
   private arrivals = 0;
-  /** One step's slots, before they are copied into the step's output. */
+  /** One step's slots and token ids, before they are copied into the step's output. */
   private readonly slotScratch: Int32Array;
+  private readonly tokenScratch: Int32Array;
 
   constructor(options: SchedulerOptions) {
     const { numBlocks, blockSize, numHostBlocks, enablePrefixCaching, preemptionMode, ...budgets } =
@@ -124,6 +122,7 @@ export class Scheduler {
     });
     this.mode = preemptionMode ?? 'recompute';
     this.slotScratch = new Int32Array(this.config.maxTotalTokens);
+    this.tokenScratch = new Int32Array(this.config.maxTotalTokens);
   }
 
   get numWaiting(): number {
@@ -196,7 +195,8 @@ export class Scheduler {
     const out: SchedulerOutput = {
       scheduled: [],
       numBatchedTokens: 0,
-      slotMapping: EMPTY_SLOTS,
+      tokenIds: EMPTY,
+      slotMapping: EMPTY,
       copies: [],
       swapIn: [],
       swapOut: [],
@@ -265,11 +265,7 @@ export class Scheduler {
       }
     }
     out.slotMapping = this.slotScratch.slice(0, out.numBatchedTokens);
-    let offset = 0;
-    for (const item of out.scheduled) {
-      item.slotMapping = out.slotMapping.subarray(offset, offset + item.numTokens);
-      offset += item.numTokens;
-    }
+    out.tokenIds = this.tokenScratch.slice(0, out.numBatchedTokens);
     return out;
   }
 
@@ -281,6 +277,7 @@ export class Scheduler {
    */
   update(output: SchedulerOutput, sampled: ReadonlyMap<number, number>): FinishedSequence[] {
     const finished: FinishedSequence[] = [];
+    const maxTokens = maxSequenceTokens(this.config, this.kv);
     for (const item of output.scheduled) {
       const seq = this.byId.get(item.seqId);
       if (!seq || !this.kv.has(seq.id) || this.kv.isSwappedOut(seq.id)) continue; // aborted meanwhile
@@ -293,7 +290,7 @@ export class Scheduler {
       const generated = seq.tokens.length - seq.promptLength;
       const reason = seq.stop.has(token)
         ? 'stop'
-        : generated >= seq.maxTokens || seq.tokens.length >= maxSequenceTokens(this.config, this.kv)
+        : generated >= seq.maxTokens || seq.tokens.length >= maxTokens
           ? 'length'
           : undefined;
       if (reason) {
@@ -302,9 +299,12 @@ export class Scheduler {
           outputTokens: seq.tokens.slice(seq.promptLength),
           finishReason: reason,
         });
-        this.abort(seq.id);
+        this.byId.delete(seq.id);
+        this.kv.free(seq.id);
       }
     }
+    // Finished sequences were running: drop them in one pass rather than one search each.
+    if (finished.length > 0) this.running = this.running.filter((s) => this.byId.has(s.id));
     return finished;
   }
 
@@ -337,15 +337,16 @@ export class Scheduler {
     const n = Math.min(remaining, tokenBudget);
     if (n <= 0) return 0;
     const start = seq.numComputed;
-    // Slots go to a scratch buffer first; schedule() copies them out once, in one allocation.
-    this.kv.writeSlots(seq.id, start, start + n, this.slotScratch, out.numBatchedTokens);
+    // Slots and ids go to scratch buffers first; schedule() copies them out once per step.
+    const offset = out.numBatchedTokens;
+    this.kv.writeSlots(seq.id, start, start + n, this.slotScratch, offset);
+    for (let i = 0; i < n; i++) this.tokenScratch[offset + i] = seq.tokens[start + i]!;
     out.scheduled.push({
       seqId: seq.id,
       start,
       numTokens: n,
-      tokenIds: seq.tokens.slice(start, start + n),
+      offset,
       blockTable: this.kv.blockTable(seq.id),
-      slotMapping: EMPTY_SLOTS,
       sample: start + n === seq.tokens.length,
     });
     out.numBatchedTokens += n;
@@ -366,7 +367,7 @@ export class Scheduler {
   }
 }
 
-const EMPTY_SLOTS = new Int32Array(0);
+const EMPTY = new Int32Array(0);
 
 function byPriority(a: Seq, b: Seq): number {
   return a.priority - b.priority || a.arrival - b.arrival;
