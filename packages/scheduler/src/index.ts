@@ -4,6 +4,8 @@ export {
   type Rejection,
   type ScheduledSequence,
   Scheduler,
+  SchedulerError,
+  type SchedulerErrorCode,
   type SchedulerOptions,
   type SchedulerOutput,
   type SchedulerRequest,

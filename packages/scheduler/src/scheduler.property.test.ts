@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, SchedulerError } from './scheduler.js';
 
 interface Arrival {
   step: number;
@@ -31,6 +31,9 @@ const workload = fc.record({
     { maxLength: 12 },
   ),
   aborts: fc.array(fc.record({ step: fc.nat(40), pick: fc.nat() }), { maxLength: 4 }),
+  forks: fc.array(fc.record({ step: fc.nat(40), pick: fc.nat(), token: fc.nat(50) }), {
+    maxLength: 6,
+  }),
 });
 
 describe('Scheduler with BlockManager, random workloads', () => {
@@ -103,6 +106,20 @@ describe('Scheduler with BlockManager, random workloads', () => {
             expect(f.outputTokens).toEqual(generated.get(f.id));
             ended.add(f.id);
           }
+          // Parallel sampling: fork a live sequence, giving the child its own first token.
+          w.forks.forEach((fork, k) => {
+            const live = [...generated.keys()].filter((id) => !ended.has(id));
+            if (fork.step !== step || live.length === 0) return;
+            const parent = live[fork.pick % live.length]!;
+            const child = 10_000 + k;
+            try {
+              s.fork(parent, child, 900 + fork.token);
+            } catch (error) {
+              expect(error).toBeInstanceOf(SchedulerError);
+              return;
+            }
+            generated.set(child, [...generated.get(parent)!.slice(0, -1), 900 + fork.token]);
+          });
           // Tokens are never lost across preemption.
           for (const [id, tokens] of generated) {
             if (!ended.has(id)) expect(s.outputTokens(id)).toEqual(tokens);

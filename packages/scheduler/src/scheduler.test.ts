@@ -138,3 +138,74 @@ describe('Scheduler', () => {
     expect(s.schedule().scheduled.map((x) => x.seqId)).toEqual([2]);
   });
 });
+
+describe('Scheduler.fork', () => {
+  it('samples n continuations of one prompt, sharing the prompt blocks', () => {
+    const s = new Scheduler({ numBlocks: 16, blockSize: 4 });
+    s.addRequest({ id: 1, promptTokens: range(0, 6), maxTokens: 3 });
+    s.update(s.schedule(), new Map([[1, 50]]));
+    s.fork(1, 2, 60);
+    s.fork(1, 3, 70);
+    expect(s.kv.device.refCount(s.kv.blockTable(1)[0]!)).toBe(3);
+    const step = s.schedule();
+    expect(step.scheduled.map((x) => x.seqId)).toEqual([1, 2, 3]);
+    expect([...step.tokenIds]).toEqual([50, 60, 70]);
+    // The shared partial block is copied for two of the three writers.
+    expect(step.copies).toHaveLength(2);
+    const { finished } = drain(s);
+    const outputs = new Map(finished.map((f) => [f.id, f.outputTokens]));
+    expect(outputs.get(1)?.[0]).toBe(50);
+    expect(outputs.get(2)?.[0]).toBe(60);
+    expect(outputs.get(3)?.[0]).toBe(70);
+    expect(s.kv.numFreeBlocks).toBe(16);
+  });
+
+  it('rejects a fork it cannot make, with a typed error', () => {
+    const s = new Scheduler({ numBlocks: 16, blockSize: 4, maxNumSeqs: 2, maxBatchSize: 2 });
+    s.addRequest({ id: 1, promptTokens: range(0, 6), maxTokens: 3 });
+    expect(() => s.fork(1, 2)).toThrow(expect.objectContaining({ code: 'SCHEDULER_NOT_RUNNING' }));
+    const out = s.schedule();
+    expect(() => s.fork(1, 2, 9)).toThrow(expect.objectContaining({ code: 'SCHEDULER_BAD_FORK' }));
+    expect(() => s.fork(9, 2)).toThrow(
+      expect.objectContaining({ code: 'SCHEDULER_UNKNOWN_SEQUENCE' }),
+    );
+    s.update(out, new Map([[1, 5]]));
+    s.fork(1, 2, 6);
+    expect(() => s.fork(1, 2, 7)).toThrow(
+      expect.objectContaining({ code: 'SCHEDULER_DUPLICATE_SEQUENCE' }),
+    );
+    expect(() => s.fork(1, 3, 7)).toThrow(
+      expect.objectContaining({ code: 'SCHEDULER_TOO_MANY_SEQUENCES' }),
+    );
+  });
+});
+
+describe('Scheduler regressions', () => {
+  it('swaps back in a forked sequence that holds the whole pool (found by the property test)', () => {
+    const s = new Scheduler({
+      numBlocks: 4,
+      blockSize: 6,
+      numHostBlocks: 4,
+      maxBatchSize: 1,
+      maxTotalTokens: 5,
+      maxModelLen: 21,
+      preemptionMode: 'swap',
+      enablePrefixCaching: false,
+    });
+    s.addRequest({ id: 0, promptTokens: range(0, 18), maxTokens: 3 });
+    const finished: FinishedSequence[] = [];
+    for (let step = 0; step < 50 && s.hasPendingWork(); step++) {
+      const out = s.schedule();
+      const sampled = new Map(
+        out.scheduled.filter((x) => x.sample).map((x) => [x.seqId, 7 + step]),
+      );
+      finished.push(...s.update(out, sampled));
+      if (step === 4) s.fork(0, 1, 900);
+    }
+    expect(s.hasPendingWork()).toBe(false);
+    expect(finished.map((f) => [f.id, f.outputTokens])).toEqual([
+      [0, [10, 11, 12]],
+      [1, [10, 900, 13]],
+    ]);
+  });
+});

@@ -60,6 +60,26 @@ export interface SchedulerOutput {
   preempted: number[];
 }
 
+/** Stable codes of {@link SchedulerError}. */
+export type SchedulerErrorCode =
+  | 'SCHEDULER_UNKNOWN_SEQUENCE'
+  | 'SCHEDULER_DUPLICATE_SEQUENCE'
+  | 'SCHEDULER_NOT_RUNNING'
+  | 'SCHEDULER_BAD_FORK'
+  | 'SCHEDULER_TOO_MANY_SEQUENCES'
+  | 'SCHEDULER_MISSING_TOKEN';
+
+/** A misuse of the scheduler. The call that threw changed nothing. */
+export class SchedulerError extends Error {
+  override readonly name = 'SchedulerError';
+  readonly code: SchedulerErrorCode;
+
+  constructor(message: string, code: SchedulerErrorCode) {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** Why a request was turned away at admission. */
 export interface Rejection {
   id: number;
@@ -236,8 +256,10 @@ export class Scheduler {
     if (out.preempted.length === 0) {
       while (this.swapped.length > 0 && this.canTakeMore(out, tokenBudget)) {
         const seq = this.swapped[0]!;
-        // One spare block for the token sampled just before the swap-out.
-        if (this.kv.numFreeBlocks < this.kv.blockTable(seq.id).length + 1) break;
+        // Its blocks, plus any block the token sampled just before the swap-out still needs.
+        const held = this.kv.blockTable(seq.id).length;
+        const needed = Math.max(held, Math.ceil(seq.tokens.length / this.kv.blockSize));
+        if (this.kv.numFreeBlocks < needed) break;
         this.swapped.shift();
         out.swapIn.push(...this.kv.swapIn(seq.id));
         this.ensureSlots(seq, out);
@@ -285,7 +307,12 @@ export class Scheduler {
       this.kv.commitComputed(seq.id, seq.numComputed);
       if (!item.sample) continue;
       const token = sampled.get(seq.id);
-      if (token === undefined) throw new Error(`update: no sampled token for sequence ${seq.id}`);
+      if (token === undefined) {
+        throw new SchedulerError(
+          `update: no sampled token for sequence ${seq.id}`,
+          'SCHEDULER_MISSING_TOKEN',
+        );
+      }
       seq.tokens.push(token);
       const generated = seq.tokens.length - seq.promptLength;
       const reason = seq.stop.has(token)
@@ -306,6 +333,61 @@ export class Scheduler {
     // Finished sequences were running: drop them in one pass rather than one search each.
     if (finished.length > 0) this.running = this.running.filter((s) => this.byId.has(s.id));
     return finished;
+  }
+
+  /**
+   * Forks a running sequence (parallel sampling, beams): the child shares every K/V block of the
+   * parent (copy-on-write) and then runs on its own. For `n` samples of one prompt, sample `n`
+   * tokens from the prefill's logits, give the first to the parent through `update`, then fork a
+   * child for each other one: `firstToken` replaces the parent's last, not yet computed, token.
+   * @throws SchedulerError `SCHEDULER_UNKNOWN_SEQUENCE`, `SCHEDULER_DUPLICATE_SEQUENCE`,
+   *   `SCHEDULER_NOT_RUNNING` (waiting or swapped out), `SCHEDULER_BAD_FORK` (a `firstToken` while
+   *   the parent has no sampled token pending), `SCHEDULER_TOO_MANY_SEQUENCES` (`maxNumSeqs`)
+   */
+  fork(parentId: number, childId: number, firstToken?: number): void {
+    const parent = this.byId.get(parentId);
+    if (!parent)
+      throw new SchedulerError(`fork: unknown sequence ${parentId}`, 'SCHEDULER_UNKNOWN_SEQUENCE');
+    if (this.byId.has(childId)) {
+      throw new SchedulerError(
+        `fork: sequence ${childId} already exists`,
+        'SCHEDULER_DUPLICATE_SEQUENCE',
+      );
+    }
+    const index = this.running.indexOf(parent);
+    if (index < 0 || !this.kv.has(parentId) || this.kv.isSwappedOut(parentId)) {
+      throw new SchedulerError(
+        `fork: sequence ${parentId} is not running`,
+        'SCHEDULER_NOT_RUNNING',
+      );
+    }
+    if (this.running.length + this.swapped.length >= this.config.maxNumSeqs) {
+      throw new SchedulerError(
+        `fork: maxNumSeqs ${this.config.maxNumSeqs} sequences are alive`,
+        'SCHEDULER_TOO_MANY_SEQUENCES',
+      );
+    }
+    const tokens = [...parent.tokens];
+    if (firstToken !== undefined) {
+      const pending =
+        tokens.length > parent.promptLength &&
+        parent.numComputed === tokens.length - 1 &&
+        this.kv.numTokens(parentId) === parent.numComputed;
+      if (!pending) {
+        throw new SchedulerError(
+          `fork: sequence ${parentId} has no sampled token pending to replace with ${firstToken}`,
+          'SCHEDULER_BAD_FORK',
+        );
+      }
+      tokens[tokens.length - 1] = firstToken;
+    }
+    this.kv.fork(parentId, childId);
+    const child: Seq = { ...parent, id: childId, tokens };
+    this.byId.set(childId, child);
+    // After the parent and its earlier forks (siblings share the parent's arrival).
+    let at = index + 1;
+    while (this.running[at]?.arrival === parent.arrival) at++;
+    this.running.splice(at, 0, child);
   }
 
   /** Tokens a sequence has generated so far. */
