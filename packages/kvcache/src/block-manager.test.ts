@@ -1,3 +1,4 @@
+import { MemoryBudget } from '@x/budget';
 import { describe, expect, it } from 'vitest';
 import { BlockManager } from './block-manager.js';
 import { KvCacheError } from './errors.js';
@@ -116,6 +117,24 @@ describe('BlockManager', () => {
     expect(kv.canAllocate(range(0, 36))).toBe('ok'); // 9 blocks, 1 left
     kv.allocate(1, range(0, 20));
     expect(kv.canAllocate(range(0, 20))).toBe('later');
+  });
+
+  it('sizes its pool from a memory budget', () => {
+    // Llama-3-8B shapes at 4.5 bits in 24 GiB: 9662 blocks of 16 tokens (see @x/budget).
+    const budget = MemoryBudget.forModel(
+      { numLayers: 32, numHeads: 32, numKvHeads: 8, headDim: 128, params: 8_030_261_248 },
+      { totalAvailableMb: 24_576, bitsPerWeight: 4.5 },
+    );
+    const kv = BlockManager.fromMemoryBudget(budget, { numHostBlocks: 8 });
+    expect(kv.device.numBlocks).toBe(budget.numKvBlocks);
+    expect(kv.blockSize).toBe(16);
+    const tooSmall = MemoryBudget.forModel(
+      { numLayers: 32, numHeads: 32, numKvHeads: 8, headDim: 128, params: 8_030_261_248 },
+      { totalAvailableMb: 1024, bitsPerWeight: 4.5 },
+    );
+    expect(() => BlockManager.fromMemoryBudget(tooSmall)).toThrow(
+      expect.objectContaining({ code: 'KV_INVALID_CONFIG' }),
+    );
   });
 
   describe('misuse', () => {

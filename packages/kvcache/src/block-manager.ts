@@ -95,6 +95,28 @@ export class BlockManager {
     this.cache = new PrefixCache(this.device, blockSize);
   }
 
+  /**
+   * A manager sized by a memory plan: `@x/budget`'s `MemoryBudget.forModel(…)` (or anything with
+   * `numKvBlocks` and `blockSize`) gives the device pool.
+   * @throws KvCacheError `KV_INVALID_CONFIG` when the plan leaves no KV block
+   */
+  static fromMemoryBudget(
+    budget: { readonly numKvBlocks: number; readonly blockSize: number },
+    options: Omit<BlockManagerConfig, 'numBlocks' | 'blockSize'> = {},
+  ): BlockManager {
+    if (budget.numKvBlocks < 1) {
+      throw new KvCacheError(
+        'the memory budget leaves no room for a single KV block',
+        'KV_INVALID_CONFIG',
+      );
+    }
+    return new BlockManager({
+      ...options,
+      numBlocks: budget.numKvBlocks,
+      blockSize: budget.blockSize,
+    });
+  }
+
   /** Free device blocks (evictable cached blocks included). */
   get numFreeBlocks(): number {
     return this.device.numFreeBlocks;

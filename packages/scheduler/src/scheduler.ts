@@ -58,6 +58,8 @@ export interface SchedulerOutput {
   swapOut: Array<[number, number]>;
   /** Sequences preempted this step. */
   preempted: number[];
+  /** Requests rejected at admission since the previous step (also returned by `addRequest`). */
+  rejected: Rejection[];
 }
 
 /** Stable codes of {@link SchedulerError}. */
@@ -126,6 +128,7 @@ export class Scheduler {
   private swapped: Seq[] = [];
   private readonly byId = new Map<number, Seq>();
   private arrivals = 0;
+  private rejections: Rejection[] = [];
   /** One step's slots and token ids, before they are copied into the step's output. */
   private readonly slotScratch: Int32Array;
   private readonly tokenScratch: Int32Array;
@@ -165,7 +168,29 @@ export class Scheduler {
    * `maxModelLen`, or one that cannot fit the whole KV pool.
    */
   addRequest(request: SchedulerRequest): Rejection | undefined {
+    const rejection = this.admissionCheck(request);
+    if (rejection) {
+      this.rejections.push(rejection);
+      return rejection;
+    }
     const { id, promptTokens } = request;
+    const seq: Seq = {
+      id,
+      tokens: [...promptTokens],
+      promptLength: promptTokens.length,
+      maxTokens: request.maxTokens,
+      priority: request.priority ?? 0,
+      arrival: this.arrivals++,
+      stop: new Set(request.stopTokenIds ?? []),
+      numComputed: 0,
+    };
+    this.byId.set(id, seq);
+    this.waiting.push(seq);
+    if (this.config.policy === 'priority') this.waiting.sort(byPriority);
+    return undefined;
+  }
+
+  private admissionCheck({ id, promptTokens }: SchedulerRequest): Rejection | undefined {
     if (this.byId.has(id)) return { id, reason: `request ${id} is already queued` };
     if (promptTokens.length === 0) return { id, reason: 'the prompt is empty' };
     if (promptTokens.length >= this.config.maxModelLen) {
@@ -181,19 +206,6 @@ export class Scheduler {
         reason: `the prompt needs ${blocksNeeded} KV blocks; the pool has ${this.kv.device.numBlocks}`,
       };
     }
-    const seq: Seq = {
-      id,
-      tokens: [...promptTokens],
-      promptLength: promptTokens.length,
-      maxTokens: request.maxTokens,
-      priority: request.priority ?? 0,
-      arrival: this.arrivals++,
-      stop: new Set(request.stopTokenIds ?? []),
-      numComputed: 0,
-    };
-    this.byId.set(id, seq);
-    this.waiting.push(seq);
-    if (this.config.policy === 'priority') this.waiting.sort(byPriority);
     return undefined;
   }
 
@@ -221,7 +233,9 @@ export class Scheduler {
       swapIn: [],
       swapOut: [],
       preempted: [],
+      rejected: this.rejections,
     };
+    this.rejections = [];
     let tokenBudget = this.config.maxTotalTokens;
     if (this.config.policy === 'priority') this.running.sort(byPriority);
 
