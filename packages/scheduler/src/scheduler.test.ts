@@ -75,6 +75,25 @@ describe('Scheduler', () => {
     expect(s.schedule().scheduled[0]).toMatchObject({ seqId: 2, start: 12, numTokens: 1 });
   });
 
+  it('rejects a step result missing a sampled token, changing nothing', () => {
+    const s = new Scheduler({ numBlocks: 8, blockSize: 4 });
+    s.addRequest({ id: 1, promptTokens: [1, 2], maxTokens: 5 });
+    s.addRequest({ id: 2, promptTokens: [3, 4], maxTokens: 5 });
+    const out = s.schedule();
+    expect(() => s.update(out, new Map([[1, 9]]))).toThrow(
+      expect.objectContaining({ code: 'SCHEDULER_MISSING_TOKEN' }),
+    );
+    expect(s.outputTokens(1)).toEqual([]);
+    s.update(
+      out,
+      new Map([
+        [1, 9],
+        [2, 8],
+      ]),
+    );
+    expect(s.outputTokens(1)).toEqual([9]);
+  });
+
   it('finishes on a stop token', () => {
     const s = new Scheduler({ numBlocks: 8, blockSize: 4 });
     s.addRequest({ id: 1, promptTokens: [1, 2], maxTokens: 50, stopTokenIds: [2] });

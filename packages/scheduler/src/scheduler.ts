@@ -309,9 +309,18 @@ export class Scheduler {
    * Applies a step's results: advances computed tokens, appends each sampled token, and finishes
    * sequences that hit a stop token, `maxTokens` or `maxModelLen`.
    * @param sampled the token sampled for each scheduled sequence whose `sample` was set
-   * @throws Error when a sequence that was to be sampled has no token
+   * @throws SchedulerError `SCHEDULER_MISSING_TOKEN` when a sequence that was to be sampled has
+   *   no token (checked before anything changes)
    */
   update(output: SchedulerOutput, sampled: ReadonlyMap<number, number>): FinishedSequence[] {
+    for (const item of output.scheduled) {
+      if (item.sample && !sampled.has(item.seqId) && this.byId.has(item.seqId)) {
+        throw new SchedulerError(
+          `update: no sampled token for sequence ${item.seqId}`,
+          'SCHEDULER_MISSING_TOKEN',
+        );
+      }
+    }
     const finished: FinishedSequence[] = [];
     const maxTokens = maxSequenceTokens(this.config, this.kv);
     for (const item of output.scheduled) {
@@ -320,13 +329,7 @@ export class Scheduler {
       seq.numComputed = item.start + item.numTokens;
       this.kv.commitComputed(seq.id, seq.numComputed);
       if (!item.sample) continue;
-      const token = sampled.get(seq.id);
-      if (token === undefined) {
-        throw new SchedulerError(
-          `update: no sampled token for sequence ${seq.id}`,
-          'SCHEDULER_MISSING_TOKEN',
-        );
-      }
+      const token = sampled.get(seq.id)!;
       seq.tokens.push(token);
       const generated = seq.tokens.length - seq.promptLength;
       const reason = seq.stop.has(token)
