@@ -1,3 +1,4 @@
+// The scorecards beside the main one: one module a card, each with its text and markdown renderers.
 export {
   COLD_START_EXCELLENT_MS,
   COLD_START_GOOD_MS,
@@ -36,10 +37,9 @@ export {
   computeOutputLengthScorecard,
   formatOutputLengthMarkdown,
   formatOutputLengthTable,
-  type OutputLengthCategory,
+  OutputLengthCategory,
   type OutputLengthEntry,
   type OutputLengthScorecard,
-  outputLengthCategory,
 } from './output-length.js';
 export {
   computePowerEfficiencyScorecard,
@@ -57,8 +57,7 @@ export {
   formatProfileTable,
   type ProfileEntry,
   type ProfileScorecard,
-  type PromptCategory,
-  promptCategory,
+  PromptCategory,
 } from './profile.js';
 export {
   type ConcurrencyScalingScore,
@@ -69,12 +68,15 @@ export {
   SCALING_EFFICIENCY_EXCELLENT,
   SCALING_EFFICIENCY_GOOD,
 } from './scaling.js';
+export type { CardInput, Grades } from './shared.js';
 export {
   classifyBottleneck,
   computeTrainingStepScorecard,
   formatTrainingStepMarkdown,
   formatTrainingStepTable,
-  type TrainingBottleneck,
+  TRAINING_TOK_S_EXCELLENT,
+  TRAINING_TOK_S_GOOD,
+  TrainingBottleneck,
   type TrainingStepRun,
   type TrainingStepScore,
   type TrainingStepScorecard,

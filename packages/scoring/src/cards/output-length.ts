@@ -1,18 +1,37 @@
 import type { ScoringContract } from '../contract.js';
 import type { RequestDetail } from '../load-test-result.js';
-import { type CardInput, fixed, groupPush, left, right, scoreAndGrade } from './shared.js';
+import {
+  type CardInput,
+  compareNames,
+  fixed,
+  groupPush,
+  left,
+  right,
+  scoreAndGrade,
+} from './shared.js';
 
-/** Output-length buckets: short < 32 tokens ≤ medium ≤ 128 < long. */
-export type OutputLengthCategory = 'short' | 'medium' | 'long';
+/**
+ * Output-length bucket of a request, by completion tokens: short < 32 ≤ medium ≤ 128 < long. The
+ * values are serde's names for the source enum, so a card serializes as the source's does;
+ * {@link OutputLengthCategory.label} gives the display name.
+ */
+export type OutputLengthCategory = 'Short' | 'Medium' | 'Long';
 
-const CATEGORY_ORDER: Record<OutputLengthCategory, number> = { short: 0, medium: 1, long: 2 };
+const CATEGORY_ORDER: Record<OutputLengthCategory, number> = { Short: 0, Medium: 1, Long: 2 };
 
-/** The bucket of a completion of `tokens` tokens. */
-export function outputLengthCategory(tokens: number): OutputLengthCategory {
-  if (tokens < 32) return 'short';
-  if (tokens <= 128) return 'medium';
-  return 'long';
-}
+/** Functions of {@link OutputLengthCategory} (the source's `impl OutputLengthCategory`). */
+export const OutputLengthCategory = {
+  /** The bucket of a completion of `tokens` tokens. */
+  fromTokens(tokens: number): OutputLengthCategory {
+    if (tokens < 32) return 'Short';
+    if (tokens <= 128) return 'Medium';
+    return 'Long';
+  },
+  /** The display name: `short`, `medium` or `long`. */
+  label(category: OutputLengthCategory): string {
+    return category.toLowerCase();
+  },
+} as const;
 
 /** One runtime's requests of one output-length bucket. */
 export interface OutputLengthEntry {
@@ -53,7 +72,7 @@ export function computeOutputLengthScorecard(
   for (const [result] of results) {
     const buckets = new Map<OutputLengthCategory, RequestDetail[]>();
     for (const detail of result.request_details) {
-      groupPush(buckets, outputLengthCategory(detail.completion_tokens), detail);
+      groupPush(buckets, OutputLengthCategory.fromTokens(detail.completion_tokens), detail);
     }
     for (const [category, requests] of buckets) {
       const n = requests.length;
@@ -77,11 +96,6 @@ export function computeOutputLengthScorecard(
   return { timestamp: now.toISOString(), entries };
 }
 
-/** Rust's `String::cmp`: by code unit, not by locale. */
-export function compareNames(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** The output-length card as a text table. */
 export function formatOutputLengthTable(card: OutputLengthScorecard): string {
   const lines = [
@@ -92,7 +106,7 @@ export function formatOutputLengthTable(card: OutputLengthScorecard): string {
   ];
   for (const e of card.entries) {
     lines.push(
-      `${left(e.name, 24)} ${right(e.category, 8)} ${right(e.request_count, 8)} ${right(e.avg_output_tokens, 8, 1)} ${right(e.decode_tok_s, 9, 1)} ${right(e.itl_p50_ms, 8, 1)} ${right(e.score, 5)} ${e.grade}`,
+      `${left(e.name, 24)} ${right(OutputLengthCategory.label(e.category), 8)} ${right(e.request_count, 8)} ${right(e.avg_output_tokens, 8, 1)} ${right(e.decode_tok_s, 9, 1)} ${right(e.itl_p50_ms, 8, 1)} ${right(e.score, 5)} ${e.grade}`,
     );
   }
   return lines.join('\n');
@@ -108,7 +122,7 @@ export function formatOutputLengthMarkdown(card: OutputLengthScorecard): string 
   ];
   for (const e of card.entries) {
     lines.push(
-      `| ${e.name} | ${e.category} | ${e.request_count} | ${fixed(e.avg_output_tokens, 1)} | ${fixed(e.decode_tok_s, 1)} | ${fixed(e.itl_p50_ms, 1)} | ${e.score} | ${e.grade} |`,
+      `| ${e.name} | ${OutputLengthCategory.label(e.category)} | ${e.request_count} | ${fixed(e.avg_output_tokens, 1)} | ${fixed(e.decode_tok_s, 1)} | ${fixed(e.itl_p50_ms, 1)} | ${e.score} | ${e.grade} |`,
     );
   }
   return lines.join('\n');

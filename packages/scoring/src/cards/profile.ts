@@ -1,21 +1,31 @@
 import type { ScoringContract } from '../contract.js';
 import type { LoadTestResult } from '../load-test-result.js';
 import { assignGrade, computeMetricScore, roundHalfAwayFromZero } from '../metric-score.js';
-import { compareNames } from './output-length.js';
-import { type CardInput, fixed, groupPush, left, right } from './shared.js';
+import { type CardInput, compareNames, fixed, groupPush, left, right } from './shared.js';
 
-/** Prompt-length profiles by mean prompt tokens: micro < 15 ≤ short < 64 ≤ medium < 256 ≤ long. */
-export type PromptCategory = 'micro' | 'short' | 'medium' | 'long';
+/**
+ * Prompt-length profile of a run, by mean prompt tokens: micro < 15 ≤ short < 64 ≤ medium < 256 ≤
+ * long. The values are serde's names for the source enum, so a card serializes as the source's
+ * does; {@link PromptCategory.label} gives the display name.
+ */
+export type PromptCategory = 'Micro' | 'Short' | 'Medium' | 'Long';
 
-const PROFILE_ORDER: Record<PromptCategory, number> = { micro: 0, short: 1, medium: 2, long: 3 };
+const PROFILE_ORDER: Record<PromptCategory, number> = { Micro: 0, Short: 1, Medium: 2, Long: 3 };
 
-/** The profile of a run whose prompts average `avg` tokens. */
-export function promptCategory(avg: number): PromptCategory {
-  if (avg < 15) return 'micro';
-  if (avg < 64) return 'short';
-  if (avg < 256) return 'medium';
-  return 'long';
-}
+/** Functions of {@link PromptCategory} (the source's `impl PromptCategory`). */
+export const PromptCategory = {
+  /** The profile of a run whose prompts average `avg` tokens. */
+  fromAvgPromptTokens(avg: number): PromptCategory {
+    if (avg < 15) return 'Micro';
+    if (avg < 64) return 'Short';
+    if (avg < 256) return 'Medium';
+    return 'Long';
+  },
+  /** The display name: `micro`, `short`, `medium` or `long`. */
+  label(category: PromptCategory): string {
+    return category.toLowerCase();
+  },
+} as const;
 
 /** One runtime under one prompt profile. */
 export interface ProfileEntry {
@@ -75,7 +85,7 @@ export function computeProfileScorecard(
   const weights = concurrency > 1 ? contract.throughput_weights : contract.interactive_weights;
   const groups = new Map<string, { name: string; profile: PromptCategory; last: LoadTestResult }>();
   for (const [result] of results) {
-    const profile = promptCategory(avgPromptTokens(result));
+    const profile = PromptCategory.fromAvgPromptTokens(avgPromptTokens(result));
     groups.set(JSON.stringify([result.runtime_name, profile]), {
       name: result.runtime_name,
       profile,
@@ -137,7 +147,7 @@ export function formatProfileTable(card: ProfileScorecard): string {
   ];
   for (const e of card.entries) {
     lines.push(
-      `${left(e.name, 20)} ${right(e.profile, 8)} ${right(e.avg_prompt_tokens, 8, 0)} ${right(e.decode_tok_s, 9, 1)} ${right(e.ttft_p50_ms, 9, 1)} ${right(e.itl_p50_ms, 8, 1)} ${right(e.composite, 5, 1)} ${e.grade}`,
+      `${left(e.name, 20)} ${right(PromptCategory.label(e.profile), 8)} ${right(e.avg_prompt_tokens, 8, 0)} ${right(e.decode_tok_s, 9, 1)} ${right(e.ttft_p50_ms, 9, 1)} ${right(e.itl_p50_ms, 8, 1)} ${right(e.composite, 5, 1)} ${e.grade}`,
     );
   }
   if (card.consistency.length > 0) {
@@ -166,7 +176,7 @@ export function formatProfileMarkdown(card: ProfileScorecard): string {
   ];
   for (const e of card.entries) {
     lines.push(
-      `| ${e.name} | ${e.profile} | ${fixed(e.avg_prompt_tokens, 0)} | ${fixed(e.decode_tok_s, 1)} | ${fixed(e.ttft_p50_ms, 1)} | ${fixed(e.itl_p50_ms, 1)} | **${fixed(e.composite, 1)} (${e.grade})** |`,
+      `| ${e.name} | ${PromptCategory.label(e.profile)} | ${fixed(e.avg_prompt_tokens, 0)} | ${fixed(e.decode_tok_s, 1)} | ${fixed(e.ttft_p50_ms, 1)} | ${fixed(e.itl_p50_ms, 1)} | **${fixed(e.composite, 1)} (${e.grade})** |`,
     );
   }
   if (card.consistency.length > 0) {

@@ -84,3 +84,22 @@ export function groupPush<K, V>(groups: Map<K, V[]>, key: K, value: V): void {
   if (list) list.push(value);
   else groups.set(key, [value]);
 }
+
+/**
+ * Rust's `String::cmp`: byte order of UTF-8, which is code point order. JavaScript's `<` compares
+ * UTF-16 code units, which puts astral characters before U+E000–U+FFFF; names are compared by code
+ * point here so runtimes sort as the source sorts them.
+ */
+export function compareNames(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    const x = a.codePointAt(i);
+    const y = b.codePointAt(j);
+    if (x === undefined) return y === undefined ? 0 : -1;
+    if (y === undefined) return 1;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+    j += y > 0xffff ? 2 : 1;
+  }
+}

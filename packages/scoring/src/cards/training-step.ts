@@ -5,23 +5,41 @@ export const TRAINING_TOK_S_EXCELLENT = 6000;
 /** Training tok/s that scores 75. */
 export const TRAINING_TOK_S_GOOD = 1500;
 
-/** What limits a training step. */
-export type TrainingBottleneck = 'memory_bw' | 'compute' | 'launch' | 'transfer';
+/**
+ * What limits a training step. The values are serde's names for the source enum, so a card
+ * serializes as the source's does; {@link TrainingBottleneck.label} gives the display name.
+ */
+export type TrainingBottleneck = 'MemoryBw' | 'Compute' | 'Launch' | 'Transfer';
+
+const BOTTLENECK_LABELS: Record<TrainingBottleneck, string> = {
+  MemoryBw: 'memory_bw',
+  Compute: 'compute',
+  Launch: 'launch',
+  Transfer: 'transfer',
+};
+
+/** Functions of {@link TrainingBottleneck} (the source's `impl Display`). */
+export const TrainingBottleneck = {
+  /** The display name: `memory_bw`, `compute`, `launch` or `transfer`. */
+  label(bottleneck: TrainingBottleneck): string {
+    return BOTTLENECK_LABELS[bottleneck];
+  },
+} as const;
 
 /**
- * The source's bottleneck rule: host–device transfer over 30 % of the step → `transfer`; forward
- * pass under 20 % → `launch` (kernel launch overhead dominates); compute utilization over 50 % →
- * `compute`; otherwise `memory_bw`. Percentages are 0–100.
+ * The source's bottleneck rule: host–device transfer over 30 % of the step → `Transfer`; forward
+ * pass under 20 % → `Launch` (kernel launch overhead dominates); compute utilization over 50 % →
+ * `Compute`; otherwise `MemoryBw`. Percentages are 0–100; each bound is exclusive.
  */
 export function classifyBottleneck(
   forwardPct: number,
   transferPct: number,
   computeUtilPct: number,
 ): TrainingBottleneck {
-  if (transferPct > 30) return 'transfer';
-  if (forwardPct < 20) return 'launch';
-  if (computeUtilPct > 50) return 'compute';
-  return 'memory_bw';
+  if (transferPct > 30) return 'Transfer';
+  if (forwardPct < 20) return 'Launch';
+  if (computeUtilPct > 50) return 'Compute';
+  return 'MemoryBw';
 }
 
 /** One runtime's measured training step. */
@@ -55,7 +73,12 @@ export interface TrainingStepScorecard {
   runtimes: TrainingStepScore[];
 }
 
-/** Scores training throughput (6000 tok/s excellent, 1500 good). */
+/**
+ * Scores training throughput in tok/s (6000 excellent, 1500 good, higher is better) and marks the
+ * fastest run best. Every run is kept; the source takes its runs as tuples
+ * `(name, tok_s, wall_coverage, bottleneck, hotspot_layers, ms_per_step)`.
+ * @param now the card's timestamp (default: the current time)
+ */
 export function computeTrainingStepScorecard(
   runs: readonly TrainingStepRun[],
   modelName: string,
@@ -86,7 +109,11 @@ export function computeTrainingStepScorecard(
   };
 }
 
-/** The training-step card as a text table. */
+/**
+ * The training-step card as a text table; `*` marks the best run. The bottleneck column is not
+ * padded: the source prints it through a `Display` that writes its name directly, and Rust applies
+ * `{:>10}` only to `Formatter::pad`.
+ */
 export function formatTrainingStepTable(card: TrainingStepScorecard): string {
   const lines = [
     `Training Step Scorecard — ${card.model_name}`,
@@ -95,7 +122,7 @@ export function formatTrainingStepTable(card: TrainingStepScorecard): string {
   ];
   for (const rt of card.runtimes) {
     lines.push(
-      `${left(rt.name, 12)}${rt.best ? '*' : ' '}${right(rt.tokens_per_sec, 9, 0)} ${right(rt.ms_per_step, 10, 1)} ${right(rt.wall_coverage * 100, 4, 0)}% ${right(rt.score, 5)} ${right(rt.bottleneck, 10)} ${right(rt.grade, 3)}`,
+      `${left(rt.name, 12)}${rt.best ? '*' : ' '}${right(rt.tokens_per_sec, 9, 0)} ${right(rt.ms_per_step, 10, 1)} ${right(rt.wall_coverage * 100, 4, 0)}% ${right(rt.score, 5)} ${TrainingBottleneck.label(rt.bottleneck)} ${right(rt.grade, 3)}`,
     );
   }
   return lines.join('\n');
@@ -112,7 +139,7 @@ export function formatTrainingStepMarkdown(card: TrainingStepScorecard): string 
   for (const rt of card.runtimes) {
     const tokPerSec = fixed(rt.tokens_per_sec, 0);
     lines.push(
-      `| ${rt.name} | ${rt.best ? `**${tokPerSec}**` : tokPerSec} | ${fixed(rt.ms_per_step, 1)} | ${fixed(rt.wall_coverage * 100, 0)}% | ${rt.score} | ${rt.bottleneck} | ${rt.grade} |`,
+      `| ${rt.name} | ${rt.best ? `**${tokPerSec}**` : tokPerSec} | ${fixed(rt.ms_per_step, 1)} | ${fixed(rt.wall_coverage * 100, 0)}% | ${rt.score} | ${TrainingBottleneck.label(rt.bottleneck)} | ${rt.grade} |`,
     );
   }
   return lines.join('\n');
