@@ -27,11 +27,6 @@ export class PrefixCache {
     pool.onEvict = (id) => this.evict(id);
   }
 
-  /** Number of cached blocks. */
-  get size(): number {
-    return this.byHash.size;
-  }
-
   /** Block ids of the longest cached prefix of `tokens`, at most `maxBlocks` blocks. */
   match(tokens: ArrayLike<number>, maxBlocks: number): number[] {
     const hits: number[] = [];

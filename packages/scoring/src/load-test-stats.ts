@@ -1,5 +1,5 @@
 import type { LoadTestResult, RequestDetail } from './load-test-result.js';
-import { percentileOfSorted } from './percentile.js';
+import { meanAndStddev, percentileOfSorted } from './percentile.js';
 import type { RequestTiming } from './request-timing.js';
 
 /** The run a set of request timings came from. */
@@ -45,29 +45,21 @@ function slope(xs: readonly number[], ys: readonly number[]): number {
   return sxx === 0 ? 0 : sxy / sxx;
 }
 
-/** Sorted copy, and percentiles that are 0 for an empty sample. */
+/** Sorted copy with its moments, and percentiles that are 0 for an empty sample. */
 class Sample {
   readonly sorted: Float64Array;
+  readonly mean: number;
+  /** Population standard deviation. */
+  readonly stddev: number;
   constructor(values: readonly number[]) {
     this.sorted = Float64Array.from(values).sort();
+    ({ mean: this.mean, stddev: this.stddev } = meanAndStddev(this.sorted));
   }
   get size(): number {
     return this.sorted.length;
   }
   p(p: number): number {
     return this.size === 0 ? 0 : percentileOfSorted(this.sorted, p);
-  }
-  get mean(): number {
-    let sum = 0;
-    for (const v of this.sorted) sum += v;
-    return this.size === 0 ? 0 : sum / this.size;
-  }
-  /** Population standard deviation. */
-  get stddev(): number {
-    const mean = this.mean;
-    let sq = 0;
-    for (const v of this.sorted) sq += (v - mean) ** 2;
-    return this.size === 0 ? 0 : Math.sqrt(sq / this.size);
   }
   get min(): number {
     return this.size === 0 ? 0 : this.sorted[0]!;

@@ -50,22 +50,33 @@ export function summarize(values: ArrayLike<number>): LatencySummary {
   const sorted = sortedCopy(values);
   const n = sorted.length;
   if (n === 0) throw new RangeError('cannot summarize an empty sample');
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i] as number;
-  const mean = sum / n;
-  let squares = 0;
-  for (let i = 0; i < n; i++) squares += ((sorted[i] as number) - mean) ** 2;
+  const { mean, stddev } = meanAndStddev(sorted);
   return {
     count: n,
     min: sorted[0] as number,
     max: sorted[n - 1] as number,
     mean,
-    stddev: Math.sqrt(squares / n),
+    stddev,
     p50: percentileOfSorted(sorted, 50),
     p90: percentileOfSorted(sorted, 90),
     p95: percentileOfSorted(sorted, 95),
     p99: percentileOfSorted(sorted, 99),
   };
+}
+
+/**
+ * Mean and population standard deviation; both 0 for an empty sample.
+ * @internal
+ */
+export function meanAndStddev(values: ArrayLike<number>): { mean: number; stddev: number } {
+  const n = values.length;
+  if (n === 0) return { mean: 0, stddev: 0 };
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += values[i] as number;
+  const mean = sum / n;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += ((values[i] as number) - mean) ** 2;
+  return { mean, stddev: Math.sqrt(squares / n) };
 }
 
 function sortedCopy(values: ArrayLike<number>): Float64Array {
