@@ -1,9 +1,4 @@
-export {
-  GgmlType,
-  type GgmlTypeName,
-  type GgmlTypeTraits,
-  ggmlTypeTraits,
-  TensorShapeError,
-  tensorByteSize,
-  UnsupportedTensorTypeError,
-} from './ggml-type.js';
+export { fileSource } from './node/file-source.js';
+export { loadModel } from './node/load-model.js';
+export { writeFileChunks } from './node/write-file.js';
+export * from './public.js';

@@ -1,0 +1,141 @@
+import type { ByteSource } from './byte-source.js';
+import { ChatTemplate } from './chat-template.js';
+import { configFromGguf, configFromHf, type ModelConfig } from './config.js';
+import { ModelFileError } from './errors.js';
+import { readGgufIndex, readGgufTensor } from './gguf/reader.js';
+import type { GgufIndex } from './gguf/types.js';
+import {
+  ggufNameOfHfTensor,
+  readSafetensorsIndex,
+  SAFETENSORS_DTYPES,
+  type SafetensorsIndex,
+} from './safetensors.js';
+import { Tokenizer } from './tokenizer/index.js';
+import { loadWeights, type ModelWeights, readF32Vector, type StoredTensor } from './weights.js';
+
+/** A model ready to run: config, weights in their file types, tokenizer and chat template. */
+export interface Model {
+  /** The file or directory it came from. */
+  name: string;
+  format: 'gguf' | 'safetensors';
+  config: ModelConfig;
+  weights: ModelWeights;
+  tokenizer: Tokenizer;
+  /** The model's chat template, when it has one. */
+  chatTemplate: ChatTemplate | undefined;
+  /** GGUF metadata (GGUF files only). */
+  gguf: GgufIndex | undefined;
+}
+
+/**
+ * Loads a GGUF model: header, config, tokenizer and chat template from the metadata, then each
+ * weight in its stored type (a buffer per tensor; the file is never copied whole). Everything is
+ * checked before any tensor is read.
+ * @throws ModelFileError naming the file and the key or tensor at fault
+ */
+export async function loadGgufModel(source: ByteSource): Promise<Model> {
+  const index = await readGgufIndex(source);
+  const config = configFromGguf(index);
+  const tokenizer = Tokenizer.fromGguf(index.metadata, source.name);
+  const template = index.metadata['tokenizer.chat_template'];
+  const stored = new Map<string, StoredTensor>();
+  for (const info of index.tensors.values()) {
+    stored.set(info.name, {
+      name: info.name,
+      file: source.name,
+      type: info.type,
+      shape: info.shape,
+      read: () => readGgufTensor(source, info),
+    });
+  }
+  const ropeFreqs = stored.get('rope_freqs.weight');
+  if (ropeFreqs) {
+    if (ropeFreqs.shape.length !== 1 || ropeFreqs.shape[0] !== config.headDim / 2) {
+      throw new ModelFileError(
+        `tensor rope_freqs.weight has shape [${ropeFreqs.shape.join(', ')}], expected [${config.headDim / 2}]`,
+        'MODEL_BAD_SHAPE',
+        { file: source.name, tensor: 'rope_freqs.weight' },
+      );
+    }
+  }
+  const weights = await loadWeights(config, stored, source.name);
+  if (ropeFreqs) config.ropeFreqFactors = await readF32Vector(ropeFreqs);
+  return {
+    name: source.name,
+    format: 'gguf',
+    config,
+    weights,
+    tokenizer,
+    chatTemplate: typeof template === 'string' ? new ChatTemplate(template) : undefined,
+    gguf: index,
+  };
+}
+
+/** The files of a Hugging Face model directory, already opened. */
+export interface HfModelFiles {
+  /** A name for messages (the directory). */
+  name: string;
+  /** Parsed `config.json`. */
+  config: unknown;
+  /** Parsed `tokenizer.json`. */
+  tokenizer: unknown;
+  /** Parsed `tokenizer_config.json`, if present. */
+  tokenizerConfig?: unknown;
+  /** Every `*.safetensors` file of the model (one, or the shards the index file lists). */
+  safetensors: readonly ByteSource[];
+}
+
+/**
+ * Loads a Hugging Face model (`config.json`, safetensors, `tokenizer.json`). Weights keep their
+ * F32/F16/BF16 type.
+ * @throws ModelFileError naming the file and the key or tensor at fault
+ */
+export async function loadHfModel(files: HfModelFiles): Promise<Model> {
+  const config = configFromHf(files.config, `${files.name}/config.json`);
+  if (files.tokenizer === undefined) {
+    throw new ModelFileError('no tokenizer.json', 'MODEL_BAD_TOKENIZER', { file: files.name });
+  }
+  const tokenizer = Tokenizer.fromJson(
+    files.tokenizer,
+    files.tokenizerConfig,
+    `${files.name}/tokenizer.json`,
+  );
+  const indexes: SafetensorsIndex[] = [];
+  for (const source of files.safetensors) indexes.push(await readSafetensorsIndex(source));
+  const stored = new Map<string, StoredTensor>();
+  for (const [i, index] of indexes.entries()) {
+    const source = files.safetensors[i] as ByteSource;
+    for (const info of index.tensors.values()) {
+      const name = ggufNameOfHfTensor(info.name);
+      if (name === undefined) continue;
+      stored.set(name, {
+        name,
+        file: index.file,
+        type: SAFETENSORS_DTYPES[info.dtype],
+        shape: [...info.shape].reverse(),
+        read: async () => {
+          const bytes = await source.read(info.offset, info.byteLength);
+          if (bytes.byteLength !== info.byteLength) {
+            throw new ModelFileError(`tensor ${info.name}: short read`, 'MODEL_TRUNCATED', {
+              file: index.file,
+              tensor: info.name,
+            });
+          }
+          return bytes;
+        },
+      });
+    }
+  }
+  if (!config.tieWordEmbeddings && !stored.has('output.weight')) config.tieWordEmbeddings = true;
+  const weights = await loadWeights(config, stored, files.name);
+  const template = tokenizer.chatTemplate;
+  return {
+    name: files.name,
+    format: 'safetensors',
+    config,
+    weights,
+    tokenizer,
+    chatTemplate: template === undefined ? undefined : new ChatTemplate(template),
+    gguf: undefined,
+  };
+}

@@ -1,0 +1,89 @@
+// The platform-neutral surface of @x/model, shared by the Node and browser entries.
+export { type ByteSource, blobSource, bytesSource } from './byte-source.js';
+export {
+  type ChatMessage,
+  ChatTemplate,
+  ChatTemplateError,
+  type ChatTemplateOptions,
+} from './chat-template.js';
+export {
+  type Architecture,
+  configFromGguf,
+  configFromHf,
+  type Llama3RopeScaling,
+  llama3RopeFreqFactors,
+  type ModelConfig,
+  type RopeStyle,
+  SUPPORTED_ARCHITECTURES,
+} from './config.js';
+export { ModelFileError, type ModelFileErrorCode, type ModelFileErrorDetails } from './errors.js';
+export {
+  ExecutorError,
+  type ExecutorErrorCode,
+  type ForwardBatch,
+  type ForwardResult,
+  type ForwardSequence,
+  type KvCacheShape,
+  type ModelExecutor,
+  type SamplingParams,
+  type SequenceStep,
+  sequenceBatch,
+  type TokenLogprobs,
+} from './executor.js';
+export {
+  GgmlType,
+  type GgmlTypeName,
+  type GgmlTypeTraits,
+  ggmlTypeTraits,
+  TensorShapeError,
+  tensorByteSize,
+  UnsupportedTensorTypeError,
+} from './ggml-type.js';
+export { readGgufIndex, readGgufTensor } from './gguf/reader.js';
+export {
+  type GgufIndex,
+  type GgufTensorInfo,
+  type GgufValue,
+  GgufValueType,
+} from './gguf/types.js';
+export {
+  encodeGguf,
+  type GgufMetadataInput,
+  type GgufModelInput,
+  type GgufTensorInput,
+  type GgufTypedValue,
+  gguf,
+} from './gguf/writer.js';
+export { type HfModelFiles, loadGgufModel, loadHfModel, type Model } from './load.js';
+export { dequantizeRow, dotRow, quantize, quantizeRow } from './quant/index.js';
+export {
+  ReferenceExecutor,
+  type ReferenceExecutorOptions,
+} from './reference/reference-executor.js';
+export {
+  encodeSafetensors,
+  ggufNameOfHfTensor,
+  readSafetensorsIndex,
+  SAFETENSORS_DTYPES,
+  type SafetensorsDtype,
+  type SafetensorsIndex,
+  type SafetensorsTensorInfo,
+  type SafetensorsTensorInput,
+} from './safetensors.js';
+export {
+  argmax,
+  type SampledToken,
+  type SamplingContext,
+  SamplingParamsError,
+  sampleLogits,
+  seededUniform,
+  validateSamplingParams,
+} from './sampling.js';
+export {
+  permuteForInterleavedRope,
+  type SyntheticModelOptions,
+  syntheticGguf,
+  syntheticHfModel,
+} from './synthetic.js';
+export * from './tokenizer/index.js';
+export type { LayerWeights, ModelWeights, StoredTensor, WeightMatrix } from './weights.js';

@@ -1,0 +1,2 @@
+export { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './half.js';
+export { dequantizeRow, dotRow, quantize, quantizeRow } from './kernels.js';

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import {
+  argmax,
+  SamplingParamsError,
+  sampleLogits,
+  seededUniform,
+  validateSamplingParams,
+} from './sampling.js';
+
+const logits = () => Float32Array.from([1, 3, 2, 0.5, 2.9]);
+
+function histogram(params: Parameters<typeof sampleLogits>[1], draws = 2000): number[] {
+  const counts = [0, 0, 0, 0, 0];
+  for (let i = 0; i < draws; i++) {
+    const { tokenId } = sampleLogits(
+      logits(),
+      { ...params, seed: 99 },
+      { outputTokenIds: Array(i).fill(0) },
+    );
+    counts[tokenId]!++;
+  }
+  return counts;
+}
+
+describe('sampleLogits', () => {
+  it('takes the argmax at temperature 0, the lowest id among ties', () => {
+    expect(sampleLogits(logits(), { temperature: 0 }).tokenId).toBe(1);
+    expect(argmax([2, 5, 5, 1])).toBe(1);
+  });
+
+  it('draws the same token for the same seed and output position, whatever else happens', () => {
+    const a = sampleLogits(logits(), { temperature: 1, seed: 5 }, { outputTokenIds: [1, 2] });
+    Math.random();
+    const b = sampleLogits(logits(), { temperature: 1, seed: 5 }, { outputTokenIds: [4, 4] });
+    expect(b.tokenId).toBe(a.tokenId);
+    expect(seededUniform(5, 2)).toBe(seededUniform(5, 2));
+    expect(seededUniform(5, 2)).not.toBe(seededUniform(5, 3));
+  });
+
+  it('samples in proportion to softmax(logits / temperature)', () => {
+    const counts = histogram({ temperature: 1 }, 4000);
+    const z = [1, 3, 2, 0.5, 2.9].map(Math.exp);
+    const total = z.reduce((a, b) => a + b);
+    for (let i = 0; i < 5; i++) expect(counts[i]! / 4000).toBeCloseTo(z[i]! / total, 1);
+  });
+
+  it('keeps only the k most likely tokens with top-k, and the nucleus with top-p', () => {
+    expect(histogram({ topK: 2 }).filter((c, i) => c > 0 && i !== 1 && i !== 4)).toEqual([]);
+    expect(histogram({ topK: 1, temperature: 5 })).toEqual([0, 2000, 0, 0, 0]);
+    // p(1) ≈ 0.40 and p(4) ≈ 0.36 together pass 0.7: tokens 2, 0 and 3 are cut.
+    expect(histogram({ topP: 0.7 }).filter((c, i) => c > 0 && i !== 1 && i !== 4)).toEqual([]);
+  });
+
+  it('drops tokens below min-p times the top probability', () => {
+    // p(2)/p(1) = e^-1 ≈ 0.37 survives 0.3; p(0)/p(1) = e^-2 ≈ 0.14 does not.
+    const counts = histogram({ minP: 0.3 });
+    expect(counts[0]).toBe(0);
+    expect(counts[3]).toBe(0);
+    expect(counts[2]).toBeGreaterThan(0);
+  });
+
+  it('applies repetition, presence and frequency penalties as vLLM does', () => {
+    const l = Float32Array.from([2, -2, 1, 1]);
+    sampleLogits(
+      l,
+      { temperature: 0, repetitionPenalty: 2 },
+      { promptTokenIds: [0], outputTokenIds: [1] },
+    );
+    expect([...l]).toEqual([1, -4, 1, 1]);
+    const m = Float32Array.from([2, 2, 2, 2]);
+    const out = sampleLogits(
+      m,
+      { temperature: 0, presencePenalty: 0.5, frequencyPenalty: 0.25 },
+      { outputTokenIds: [0, 0, 1] },
+    );
+    expect([...m]).toEqual([1, 1.25, 2, 2]);
+    expect(out.tokenId).toBe(2);
+  });
+
+  it('returns log-probabilities of the unfiltered distribution', () => {
+    const { tokenId, logprobs } = sampleLogits(logits(), { temperature: 0, logprobs: 2 });
+    const z = [1, 3, 2, 0.5, 2.9].map(Math.exp).reduce((a, b) => a + b);
+    expect(tokenId).toBe(1);
+    expect(logprobs!.logprob).toBeCloseTo(3 - Math.log(z), 5);
+    expect(logprobs!.top.map((t) => t.tokenId)).toEqual([1, 4]);
+  });
+
+  it('names the first parameter out of range', () => {
+    expect(() => validateSamplingParams({ temperature: -1 })).toThrow(SamplingParamsError);
+    expect(() => validateSamplingParams({ topP: 1.5 })).toThrow(
+      'sampling.topP must be in (0, 1], got 1.5',
+    );
+    expect(() => validateSamplingParams({ topK: 2.5 })).toThrow('sampling.topK');
+    expect(() => validateSamplingParams({ logprobs: 21 })).toThrow('sampling.logprobs');
+    expect(() => validateSamplingParams({ presencePenalty: 3 })).toThrow(
+      'sampling.presencePenalty',
+    );
+    expect(() =>
+      validateSamplingParams({ temperature: 0.7, topK: 40, topP: 0.9, minP: 0.05, seed: 1 }),
+    ).not.toThrow();
+  });
+});

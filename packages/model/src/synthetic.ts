@@ -1,0 +1,255 @@
+import { type Architecture, type Llama3RopeScaling, llama3RopeFreqFactors } from './config.js';
+import { GgmlType } from './ggml-type.js';
+import { encodeGguf, type GgufMetadataInput, type GgufTensorInput, gguf } from './gguf/writer.js';
+import { quantize } from './quant/index.js';
+import { encodeSafetensors, type SafetensorsTensorInput } from './safetensors.js';
+
+/**
+ * Shapes and settings of a model with random weights, for tests and benchmarks. Matrices are drawn
+ * from a seeded normal distribution scaled by 1/√fan-in, so activations stay well-conditioned.
+ */
+export interface SyntheticModelOptions {
+  architecture: Architecture;
+  /** Tokenizer metadata for the GGUF file (see `ggufTokenizerMetadata`); its token count is the vocabulary size. */
+  tokenizer: Record<string, GgufMetadataInput>;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads?: number;
+  /** Default 2048. */
+  contextLength?: number;
+  /** Default 10000. */
+  ropeTheta?: number;
+  /** Default 1e-5. */
+  rmsNormEps?: number;
+  /** Llama 3 rope scaling, written as the `rope_freqs.weight` tensor. */
+  llama3RopeScaling?: Llama3RopeScaling;
+  /** GGML type of the weight matrices (norms and biases stay F32). Default F32. */
+  weightType?: number;
+  /** Reuse the token embedding as the output projection. Default false. */
+  tieWordEmbeddings?: boolean;
+  /** Q/K/V biases; default true for `qwen2`. */
+  attentionBias?: boolean;
+  /**
+   * Multiplies the output projection, so logits are spread far apart and greedy choices are
+   * decided by the model, not by rounding. Default 1.
+   */
+  logitScale?: number;
+  /** Default 1. */
+  seed?: number;
+  /** Extra metadata (`general.name`, …). */
+  metadata?: Record<string, GgufMetadataInput>;
+}
+
+/** One tensor in Hugging Face layout (outermost dimension first) and f32. */
+interface HfTensor {
+  hfName: string;
+  ggufName: string;
+  /** `[out, in]` for matrices, `[n]` for vectors. */
+  shape: number[];
+  values: Float32Array;
+}
+
+/** A seeded normal generator (mulberry32 + Box–Muller). */
+function normals(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+function vocabSizeOf(options: SyntheticModelOptions): number {
+  const tokens = options.tokenizer['tokenizer.ggml.tokens'];
+  if (!Array.isArray(tokens) && !(typeof tokens === 'object' && Array.isArray(tokens?.value))) {
+    throw new TypeError('options.tokenizer must hold tokenizer.ggml.tokens');
+  }
+  return Array.isArray(tokens) ? tokens.length : (tokens.value as unknown[]).length;
+}
+
+/** The model's tensors in Hugging Face layout. */
+function hfTensors(options: SyntheticModelOptions): HfTensor[] {
+  const random = normals(options.seed ?? 1);
+  const d = options.hiddenSize;
+  const ff = options.intermediateSize;
+  const heads = options.numHeads;
+  const kvHeads = options.numKvHeads ?? heads;
+  const hd = d / heads;
+  const vocab = vocabSizeOf(options);
+  const bias = options.attentionBias ?? options.architecture === 'qwen2';
+  const out: HfTensor[] = [];
+  const matrix = (hfName: string, ggufName: string, rows: number, cols: number, scale = 1) => {
+    const values = new Float32Array(rows * cols);
+    const std = scale / Math.sqrt(cols);
+    for (let i = 0; i < values.length; i++) values[i] = random() * std;
+    out.push({ hfName, ggufName, shape: [rows, cols], values });
+  };
+  const vector = (hfName: string, ggufName: string, n: number, base: number, spread: number) => {
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) values[i] = base + random() * spread;
+    out.push({ hfName, ggufName, shape: [n], values });
+  };
+  // Embeddings are unit-variance per element, as a trained model's are after scaling by √d.
+  matrix('model.embed_tokens.weight', 'token_embd.weight', vocab, d, Math.sqrt(d));
+  for (let i = 0; i < options.numLayers; i++) {
+    const hf = `model.layers.${i}.`;
+    const gg = `blk.${i}.`;
+    vector(`${hf}input_layernorm.weight`, `${gg}attn_norm.weight`, d, 1, 0.1);
+    matrix(`${hf}self_attn.q_proj.weight`, `${gg}attn_q.weight`, heads * hd, d, 2);
+    matrix(`${hf}self_attn.k_proj.weight`, `${gg}attn_k.weight`, kvHeads * hd, d, 2);
+    matrix(`${hf}self_attn.v_proj.weight`, `${gg}attn_v.weight`, kvHeads * hd, d);
+    if (bias) {
+      vector(`${hf}self_attn.q_proj.bias`, `${gg}attn_q.bias`, heads * hd, 0, 0.5);
+      vector(`${hf}self_attn.k_proj.bias`, `${gg}attn_k.bias`, kvHeads * hd, 0, 0.5);
+      vector(`${hf}self_attn.v_proj.bias`, `${gg}attn_v.bias`, kvHeads * hd, 0, 0.5);
+    }
+    matrix(`${hf}self_attn.o_proj.weight`, `${gg}attn_output.weight`, d, heads * hd);
+    vector(`${hf}post_attention_layernorm.weight`, `${gg}ffn_norm.weight`, d, 1, 0.1);
+    matrix(`${hf}mlp.gate_proj.weight`, `${gg}ffn_gate.weight`, ff, d);
+    matrix(`${hf}mlp.up_proj.weight`, `${gg}ffn_up.weight`, ff, d);
+    matrix(`${hf}mlp.down_proj.weight`, `${gg}ffn_down.weight`, d, ff);
+  }
+  vector('model.norm.weight', 'output_norm.weight', d, 1, 0.1);
+  if (!options.tieWordEmbeddings) {
+    matrix('lm_head.weight', 'output.weight', vocab, d, options.logitScale ?? 1);
+  }
+  return out;
+}
+
+/**
+ * Reorders Q or K rows from Hugging Face's rotate-half layout to the interleaved pairs llama.cpp's
+ * `llama` rope expects, as `convert_hf_to_gguf.py`'s `permute` does: within each head, row
+ * `2i + j` takes row `j · headDim/2 + i`.
+ */
+export function permuteForInterleavedRope(
+  values: Float32Array,
+  heads: number,
+  cols: number,
+): Float32Array {
+  const rows = values.length / cols;
+  const hd = rows / heads;
+  const out = new Float32Array(values.length);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < hd / 2; i++) {
+      for (let j = 0; j < 2; j++) {
+        const src = (h * hd + j * (hd / 2) + i) * cols;
+        const dst = (h * hd + 2 * i + j) * cols;
+        out.set(values.subarray(src, src + cols), dst);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A GGUF file (as byte chunks) of a model with random weights, written as llama.cpp's converter
+ * writes a real one: `{arch}.*` hyperparameters, tokenizer metadata, Q/K rows permuted for
+ * `llama`/`mistral`, `rope_freqs.weight` for Llama 3 rope scaling, matrices quantized to
+ * `weightType`.
+ */
+export function syntheticGguf(options: SyntheticModelOptions): Uint8Array[] {
+  const arch = options.architecture;
+  const heads = options.numHeads;
+  const kvHeads = options.numKvHeads ?? heads;
+  const d = options.hiddenSize;
+  const weightType = options.weightType ?? GgmlType.F32;
+  const tensors: GgufTensorInput[] = [];
+  for (const t of hfTensors(options)) {
+    let values = t.values;
+    const isMatrix = t.shape.length === 2;
+    if (arch !== 'qwen2' && /attn_[qk]\.weight$/.test(t.ggufName)) {
+      values = permuteForInterleavedRope(
+        values,
+        t.ggufName.includes('attn_q') ? heads : kvHeads,
+        d,
+      );
+    }
+    const type = isMatrix ? weightType : GgmlType.F32;
+    tensors.push({
+      name: t.ggufName,
+      type,
+      shape: [...t.shape].reverse(),
+      data: quantize(type, values),
+    });
+  }
+  if (options.llama3RopeScaling) {
+    const factors = llama3RopeFreqFactors(
+      d / heads,
+      options.ropeTheta ?? 10000,
+      options.llama3RopeScaling,
+    );
+    tensors.push({
+      name: 'rope_freqs.weight',
+      type: GgmlType.F32,
+      shape: [factors.length],
+      data: quantize(GgmlType.F32, factors),
+    });
+  }
+  const metadata: Record<string, GgufMetadataInput> = {
+    'general.architecture': arch,
+    'general.name': `synthetic-${arch}`,
+    [`${arch}.context_length`]: options.contextLength ?? 2048,
+    [`${arch}.embedding_length`]: d,
+    [`${arch}.block_count`]: options.numLayers,
+    [`${arch}.feed_forward_length`]: options.intermediateSize,
+    [`${arch}.attention.head_count`]: heads,
+    [`${arch}.attention.head_count_kv`]: kvHeads,
+    [`${arch}.rope.dimension_count`]: d / heads,
+    [`${arch}.rope.freq_base`]: gguf.f32(options.ropeTheta ?? 10000),
+    [`${arch}.attention.layer_norm_rms_epsilon`]: gguf.f32(options.rmsNormEps ?? 1e-5),
+    'general.file_type': gguf.u32(weightType === GgmlType.F32 ? 0 : 1),
+    ...options.tokenizer,
+    ...options.metadata,
+  };
+  return encodeGguf({ metadata, tensors });
+}
+
+/**
+ * The same random model as {@link syntheticGguf} (same options, same weights) as a Hugging Face
+ * directory's files: `config.json` and an f32 `model.safetensors`, as byte chunks.
+ */
+export function syntheticHfModel(options: SyntheticModelOptions): {
+  config: Record<string, unknown>;
+  safetensors: Uint8Array[];
+} {
+  const arch = options.architecture;
+  const tensors: SafetensorsTensorInput[] = hfTensors(options).map((t) => ({
+    name: t.hfName,
+    dtype: 'F32',
+    shape: t.shape,
+    data: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength),
+  }));
+  const scaling = options.llama3RopeScaling;
+  const config: Record<string, unknown> = {
+    architectures: [
+      { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM' }[arch],
+    ],
+    model_type: arch,
+    vocab_size: vocabSizeOf(options),
+    hidden_size: options.hiddenSize,
+    intermediate_size: options.intermediateSize,
+    num_hidden_layers: options.numLayers,
+    num_attention_heads: options.numHeads,
+    num_key_value_heads: options.numKvHeads ?? options.numHeads,
+    max_position_embeddings: options.contextLength ?? 2048,
+    rope_theta: options.ropeTheta ?? 10000,
+    rms_norm_eps: options.rmsNormEps ?? 1e-5,
+    tie_word_embeddings: options.tieWordEmbeddings ?? false,
+    rope_scaling: scaling
+      ? {
+          rope_type: 'llama3',
+          factor: scaling.factor,
+          low_freq_factor: scaling.lowFreqFactor,
+          high_freq_factor: scaling.highFreqFactor,
+          original_max_position_embeddings: scaling.originalContextLength,
+        }
+      : null,
+  };
+  if (arch !== 'qwen2') config.attention_bias = options.attentionBias ?? false;
+  return { config, safetensors: encodeSafetensors(tensors) };
+}

@@ -1,0 +1,188 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cleanSpaces, SpaceCleaner } from './space-cleanup.js';
+import { hfFiles, type VocabularyName } from './test-helpers.js';
+import { Tokenizer } from './tokenizer.js';
+
+const tokenizers = new Map<VocabularyName, Tokenizer>();
+const tokenizer = (name: VocabularyName) => tokenizers.get(name) as Tokenizer;
+
+beforeAll(() => {
+  for (const name of ['llama2', 'llama3', 'qwen3'] as const) {
+    const { tokenizerJson, tokenizerConfig } = hfFiles(name);
+    tokenizers.set(name, Tokenizer.fromJson(tokenizerJson, tokenizerConfig));
+  }
+}, 60_000);
+
+/** Every push of a stream over `ids`, then the flush. */
+function stream(t: Tokenizer, ids: readonly number[], skipSpecialTokens = false): string[] {
+  const decoder = t.createDecodeStream({ skipSpecialTokens });
+  return [...ids.map((id) => decoder.push(id)), decoder.flush()];
+}
+
+describe('createDecodeStream', () => {
+  it('holds back an emoji split over byte-level tokens until its last byte', () => {
+    const t = tokenizer('llama3');
+    const text = '👍🏽🇫🇷 你好，世界';
+    const ids = t.encode(text, { addSpecialTokens: false });
+    expect(ids.length).toBeGreaterThan(Array.from(text).length - 2);
+    const pushes = stream(t, ids);
+    expect(pushes.join('')).toBe(text);
+    expect(pushes).toContain('');
+    for (const piece of pushes) expect(piece).not.toContain('\uFFFD');
+  });
+
+  it('holds back SentencePiece byte-fallback tokens until the character is whole', () => {
+    const t = tokenizer('llama2');
+    const ids = t.encode('aꙮb', { addSpecialTokens: false });
+    const texts = ids.map((id) => t.tokenText(id));
+    expect(texts).toEqual(['▁a', '<0xEA>', '<0x99>', '<0xAE>', 'b']);
+    expect(stream(t, ids)).toEqual(['a', '', '', 'ꙮ', 'b', '']);
+  });
+
+  it('drops the SentencePiece space prefix of the first token only', () => {
+    const t = tokenizer('llama2');
+    const ids = t.encode('Hello world', { addSpecialTokens: false });
+    expect(stream(t, ids)).toEqual(['Hello', ' world', '']);
+    const withBos = [1, ...ids];
+    expect(stream(t, withBos, true).join('')).toBe(' Hello world');
+    expect(stream(t, withBos).join('')).toBe('<s> Hello world');
+  });
+
+  it('holds a space back while the next token may clean it up', () => {
+    const t = tokenizer('llama3');
+    const ids = t.encode('Hello , world', { addSpecialTokens: false });
+    const pushes = stream(t, ids);
+    expect(pushes.join('')).toBe('Hello, world');
+    expect(pushes[0]).toBe('Hello');
+  });
+
+  it('leaves out special tokens when asked, and keeps going after a flush', () => {
+    const t = tokenizer('llama3');
+    const ids = t.encode('<|start_header_id|>assistant<|end_header_id|>\n\nHi<|eot_id|>');
+    expect(stream(t, ids, true).join('')).toBe('assistant\n\nHi');
+    const decoder = t.createDecodeStream();
+    const first = [...ids.map((id) => decoder.push(id)), decoder.flush()].join('');
+    const second = [...ids.map((id) => decoder.push(id)), decoder.flush()].join('');
+    expect(second).toBe(first);
+  });
+
+  it.each(['llama2', 'llama3', 'qwen3'] as const)(
+    '%s: random token sequences stream to their decode, never taking text back',
+    (name) => {
+      const t = tokenizer(name);
+      // Byte tokens and the first ids of each vocabulary (bytes, for byte-level BPE) are the
+      // ones that split characters; mix them with any token.
+      const id = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: t.vocabSize - 1 }));
+      fc.assert(
+        fc.property(fc.array(id, { maxLength: 24 }), fc.boolean(), (ids, skipSpecialTokens) => {
+          const full = t.decode(ids, { skipSpecialTokens });
+          const decoder = t.createDecodeStream({ skipSpecialTokens });
+          let text = '';
+          for (const id of ids) {
+            text += decoder.push(id);
+            expect(full.startsWith(text)).toBe(true);
+          }
+          expect(text + decoder.flush()).toBe(full);
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
+});
+
+/** llama.cpp's three `clean_spaces` loops in `llama_vocab::impl::detokenize`, transcribed. */
+function llamaCppCleanSpaces(input: string): string {
+  const text = Array.from(input);
+  let total = text.length;
+  const pass = (body: (i: number, n: number) => void) => {
+    const n = total;
+    total = total ? 1 : 0;
+    for (let i = 1; i < n; i++) body(i, n);
+  };
+  pass((i) => {
+    const x = text[i] as string;
+    if (text[i - 1] === ' ' && '?!.,'.includes(x)) total--;
+    text[total++] = x;
+  });
+  pass((i0, n) => {
+    // The C loop skips the space after " ' " by advancing its index; emulate with a flag.
+    const x = text[i0] as string;
+    if (skip.has(i0)) return;
+    if (x === "'" && i0 + 1 < n && text[i0 - 1] === ' ' && text[i0 + 1] === ' ') {
+      total--;
+      text[i0 + 1] = '\0';
+      skip.add(i0 + 1);
+    }
+    text[total++] = x;
+  });
+  pass((i, n) => {
+    const x = text[i] as string;
+    if (text[i - 1] === ' ' && x === "'" && i + 1 < n) {
+      const x1 = text[i + 1];
+      if (x1 === 's' || x1 === 'm') total--;
+      else if (i + 2 < n) {
+        const x2 = text[i + 2];
+        if ((x1 === 'r' && x2 === 'e') || (x1 === 'v' && x2 === 'e')) total--;
+      }
+    }
+    text[total++] = x;
+  });
+  return text.slice(0, total).join('');
+}
+const skip = new Set<number>();
+
+/** transformers' `clean_up_tokenization`. */
+const hfCleanUp = (text: string) =>
+  text
+    .replaceAll(' .', '.')
+    .replaceAll(' ?', '?')
+    .replaceAll(' !', '!')
+    .replaceAll(' ,', ',')
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
+
+describe('space clean-up', () => {
+  const texts = fc.stringMatching(/^[ ',.?!smrevtnd'x]{0,30}$/);
+
+  it("matches llama.cpp's clean_spaces loops", () => {
+    fc.assert(
+      fc.property(texts, (text) => {
+        skip.clear();
+        expect(cleanSpaces(text, 'llama')).toBe(llamaCppCleanSpaces(text));
+      }),
+      { numRuns: 2000 },
+    );
+    skip.clear();
+    expect(cleanSpaces("a ' b it 's we 're I 'll don 't x .", 'llama')).toBe("a'b it's we're I 'll don 't x.");
+  });
+
+  it("matches transformers' clean_up_tokenization", () => {
+    fc.assert(
+      fc.property(texts, (text) => expect(cleanSpaces(text, 'hf')).toBe(hfCleanUp(text))),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives the same text however the input is cut', () => {
+    const cuts = fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 6 });
+    fc.assert(
+      fc.property(texts, cuts, fc.constantFrom('llama', 'hf', 'none') as fc.Arbitrary<'llama' | 'hf' | 'none'>, (text, at, cleanup) => {
+        const points = [...new Set(at.map((a) => Math.min(a, text.length)))].sort((a, b) => a - b);
+        const cleaner = new SpaceCleaner(cleanup);
+        let out = '';
+        let from = 0;
+        for (const point of [...points, text.length]) {
+          out += cleaner.push(text.slice(from, point));
+          from = point;
+        }
+        expect(out + cleaner.flush()).toBe(cleanSpaces(text, cleanup));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
