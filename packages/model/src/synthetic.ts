@@ -210,13 +210,14 @@ export function syntheticGguf(options: SyntheticModelOptions): Uint8Array[] {
 }
 
 /**
- * The same random model as {@link syntheticGguf} (same options, same weights) as a Hugging Face
- * directory's files: `config.json` and an f32 `model.safetensors`, as byte chunks.
+ * The same random model as {@link syntheticGguf} (same options, same weights) as the files of a
+ * Hugging Face directory: `config.json` and f32 safetensors, in one `model.safetensors` or in
+ * `shards` files listed by `model.safetensors.index.json`. File contents are byte chunks.
  */
-export function syntheticHfModel(options: SyntheticModelOptions): {
-  config: Record<string, unknown>;
-  safetensors: Uint8Array[];
-} {
+export function syntheticHfModel(
+  options: SyntheticModelOptions,
+  { shards = 1 }: { shards?: number } = {},
+): { config: Record<string, unknown>; files: Map<string, Uint8Array[]> } {
   const arch = options.architecture;
   const tensors: SafetensorsTensorInput[] = hfTensors(options).map((t) => ({
     name: t.hfName,
@@ -224,6 +225,22 @@ export function syntheticHfModel(options: SyntheticModelOptions): {
     shape: t.shape,
     data: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength),
   }));
+  const files = new Map<string, Uint8Array[]>();
+  if (shards <= 1) files.set('model.safetensors', encodeSafetensors(tensors));
+  else {
+    const weightMap: Record<string, string> = {};
+    const perShard = Math.ceil(tensors.length / shards);
+    for (let i = 0; i < shards; i++) {
+      const name = `model-${String(i + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+      const part = tensors.slice(i * perShard, (i + 1) * perShard);
+      for (const t of part) weightMap[t.name] = name;
+      files.set(name, encodeSafetensors(part));
+    }
+    const index = { metadata: {}, weight_map: weightMap };
+    files.set('model.safetensors.index.json', [
+      new TextEncoder().encode(JSON.stringify(index, null, 2)),
+    ]);
+  }
   const scaling = options.llama3RopeScaling;
   const config: Record<string, unknown> = {
     architectures: [
@@ -251,5 +268,6 @@ export function syntheticHfModel(options: SyntheticModelOptions): {
       : null,
   };
   if (arch !== 'qwen2') config.attention_bias = options.attentionBias ?? false;
-  return { config, safetensors: encodeSafetensors(tensors) };
+  files.set('config.json', [new TextEncoder().encode(JSON.stringify(config, null, 2))]);
+  return { config, files };
 }

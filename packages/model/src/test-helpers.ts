@@ -57,7 +57,7 @@ export async function hfModel(
   options: SyntheticModelOptions,
 ): Promise<{ config: ModelConfig; weights: ModelWeights }> {
   const files = syntheticHfModel(options);
-  const source = bytesSource(concat(files.safetensors), 'model.safetensors');
+  const source = bytesSource(concat(files.files.get('model.safetensors')!), 'model.safetensors');
   const index = await readSafetensorsIndex(source);
   const config = configFromHf(files.config);
   const stored = new Map<string, StoredTensor>();

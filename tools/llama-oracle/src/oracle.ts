@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getLlama, type Llama, LlamaLogLevel } from 'node-llama-cpp';
+import { getLlama, type Llama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 
 let llama: Promise<Llama> | undefined;
 
@@ -30,12 +30,21 @@ export async function llamaCppGreedy(
 ): Promise<number[]> {
   const model = await (await llamaCpp()).loadModel({ modelPath });
   // One thread: on a small shared machine llama.cpp's spinning worker threads cost seconds a token.
-  const context = await model.createContext({ contextSize: 256, batchSize: 256, threads: 1 });
+  // F32 K/V and no flash attention: llama.cpp's attention then runs in f32 like the reference, and
+  // the comparison tests the model rather than f16 rounding of the cache.
+  const context = await model.createContext({
+    contextSize: 256,
+    batchSize: 256,
+    threads: 1,
+    flashAttention: false,
+    experimentalKvCacheKeyType: 'F32',
+    experimentalKvCacheValueType: 'F32',
+  });
   try {
     const out: number[] = [];
     for await (const token of context
       .getSequence()
-      .evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+      .evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true })) {
       out.push(token);
       if (out.length >= count) break;
     }

@@ -36,7 +36,7 @@ const BASE: SyntheticModelOptions = {
   // A wide output projection spreads logits far apart, so the greedy choice is decided by the
   // model and not by rounding; each test checks the margin it got.
   logitScale: 20,
-  seed: 7,
+  seed: 2,
 };
 
 const PROMPT = [5, 17, 3, 88, 41, 41, 9, 60, 2, 33];

@@ -1,8 +1,8 @@
-import { type GGUFParseOutput, type GGUFTypedMetadata, gguf } from '@huggingface/gguf';
 import type { ByteSource } from '../byte-source.js';
 import { ModelFileError } from '../errors.js';
 import { tensorByteSize } from '../ggml-type.js';
-import type { GgufIndex, GgufTensorInfo, GgufValue, GgufValueType } from './types.js';
+import { Cursor } from './cursor.js';
+import { type GgufIndex, type GgufTensorInfo, type GgufValue, GgufValueType } from './types.js';
 
 const MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 
@@ -16,8 +16,10 @@ function minRecordBytes(version: number): { kv: number; tensor: number } {
  * Reads the header, metadata and tensor index of a GGUF file, checking that everything it declares
  * lies inside the file. Tensor data is not read; see {@link readGgufTensor}.
  *
- * Parsing is delegated to `@huggingface/gguf`; xinfer adds bounds checks so that a truncated or
- * corrupt file fails fast with a {@link ModelFileError} instead of reading past its end.
+ * Every count and length is checked against what is left of the file before anything is
+ * allocated, so a truncated or corrupt file fails at once with a {@link ModelFileError} naming the
+ * key or tensor, and never reads past its end. Strings are kept exactly as written (a leading
+ * U+FEFF, which is a real SentencePiece token, is not dropped as a byte-order mark).
  * @throws ModelFileError `MODEL_CORRUPT`, `MODEL_TRUNCATED`, `MODEL_UNSUPPORTED_TYPE` or
  *   `MODEL_BAD_SHAPE`, naming the file and the tensor or key
  */
@@ -62,51 +64,69 @@ export async function readGgufIndex(source: ByteSource): Promise<GgufIndex> {
     );
   }
 
-  let parsed: GGUFParseOutput & { typedMetadata: GGUFTypedMetadata };
-  try {
-    parsed = await gguf(`https://gguf.invalid/${encodeURIComponent(file)}`, {
-      fetch: rangeFetch(source),
-      typedMetadata: true,
-    });
-  } catch (cause) {
-    throw new ModelFileError(
-      `cannot parse GGUF header: ${(cause as Error).message}`,
-      'MODEL_CORRUPT',
-      {
-        file,
-        cause,
-      },
-    );
-  }
-  const [, headerEnd] = parsed.tensorInfoByteRange;
-  if (headerEnd > source.size) {
-    throw new ModelFileError(
-      `the metadata and tensor index run to byte ${headerEnd}, past the end of the file ` +
-        `(${source.size} bytes)`,
-      'MODEL_TRUNCATED',
-      { file },
-    );
-  }
-
+  const cursor = new Cursor(source);
+  cursor.offset = headerBytes;
   const metadata: Record<string, GgufValue> = {};
   const metadataTypes: Record<string, GgufValueType> = {};
-  for (const [key, entry] of Object.entries(parsed.typedMetadata) as Array<
-    [string, { value: unknown; type: number }]
-  >) {
-    if (key === 'version' || key === 'tensor_count' || key === 'kv_count') continue;
-    metadata[key] = entry.value as GgufValue;
-    metadataTypes[key] = entry.type as GgufValueType;
+  for (let i = 0; i < kvCount; i++) {
+    cursor.context = `metadata key #${i}`;
+    const key = await cursor.string(version);
+    cursor.context = `metadata ${key}`;
+    const type = await cursor.u32();
+    if (!isValueType(type))
+      throw corrupt(`metadata ${key} has unknown value type ${type}`, { key });
+    if (key in metadata) throw corrupt(`metadata ${key} appears twice`, { key });
+    metadata[key] = await readValue(cursor, type, version, key, 0);
+    metadataTypes[key] = type;
   }
-  const alignment = Number(metadata['general.alignment'] ?? 32);
-  const dataOffset = Number(parsed.tensorDataOffset);
+  const alignment = metadata['general.alignment'] ?? 32;
+  if (
+    typeof alignment !== 'number' ||
+    !Number.isInteger(alignment) ||
+    alignment <= 0 ||
+    alignment % 8 !== 0
+  ) {
+    throw corrupt(`general.alignment must be a positive multiple of 8, got ${String(alignment)}`, {
+      key: 'general.alignment',
+    });
+  }
+  const infos: Array<{ name: string; shape: number[]; type: number; relative: number }> = [];
+  for (let i = 0; i < tensorCount; i++) {
+    cursor.context = `tensor info #${i}`;
+    const name = await cursor.string(version);
+    cursor.context = `tensor info ${name}`;
+    const dims = await cursor.u32();
+    if (dims > 4)
+      throw corrupt(`tensor ${name} has ${dims} dimensions (at most 4)`, { tensor: name });
+    const shape: number[] = [];
+    for (let d = 0; d < dims; d++) {
+      const n = version === 1 ? BigInt(await cursor.u32()) : await cursor.u64();
+      if (n > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw corrupt(`tensor ${name} dimension ${d} is ${n}`, { tensor: name });
+      }
+      shape.push(Number(n));
+    }
+    const type = await cursor.u32();
+    const relative = await cursor.u64();
+    if (relative > BigInt(source.size)) {
+      throw new ModelFileError(
+        `tensor ${name}: data offset ${relative} is past the end of the file`,
+        'MODEL_TRUNCATED',
+        {
+          file,
+          tensor: name,
+        },
+      );
+    }
+    infos.push({ name, shape, type, relative: Number(relative) });
+  }
+  const dataOffset = Math.ceil(cursor.offset / alignment) * alignment;
   const tensors = new Map<string, GgufTensorInfo>();
-  for (const info of parsed.tensorInfos) {
-    const name = info.name;
+  for (const { name, shape, type, relative } of infos) {
     if (tensors.has(name)) throw corrupt(`tensor ${name} appears twice`, { tensor: name });
-    const shape = info.shape.map(Number);
     let byteLength: number;
     try {
-      byteLength = tensorByteSize(info.dtype, shape);
+      byteLength = tensorByteSize(type, shape);
     } catch (cause) {
       const code = (cause as { code?: string }).code;
       throw new ModelFileError(
@@ -115,7 +135,6 @@ export async function readGgufIndex(source: ByteSource): Promise<GgufIndex> {
         { file, tensor: name, cause },
       );
     }
-    const relative = Number(info.offset);
     if (relative % alignment !== 0) {
       throw corrupt(`tensor ${name}: data offset ${relative} is not a multiple of ${alignment}`, {
         tensor: name,
@@ -130,7 +149,7 @@ export async function readGgufIndex(source: ByteSource): Promise<GgufIndex> {
         { file, tensor: name },
       );
     }
-    tensors.set(name, { name, type: info.dtype, shape, offset, byteLength });
+    tensors.set(name, { name, type, shape, offset, byteLength });
   }
   return {
     file,
@@ -163,18 +182,84 @@ export async function readGgufTensor(
   return bytes;
 }
 
-/** A `fetch` that answers `@huggingface/gguf`'s range requests from a {@link ByteSource}. */
-function rangeFetch(source: ByteSource): typeof fetch {
-  return (async (_input: unknown, init?: RequestInit) => {
-    const range = new Headers(init?.headers).get('range') ?? '';
-    const match = /bytes=(\d+)-(\d+)/.exec(range);
-    const start = match ? Number(match[1]) : 0;
-    const end = match ? Number(match[2]) + 1 : source.size;
-    const from = Math.min(start, source.size);
-    const bytes = await source.read(from, Math.max(0, Math.min(end, source.size) - from));
-    return new Response(bytes, {
-      status: 206,
-      headers: { 'content-range': `bytes ${from}-${from + bytes.byteLength - 1}/${source.size}` },
-    });
-  }) as typeof fetch;
+function isValueType(type: number): type is GgufValueType {
+  return Number.isInteger(type) && type >= 0 && type <= 12;
+}
+
+/** Smallest encoding of one value of each type, to bound array lengths by what is left of the file. */
+function minValueBytes(type: GgufValueType, version: number): number {
+  const size = version === 1 ? 4 : 8;
+  switch (type) {
+    case GgufValueType.UINT8:
+    case GgufValueType.INT8:
+    case GgufValueType.BOOL:
+      return 1;
+    case GgufValueType.UINT16:
+    case GgufValueType.INT16:
+      return 2;
+    case GgufValueType.UINT32:
+    case GgufValueType.INT32:
+    case GgufValueType.FLOAT32:
+      return 4;
+    case GgufValueType.STRING:
+      return size;
+    case GgufValueType.ARRAY:
+      return 4 + size;
+    default:
+      return 8;
+  }
+}
+
+async function readValue(
+  cursor: Cursor,
+  type: GgufValueType,
+  version: number,
+  key: string,
+  depth: number,
+): Promise<GgufValue> {
+  const T = GgufValueType;
+  switch (type) {
+    case T.UINT8:
+      return cursor.u8();
+    case T.INT8:
+      return cursor.i8();
+    case T.UINT16:
+      return cursor.u16();
+    case T.INT16:
+      return cursor.i16();
+    case T.UINT32:
+      return cursor.u32();
+    case T.INT32:
+      return cursor.i32();
+    case T.FLOAT32:
+      return cursor.f32();
+    case T.FLOAT64:
+      return cursor.f64();
+    case T.UINT64:
+      return cursor.u64();
+    case T.INT64:
+      return cursor.i64();
+    case T.BOOL:
+      return (await cursor.u8()) !== 0;
+    case T.STRING:
+      return cursor.string(version);
+    case T.ARRAY: {
+      const corrupt = (message: string) =>
+        new ModelFileError(`metadata ${key}: ${message}`, 'MODEL_CORRUPT', {
+          file: cursor.source.name,
+          key,
+        });
+      if (depth >= 4) throw corrupt('arrays nest deeper than 4');
+      const elementType = await cursor.u32();
+      if (!isValueType(elementType)) throw corrupt(`unknown array element type ${elementType}`);
+      const length = version === 1 ? BigInt(await cursor.u32()) : await cursor.u64();
+      if (length * BigInt(minValueBytes(elementType, version)) > BigInt(cursor.remaining)) {
+        throw cursor.truncated();
+      }
+      const out: GgufValue[] = new Array(Number(length));
+      for (let i = 0; i < out.length; i++)
+        out[i] = await readValue(cursor, elementType, version, key, depth + 1);
+      return out;
+    }
+  }
 }

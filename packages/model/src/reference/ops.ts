@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../config.js';
-import { dequantizeRow, dotRow } from '../quant/index.js';
+import { dotPrepared, type PreparedActivations, prepareActivations } from '../quant/index.js';
 import type { WeightMatrix } from '../weights.js';
 
 /** `out[i] = x[i] / rms(x) * w[i]` over `w.length` elements, as llama.cpp's `rms_norm` then `mul`. */
@@ -23,32 +23,26 @@ export function rmsNorm(
 }
 
 /**
- * `out[t, r] = Σ_c W[r, c] · x[t, c]` for `tokens` rows of `x`. Each weight row is decoded once
- * per call: fused into the dot product for one token, into `scratch` (one row) for several.
+ * `out[t, r] = Σ_c W[r, c] · x[t, c]` for `tokens` rows of `x`, computed as ggml's CPU backend
+ * does: each activation row is first converted to the weight type's `vec_dot_type` (Q8_0 for Q8_0
+ * and Q4_0 weights, Q8_K for Q4_K and Q6_K, F16/BF16 for F16/BF16) and then dotted block by block
+ * with integer sums, so greedy outputs agree with llama.cpp's. Weight rows are decoded inside the
+ * dot product; nothing weight-sized is allocated. `acts` holds one prepared row per token.
  */
 export function matmul(
   w: WeightMatrix,
   x: Float32Array,
   tokens: number,
   out: Float32Array,
-  scratch: Float32Array,
+  acts: readonly PreparedActivations[],
   bias?: Float32Array,
 ): void {
   const { rows, cols, rowBytes, data, type } = w;
-  if (tokens === 1) {
-    for (let r = 0; r < rows; r++) {
-      out[r] = dotRow(type, data, r * rowBytes, x, 0, cols) + (bias ? (bias[r] as number) : 0);
-    }
-    return;
-  }
+  for (let t = 0; t < tokens; t++) prepareActivations(type, x, t * cols, cols, acts[t]!);
   for (let r = 0; r < rows; r++) {
-    dequantizeRow(type, data, r * rowBytes, scratch, 0, cols);
     const b = bias ? (bias[r] as number) : 0;
     for (let t = 0; t < tokens; t++) {
-      const base = t * cols;
-      let sum = 0;
-      for (let c = 0; c < cols; c++) sum += (scratch[c] as number) * (x[base + c] as number);
-      out[t * rows + r] = sum + b;
+      out[t * rows + r] = dotPrepared(type, data, r * rowBytes, acts[t]!) + b;
     }
   }
 }

@@ -7,7 +7,11 @@ import {
   type ModelExecutor,
   type TokenLogprobs,
 } from '../executor.js';
-import { dequantizeRow } from '../quant/index.js';
+import {
+  createPreparedActivations,
+  dequantizeRow,
+  type PreparedActivations,
+} from '../quant/index.js';
 import { sampleLogits, validateSamplingParams } from '../sampling.js';
 import type { ModelWeights } from '../weights.js';
 import { applyRope, matmul, rmsNorm, ropeInverseFrequencies, swiglu } from './ops.js';
@@ -33,11 +37,15 @@ class Scratch {
   attn = new Float32Array(0);
   gate = new Float32Array(0);
   up = new Float32Array(0);
-  row: Float32Array;
+  /** One prepared activation row per token, for the matmuls. */
+  acts: PreparedActivations[] = [];
   scores = new Float32Array(0);
+  private readonly width: number;
   constructor(private readonly config: ModelConfig) {
-    this.row = new Float32Array(
-      Math.max(config.hiddenSize, config.intermediateSize, config.numHeads * config.headDim),
+    this.width = Math.max(
+      config.hiddenSize,
+      config.intermediateSize,
+      config.numHeads * config.headDim,
     );
   }
   ensure(tokens: number, context: number): void {
@@ -53,6 +61,7 @@ class Scratch {
       this.attn = new Float32Array(tokens * qDim);
       this.gate = new Float32Array(tokens * c.intermediateSize);
       this.up = new Float32Array(tokens * c.intermediateSize);
+      while (this.acts.length < tokens) this.acts.push(createPreparedActivations(this.width));
       this.tokens = tokens;
     }
     if (context > this.scores.length) this.scores = new Float32Array(context);
@@ -147,7 +156,7 @@ export class ReferenceExecutor implements ModelExecutor {
     for (const s of batch.sequences) maxContext = Math.max(maxContext, s.start + s.numTokens);
     const sc = this.scratch;
     sc.ensure(T, maxContext);
-    const { x, h, q, k, v, attn, gate, up, row } = sc;
+    const { x, h, q, k, v, attn, gate, up, acts } = sc;
 
     for (let t = 0; t < T; t++) {
       const id = batch.tokenIds[t] as number;
@@ -157,9 +166,9 @@ export class ReferenceExecutor implements ModelExecutor {
     for (let l = 0; l < c.numLayers; l++) {
       const layer = w.layers[l]!;
       for (let t = 0; t < T; t++) rmsNorm(x, t * d, layer.attnNorm, c.rmsNormEps, h, t * d);
-      matmul(layer.wq, h, T, q, row, layer.bq);
-      matmul(layer.wk, h, T, k, row, layer.bk);
-      matmul(layer.wv, h, T, v, row, layer.bv);
+      matmul(layer.wq, h, T, q, acts, layer.bq);
+      matmul(layer.wk, h, T, k, acts, layer.bk);
+      matmul(layer.wv, h, T, v, acts, layer.bv);
       const keys = this.keys[l]!;
       const values = this.values[l]!;
       for (let t = 0; t < T; t++) {
@@ -171,13 +180,13 @@ export class ReferenceExecutor implements ModelExecutor {
         values.set(v.subarray(t * kvDim, (t + 1) * kvDim), slot * kvDim);
       }
       this.attention(batch, q, attn, keys, values);
-      matmul(layer.wo, attn, T, h, row);
+      matmul(layer.wo, attn, T, h, acts);
       for (let i = 0; i < T * d; i++) x[i] = (x[i] as number) + (h[i] as number);
       for (let t = 0; t < T; t++) rmsNorm(x, t * d, layer.ffnNorm, c.rmsNormEps, h, t * d);
-      matmul(layer.wGate, h, T, gate, row);
-      matmul(layer.wUp, h, T, up, row);
+      matmul(layer.wGate, h, T, gate, acts);
+      matmul(layer.wUp, h, T, up, acts);
       swiglu(gate, up, T * ff);
-      matmul(layer.wDown, gate, T, h, row);
+      matmul(layer.wDown, gate, T, h, acts);
       for (let i = 0; i < T * d; i++) x[i] = (x[i] as number) + (h[i] as number);
     }
 
@@ -188,7 +197,7 @@ export class ReferenceExecutor implements ModelExecutor {
       const last = s.offset + s.numTokens - 1;
       rmsNorm(x, last * d, w.outputNorm, c.rmsNormEps, normed, 0);
       const logits = new Float32Array(c.vocabSize);
-      matmul(w.output, normed, 1, logits, row);
+      matmul(w.output, normed, 1, logits, acts);
       out.push(logits);
     }
     return out;

@@ -73,7 +73,10 @@ describe('createDecodeStream', () => {
       const t = tokenizer(name);
       // Byte tokens and the first ids of each vocabulary (bytes, for byte-level BPE) are the
       // ones that split characters; mix them with any token.
-      const id = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: t.vocabSize - 1 }));
+      const id = fc.oneof(
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: t.vocabSize - 1 }),
+      );
       fc.assert(
         fc.property(fc.array(id, { maxLength: 24 }), fc.boolean(), (ids, skipSpecialTokens) => {
           const full = t.decode(ids, { skipSpecialTokens });
@@ -95,42 +98,42 @@ describe('createDecodeStream', () => {
 function llamaCppCleanSpaces(input: string): string {
   const text = Array.from(input);
   let total = text.length;
-  const pass = (body: (i: number, n: number) => void) => {
-    const n = total;
-    total = total ? 1 : 0;
-    for (let i = 1; i < n; i++) body(i, n);
-  };
-  pass((i) => {
+  // first pass: characters ?!.,
+  const total1 = total;
+  total = total ? 1 : 0;
+  for (let i = 1; i < total1; ++i) {
     const x = text[i] as string;
-    if (text[i - 1] === ' ' && '?!.,'.includes(x)) total--;
+    if (text[i - 1] === ' ' && (x === '?' || x === '!' || x === '.' || x === ',')) total--;
     text[total++] = x;
-  });
-  pass((i0, n) => {
-    // The C loop skips the space after " ' " by advancing its index; emulate with a flag.
-    const x = text[i0] as string;
-    if (skip.has(i0)) return;
-    if (x === "'" && i0 + 1 < n && text[i0 - 1] === ' ' && text[i0 + 1] === ' ') {
+  }
+  // second pass: strip single apostrophe between spaces
+  const total2 = total;
+  total = total ? 1 : 0;
+  for (let i = 1; i < total2; ++i) {
+    const x = text[i] as string;
+    if (x === "'" && i + 1 < total2 && text[i - 1] === ' ' && text[i + 1] === ' ') {
       total--;
-      text[i0 + 1] = '\0';
-      skip.add(i0 + 1);
+      text[++i] = '\0';
     }
     text[total++] = x;
-  });
-  pass((i, n) => {
+  }
+  // third pass: apostrophe contractions
+  const total3 = total;
+  total = total ? 1 : 0;
+  for (let i = 1; i < total3; ++i) {
     const x = text[i] as string;
-    if (text[i - 1] === ' ' && x === "'" && i + 1 < n) {
+    if (text[i - 1] === ' ' && x === "'" && i + 1 < total3) {
       const x1 = text[i + 1];
       if (x1 === 's' || x1 === 'm') total--;
-      else if (i + 2 < n) {
+      else if (i + 2 < total3) {
         const x2 = text[i + 2];
         if ((x1 === 'r' && x2 === 'e') || (x1 === 'v' && x2 === 'e')) total--;
       }
     }
     text[total++] = x;
-  });
+  }
   return text.slice(0, total).join('');
 }
-const skip = new Set<number>();
 
 /** transformers' `clean_up_tokenization`. */
 const hfCleanUp = (text: string) =>
@@ -152,18 +155,20 @@ describe('space clean-up', () => {
   it("matches llama.cpp's clean_spaces loops", () => {
     fc.assert(
       fc.property(texts, (text) => {
-        skip.clear();
         expect(cleanSpaces(text, 'llama')).toBe(llamaCppCleanSpaces(text));
       }),
       { numRuns: 2000 },
     );
-    skip.clear();
-    expect(cleanSpaces("a ' b it 's we 're I 'll don 't x .", 'llama')).toBe("a'b it's we're I 'll don 't x.");
+    expect(cleanSpaces("a ' b it 's we 're I 'll don 't x .", 'llama')).toBe(
+      "a'b it's we're I 'll don 't x.",
+    );
   });
 
   it("matches transformers' clean_up_tokenization", () => {
     fc.assert(
-      fc.property(texts, (text) => expect(cleanSpaces(text, 'hf')).toBe(hfCleanUp(text))),
+      fc.property(texts, (text) => {
+        expect(cleanSpaces(text, 'hf')).toBe(hfCleanUp(text));
+      }),
       { numRuns: 2000 },
     );
   });
@@ -171,17 +176,24 @@ describe('space clean-up', () => {
   it('gives the same text however the input is cut', () => {
     const cuts = fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 6 });
     fc.assert(
-      fc.property(texts, cuts, fc.constantFrom('llama', 'hf', 'none') as fc.Arbitrary<'llama' | 'hf' | 'none'>, (text, at, cleanup) => {
-        const points = [...new Set(at.map((a) => Math.min(a, text.length)))].sort((a, b) => a - b);
-        const cleaner = new SpaceCleaner(cleanup);
-        let out = '';
-        let from = 0;
-        for (const point of [...points, text.length]) {
-          out += cleaner.push(text.slice(from, point));
-          from = point;
-        }
-        expect(out + cleaner.flush()).toBe(cleanSpaces(text, cleanup));
-      }),
+      fc.property(
+        texts,
+        cuts,
+        fc.constantFrom('llama', 'hf', 'none') as fc.Arbitrary<'llama' | 'hf' | 'none'>,
+        (text, at, cleanup) => {
+          const points = [...new Set(at.map((a) => Math.min(a, text.length)))].sort(
+            (a, b) => a - b,
+          );
+          const cleaner = new SpaceCleaner(cleanup);
+          let out = '';
+          let from = 0;
+          for (const point of [...points, text.length]) {
+            out += cleaner.push(text.slice(from, point));
+            from = point;
+          }
+          expect(out + cleaner.flush()).toBe(cleanSpaces(text, cleanup));
+        },
+      ),
       { numRuns: 2000 },
     );
   });

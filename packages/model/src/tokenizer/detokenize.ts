@@ -1,6 +1,6 @@
 import { byteLevelToBytes } from './byte-level.js';
-import { SPECIAL_ATTRS, TokenAttr } from './token-type.js';
 import { cleanSpaces } from './space-cleanup.js';
+import { SPECIAL_ATTRS, TokenAttr } from './token-type.js';
 import type { Vocabulary } from './vocabulary.js';
 
 const encoder = new TextEncoder();
@@ -24,7 +24,9 @@ export class TokenPieces {
   piece(id: number, special: boolean): Uint8Array {
     const attr = this.vocab.attrs[id];
     if (!Number.isInteger(id) || attr === undefined) {
-      throw new RangeError(`token id ${id} is outside the vocabulary (0..${this.vocab.tokens.length - 1})`);
+      throw new RangeError(
+        `token id ${id} is outside the vocabulary (0..${this.vocab.tokens.length - 1})`,
+      );
     }
     if (!special && attr & SPECIAL_ATTRS) return EMPTY;
     let bytes = this.cache[id];

@@ -2,12 +2,7 @@ import type { GgufValue } from '../gguf/types.js';
 import { badTokenizer, TokenizerMetadata } from './metadata.js';
 import { preTokenizerSpec, SUPPORTED_PRE_TOKENIZERS } from './pre-tokenizers.js';
 import { type RankedMerges, spmMerges } from './spm-merges.js';
-import {
-  PARSED_AS_ONE_TOKEN,
-  SPECIAL_ATTRS,
-  TokenType,
-  tokenTypeToAttr,
-} from './token-type.js';
+import { PARSED_AS_ONE_TOKEN, SPECIAL_ATTRS, TokenType, tokenTypeToAttr } from './token-type.js';
 import { resolveSpecialTokens, type SpecialTokenIds, type Vocabulary } from './vocabulary.js';
 
 type Json = Record<string, unknown>;

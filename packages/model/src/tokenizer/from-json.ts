@@ -1,5 +1,5 @@
 import { badTokenizer } from './metadata.js';
-import { BYTE_TOKEN, TokenAttr } from './token-type.js';
+import { BYTE_TOKEN, PARSED_AS_ONE_TOKEN, TokenAttr } from './token-type.js';
 import {
   type DecodeStyle,
   resolveSpecialTokens,
@@ -39,7 +39,8 @@ export function modelVocab(json: Json, file: string | undefined): [string, numbe
     // Unigram: [[piece, score], …] in id order.
     return vocab.map((entry, id) => [Array.isArray(entry) ? String(entry[0]) : '', id]);
   }
-  if (!isJsonObject(vocab)) throw badTokenizer('tokenizer.json has no model.vocab', file, 'model.vocab');
+  if (!isJsonObject(vocab))
+    throw badTokenizer('tokenizer.json has no model.vocab', file, 'model.vocab');
   return Object.entries(vocab).filter((e): e is [string, number] => typeof e[1] === 'number');
 }
 
@@ -181,4 +182,31 @@ export function vocabularyFromJson(json: Json, config: Json, file?: string): Voc
     eog,
     chatTemplate: configChatTemplate(config),
   };
+}
+
+/**
+ * The tokenizer.json with the tokens that llama.cpp makes control tokens by their text (an
+ * end-of-generation text such as `</s>` that Qwen's vocabulary has as a normal token) added as
+ * special added tokens, so that they are split out of the text as llama.cpp splits them.
+ */
+export function withVocabularySpecials(json: Json, vocab: Vocabulary): Json {
+  const added = new Set(addedTokens(json).map((t) => t.id));
+  const extra = vocab.tokens.flatMap((content, id) =>
+    !added.has(id) && (vocab.attrs[id] ?? 0) & PARSED_AS_ONE_TOKEN
+      ? [
+          {
+            id,
+            content,
+            single_word: false,
+            lstrip: false,
+            rstrip: false,
+            normalized: false,
+            special: true,
+          },
+        ]
+      : [],
+  );
+  if (extra.length === 0) return json;
+  const list = Array.isArray(json.added_tokens) ? json.added_tokens : [];
+  return { ...json, added_tokens: [...list, ...extra] };
 }

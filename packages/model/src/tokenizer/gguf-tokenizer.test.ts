@@ -43,7 +43,9 @@ describe('ggufTokenizerMetadata', () => {
     expect(md('llama3')['tokenizer.ggml.bos_token_id']).toBe(128000);
     expect(md('llama3')['tokenizer.ggml.eos_token_id']).toBe(128001);
     expect(md('llama3')['tokenizer.ggml.add_bos_token']).toBeUndefined();
-    expect(md('llama3')['tokenizer.chat_template']).toBe(hfFiles('llama3').tokenizerConfig.chat_template);
+    expect(md('llama3')['tokenizer.chat_template']).toBe(
+      hfFiles('llama3').tokenizerConfig.chat_template,
+    );
     expect(md('qwen3')['tokenizer.ggml.eos_token_id']).toBe(151645);
     expect(md('qwen3')['tokenizer.ggml.padding_token_id']).toBe(151643);
     expect(md('qwen3')['tokenizer.ggml.add_bos_token']).toBe(false);
@@ -61,13 +63,21 @@ describe('ggufTokenizerMetadata', () => {
     const tokens = m['tokenizer.ggml.tokens'] as string[];
     const scores = m['tokenizer.ggml.scores'] as number[];
     const types = m['tokenizer.ggml.token_type'] as number[];
-    expect(types.slice(0, 4)).toEqual([TokenType.CONTROL, TokenType.CONTROL, TokenType.CONTROL, TokenType.BYTE]);
+    expect(types.slice(0, 4)).toEqual([
+      TokenType.CONTROL,
+      TokenType.CONTROL,
+      TokenType.CONTROL,
+      TokenType.BYTE,
+    ]);
     const merges = hfFiles('llama2').tokenizerJson.model as { merges: string[] };
     const first = (merges.merges[0] as string).replace(' ', '');
     expect(scores[tokens.indexOf(first)]).toBe(-0);
     expect(scores[tokens.indexOf(first)]).toBeGreaterThan(scores[tokens.indexOf('▁the')] as number);
     expect([m['tokenizer.ggml.bos_token_id'], m['tokenizer.ggml.eos_token_id']]).toEqual([1, 2]);
-    expect([m['tokenizer.ggml.add_bos_token'], m['tokenizer.ggml.add_eos_token']]).toEqual([true, false]);
+    expect([m['tokenizer.ggml.add_bos_token'], m['tokenizer.ggml.add_eos_token']]).toEqual([
+      true,
+      false,
+    ]);
   });
 
   it('pads to the model config vocab_size and takes ids the tokenizer config does not name', () => {
@@ -97,9 +107,14 @@ describe('ggufTokenizerMetadata', () => {
     expectBad(() => ggufTokenizerMetadata({ model: { type: 'Unigram', vocab: [] } }), 'model.type');
     const oddPre = { ...tokenizerJson, pre_tokenizer: { type: 'Whitespace' } };
     expectBad(() => ggufTokenizerMetadata(oddPre), 'pre_tokenizer');
-    expectBad(() => ggufTokenizerMetadata(tokenizerJson, {}, { pre: 'not-a-pre' }), 'pre_tokenizer');
+    expectBad(
+      () => ggufTokenizerMetadata(tokenizerJson, {}, { pre: 'not-a-pre' }),
+      'pre_tokenizer',
+    );
     // Naming the pre-tokenizer is the way out.
-    expect(ggufTokenizerMetadata(oddPre, {}, { pre: 'llama-bpe' })['tokenizer.ggml.pre']).toBe('llama-bpe');
+    expect(ggufTokenizerMetadata(oddPre, {}, { pre: 'llama-bpe' })['tokenizer.ggml.pre']).toBe(
+      'llama-bpe',
+    );
   });
 });
 
@@ -118,7 +133,7 @@ describe('Tokenizer.fromGguf', () => {
     expect(gguf(name).chatTemplate).toBe(json(name).chatTemplate);
   });
 
-  it("adds BOS where llama.cpp does: SentencePiece and llama-bpe unless told otherwise", () => {
+  it('adds BOS where llama.cpp does: SentencePiece and llama-bpe unless told otherwise', () => {
     expect(gguf('llama2').encode('Hi')[0]).toBe(1);
     // convert_hf_to_gguf.py writes no add_bos_token for this Llama 3 tokenizer; llama.cpp then
     // adds BOS for "llama-bpe", though the tokenizer.json does not.

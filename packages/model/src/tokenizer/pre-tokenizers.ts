@@ -114,7 +114,8 @@ const caseless = (regex: string) =>
 export function detectPreTokenizer(tokenizerJson: Json): string | undefined {
   const pre = tokenizerJson.pre_tokenizer;
   if (!isObject(pre)) return undefined;
-  const steps: unknown[] = pre.type === 'Sequence' ? ((pre.pretokenizers as unknown[]) ?? []) : [pre];
+  const steps: unknown[] =
+    pre.type === 'Sequence' ? ((pre.pretokenizers as unknown[]) ?? []) : [pre];
   const [first, second] = steps;
   if (!isObject(first)) return undefined;
   if (steps.length === 1 && first.type === 'ByteLevel' && first.use_regex !== false) return 'gpt-2';

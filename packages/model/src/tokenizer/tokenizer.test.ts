@@ -6,7 +6,10 @@ import { Tokenizer } from './tokenizer.js';
 const tokenizers = new Map<VocabularyName, Tokenizer>();
 const load = (name: VocabularyName) => {
   const { tokenizerJson, tokenizerConfig } = hfFiles(name);
-  tokenizers.set(name, Tokenizer.fromJson(tokenizerJson, tokenizerConfig, `${name}/tokenizer.json`));
+  tokenizers.set(
+    name,
+    Tokenizer.fromJson(tokenizerJson, tokenizerConfig, `${name}/tokenizer.json`),
+  );
 };
 const tokenizer = (name: VocabularyName) => tokenizers.get(name) as Tokenizer;
 
@@ -18,13 +21,16 @@ beforeAll(() => {
 const ROUND_TRIP = CORPUS.filter((text) => !/ [.,!?']|<\/?s>|<\|/.test(text));
 
 describe('Tokenizer.fromJson', () => {
-  it.each(['llama2', 'llama3', 'qwen3'] as const)('%s: decode(encode(text)) is the text', (name) => {
-    const t = tokenizer(name);
-    for (const text of ROUND_TRIP) {
-      const ids = t.encode(text, { addSpecialTokens: false });
-      expect(t.decode(ids), JSON.stringify(text)).toBe(text);
-    }
-  });
+  it.each(['llama2', 'llama3', 'qwen3'] as const)(
+    '%s: decode(encode(text)) is the text',
+    (name) => {
+      const t = tokenizer(name);
+      for (const text of ROUND_TRIP) {
+        const ids = t.encode(text, { addSpecialTokens: false });
+        expect(t.decode(ids), JSON.stringify(text)).toBe(text);
+      }
+    },
+  );
 
   it('llama2: SentencePiece with BOS, a space prefix and byte fallback', () => {
     const t = tokenizer('llama2');
@@ -83,7 +89,13 @@ describe('Tokenizer.fromJson', () => {
     const ids = t.encode('<|im_start|>user\nHi<|im_end|>');
     expect(ids[0]).toBe(151644);
     expect(ids.at(-1)).toBe(151645);
-    for (const text of ['<|endoftext|>', '<|im_end|>', '<|fim_pad|>', '<|repo_name|>', '<|file_sep|>']) {
+    for (const text of [
+      '<|endoftext|>',
+      '<|im_end|>',
+      '<|fim_pad|>',
+      '<|repo_name|>',
+      '<|file_sep|>',
+    ]) {
       const [id] = t.encode(text);
       expect(t.stopTokenIds, text).toContain(id);
     }
@@ -118,6 +130,35 @@ describe('Tokenizer.fromJson', () => {
     expect(() => t.tokenText(999999)).toThrow(RangeError);
     expect(() => t.createDecodeStream().push(128256)).toThrow(RangeError);
     expect(t.isSpecial(999999)).toBe(false);
+  });
+
+  it('runs other tokenizer.json models, decoding with their own decoder', () => {
+    const special = (id: number, content: string) => ({
+      id,
+      content,
+      special: true,
+      normalized: false,
+    });
+    const t = Tokenizer.fromJson({
+      added_tokens: [special(0, '[UNK]'), special(1, '[CLS]'), special(2, '[SEP]')],
+      normalizer: { type: 'BertNormalizer', lowercase: true, clean_text: true },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      post_processor: { type: 'BertProcessing', cls: ['[CLS]', 1], sep: ['[SEP]', 2] },
+      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+      model: {
+        type: 'WordPiece',
+        unk_token: '[UNK]',
+        continuing_subword_prefix: '##',
+        max_input_chars_per_word: 100,
+        vocab: { '[UNK]': 0, '[CLS]': 1, '[SEP]': 2, hello: 3, world: 4, '##s': 5, '!': 6 },
+      },
+    });
+    const ids = t.encode('Hello worlds!');
+    expect(ids).toEqual([1, 3, 4, 5, 6, 2]);
+    expect([t.bosToken, t.eosToken]).toEqual(['[CLS]', '[SEP]']);
+    expect(t.decode(ids, { skipSpecialTokens: true })).toBe('hello worlds!');
+    const stream = t.createDecodeStream({ skipSpecialTokens: true });
+    expect(ids.map((id) => stream.push(id)).join('') + stream.flush()).toBe('hello worlds!');
   });
 
   it('accepts JSON text as well as parsed JSON', () => {

@@ -3,9 +3,9 @@ import type { GgufValue } from '../gguf/types.js';
 import { type DecodeStream, PieceDecodeStream, RedecodeStream } from './decode-stream.js';
 import { detokenize, TokenPieces } from './detokenize.js';
 import { tokenizerPartsFromGguf } from './from-gguf.js';
-import { addedTokens, isJsonObject, vocabularyFromJson } from './from-json.js';
+import { isJsonObject, vocabularyFromJson, withVocabularySpecials } from './from-json.js';
 import { badTokenizer } from './metadata.js';
-import { PARSED_AS_ONE_TOKEN, SPECIAL_ATTRS, TokenAttr } from './token-type.js';
+import { SPECIAL_ATTRS, TokenAttr } from './token-type.js';
 import type { Vocabulary } from './vocabulary.js';
 
 /** Options of {@link Tokenizer.encode}. */
@@ -49,19 +49,12 @@ export class Tokenizer {
    */
   static fromJson(tokenizerJson: unknown, tokenizerConfig?: unknown, file?: string): Tokenizer {
     const json = parseJson(tokenizerJson, file, 'tokenizer.json');
-    const config = tokenizerConfig === undefined ? {} : parseJson(tokenizerConfig, file, 'tokenizer_config.json');
+    const config =
+      tokenizerConfig === undefined
+        ? {}
+        : parseJson(tokenizerConfig, file, 'tokenizer_config.json');
     const vocab = vocabularyFromJson(json, config, file);
-    // Tokens llama.cpp makes control tokens by their text (an EOG text such as "</s>" in Qwen's
-    // vocabulary) are split out of the text as the added tokens are.
-    const added = new Set(addedTokens(json).map((t) => t.id));
-    const extra = vocab.tokens.flatMap((content, id) =>
-      !added.has(id) && (vocab.attrs[id] ?? 0) & PARSED_AS_ONE_TOKEN
-        ? [{ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }]
-        : [],
-    );
-    const addedTokensJson = Array.isArray(json.added_tokens) ? json.added_tokens : [];
-    const engineJson = extra.length === 0 ? json : { ...json, added_tokens: [...addedTokensJson, ...extra] };
-    return new Tokenizer(createEngine(engineJson, config, file), vocab);
+    return new Tokenizer(createEngine(withVocabularySpecials(json, vocab), config, file), vocab);
   }
 
   /**
@@ -158,7 +151,11 @@ export class Tokenizer {
 
   /** Token ids of `text`, with BOS/EOS as the vocabulary asks unless `addSpecialTokens` is false. */
   encode(text: string, { addSpecialTokens = true }: EncodeOptions = {}): number[] {
-    const ids = text === '' ? [] : this.engine.encode(text, { add_special_tokens: false }).ids;
+    // A piece with no token (a byte missing from a byte-level vocabulary) comes back without an
+    // id; llama.cpp drops it too.
+    const encoded: (number | undefined)[] =
+      text === '' ? [] : this.engine.encode(text, { add_special_tokens: false }).ids;
+    const ids = encoded.filter((id): id is number => id !== undefined);
     if (addSpecialTokens) {
       const bos = this.bosTokenId;
       const eos = this.eosTokenId;
@@ -198,7 +195,11 @@ export class Tokenizer {
   }
 }
 
-function parseJson(value: unknown, file: string | undefined, what: string): Record<string, unknown> {
+function parseJson(
+  value: unknown,
+  file: string | undefined,
+  what: string,
+): Record<string, unknown> {
   let parsed = value;
   if (typeof value === 'string') {
     try {
@@ -228,6 +229,11 @@ function createEngine(
   try {
     return new HfTokenizer({ ...JSON_DEFAULTS, ...json }, config);
   } catch (cause) {
-    throw badTokenizer(`cannot build the tokenizer: ${(cause as Error).message}`, file, undefined, cause);
+    throw badTokenizer(
+      `cannot build the tokenizer: ${(cause as Error).message}`,
+      file,
+      undefined,
+      cause,
+    );
   }
 }
