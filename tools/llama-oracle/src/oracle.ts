@@ -22,12 +22,23 @@ export function fixtureDir(): string {
   return mkdtempSync(join(tmpdir(), 'xinfer-oracle-'));
 }
 
-/** llama.cpp's greedy continuation of `prompt` (token ids), `count` tokens, EOS included. */
+/** What llama.cpp made of a prompt: the ids it fed (BOS included) and its greedy continuation. */
+export interface LlamaCppGreedy {
+  prompt: number[];
+  tokens: number[];
+  /** `tokens` detokenized, special tokens left out. */
+  text: string;
+}
+
+/**
+ * llama.cpp's greedy continuation of `prompt`, `count` tokens, EOS included. A text prompt is
+ * tokenized by llama.cpp, with BOS when the vocabulary asks for it.
+ */
 export async function llamaCppGreedy(
   modelPath: string,
-  prompt: number[],
+  prompt: number[] | string,
   count: number,
-): Promise<number[]> {
+): Promise<LlamaCppGreedy> {
   const model = await (await llamaCpp()).loadModel({ modelPath });
   // One thread: on a small shared machine llama.cpp's spinning worker threads cost seconds a token.
   // F32 K/V and no flash attention: llama.cpp's attention then runs in f32 like the reference, and
@@ -41,14 +52,19 @@ export async function llamaCppGreedy(
     experimentalKvCacheValueType: 'F32',
   });
   try {
-    const out: number[] = [];
+    let ids = prompt as Token[];
+    if (typeof prompt === 'string') {
+      const bos = model.tokens.shouldPrependBosToken && model.tokens.bos !== null;
+      ids = [...(bos ? [model.tokens.bos as Token] : []), ...model.tokenize(prompt, true)];
+    }
+    const tokens: Token[] = [];
     for await (const token of context
       .getSequence()
-      .evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true })) {
-      out.push(token);
-      if (out.length >= count) break;
+      .evaluate(ids, { temperature: 0, yieldEogToken: true })) {
+      tokens.push(token);
+      if (tokens.length >= count) break;
     }
-    return out;
+    return { prompt: ids, tokens, text: model.detokenize(tokens, false) };
   } finally {
     await context.dispose();
     await model.dispose();

@@ -11,6 +11,7 @@ import {
 } from '@x/model';
 import { describe, expect, it } from 'vitest';
 import { fixtureDir, llamaCppGreedy } from './oracle.js';
+import { tokenizerMetadata } from './vocab.js';
 
 // Byte-level BPE with no merges: every token is one made-up piece. llama.cpp loads it; the model
 // is driven by token ids, so the vocabulary's content does not matter here.
@@ -42,13 +43,20 @@ const BASE: SyntheticModelOptions = {
 const PROMPT = [5, 17, 3, 88, 41, 41, 9, 60, 2, 33];
 const STEPS = 32;
 
-/** Our greedy continuation, and the smallest gap between the top two logits along it. */
-async function referenceGreedy(path: string): Promise<{ tokens: number[]; minGap: number }> {
+/**
+ * Our greedy continuation, and the smallest gap between the top two logits along it. A text
+ * prompt is tokenized by the model's own tokenizer, BOS included when the vocabulary asks.
+ */
+async function referenceGreedy(
+  path: string,
+  prompt: number[] | string = PROMPT,
+): Promise<{ prompt: number[]; tokens: number[]; text: string; minGap: number }> {
   const model = await loadModel(path);
   const exec = new ReferenceExecutor(model, { numBlocks: 4, blockSize: 16 });
   const blockTable = [0, 1, 2, 3];
   const tokens: number[] = [];
-  let next = PROMPT;
+  const ids = typeof prompt === 'string' ? model.tokenizer.encode(prompt) : prompt;
+  let next = ids;
   let start = 0;
   let minGap = Number.POSITIVE_INFINITY;
   for (let i = 0; i < STEPS; i++) {
@@ -62,7 +70,8 @@ async function referenceGreedy(path: string): Promise<{ tokens: number[]; minGap
     start += next.length;
     next = [best];
   }
-  return { tokens, minGap };
+  const text = model.tokenizer.decode(tokens, { skipSpecialTokens: true });
+  return { prompt: ids, tokens, text, minGap };
 }
 
 const TYPES: GgmlTypeName[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
@@ -103,7 +112,26 @@ describe('ReferenceExecutor against llama.cpp: same greedy continuation for 32 t
       expect(ours.minGap, 'the fixture separates the top two logits at every step').toBeGreaterThan(
         0.05,
       );
-      expect(ours.tokens).toEqual(theirs);
+      expect(ours.tokens).toEqual(theirs.tokens);
     });
   }
+});
+
+describe('ReferenceExecutor against llama.cpp on a real vocabulary and a text prompt', () => {
+  it('Llama 2 vocabulary (SentencePiece, byte fallback), Q8_0: same prompt ids, continuation and text', async () => {
+    const path = join(fixtureDir(), 'llama2-vocab-q8_0.gguf');
+    await writeFileChunks(
+      path,
+      syntheticGguf({ ...BASE, tokenizer: tokenizerMetadata('llama2'), weightType: GgmlType.Q8_0 }),
+    );
+    const prompt = 'In the beginning, 42 héros\tsaid: "日本語 🙂"\n';
+    const ours = await referenceGreedy(path, prompt);
+    const theirs = await llamaCppGreedy(path, prompt, STEPS);
+    expect(ours.prompt).toEqual(theirs.prompt);
+    expect(ours.minGap, 'the fixture separates the top two logits at every step').toBeGreaterThan(
+      0.05,
+    );
+    expect(ours.tokens).toEqual(theirs.tokens);
+    expect(ours.text).toBe(theirs.text);
+  });
 });

