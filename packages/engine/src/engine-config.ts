@@ -27,9 +27,13 @@ export class EngineConfigError extends Error {
 /**
  * Fills the source's defaults into a partial configuration and checks every field, including
  * that one sequence of `maxModelLen` tokens fits in the block pool.
+ * @param options.checkPool false leaves out the pool check, for callers that size the pool later
  * @throws EngineConfigError naming the first field that is out of range
  */
-export function resolveEngineConfig(partial: Partial<EngineConfig> = {}): EngineConfig {
+export function resolveEngineConfig(
+  partial: Partial<EngineConfig> = {},
+  { checkPool = true }: { checkPool?: boolean } = {},
+): EngineConfig {
   const { blockSize = 16, maxNumBlocks = 1024, ...schedulerPart } = partial;
   for (const [field, value] of [
     ['blockSize', blockSize],
@@ -50,13 +54,26 @@ export function resolveEngineConfig(partial: Partial<EngineConfig> = {}): Engine
     }
     throw error;
   }
-  const blocksPerSequence = Math.ceil(scheduler.maxModelLen / blockSize);
-  if (blocksPerSequence > maxNumBlocks) {
+  const config = { blockSize, maxNumBlocks, ...scheduler };
+  if (checkPool) assertPoolHoldsOneSequence(config);
+  return config;
+}
+
+/**
+ * Checks that one sequence of `maxModelLen` tokens fits in the block pool.
+ * @param why what sized the pool, for the message
+ * @throws EngineConfigError naming `maxNumBlocks`
+ */
+export function assertPoolHoldsOneSequence(
+  config: Pick<EngineConfig, 'blockSize' | 'maxNumBlocks' | 'maxModelLen'>,
+  why = '',
+): void {
+  const { blockSize, maxNumBlocks, maxModelLen } = config;
+  if (Math.ceil(maxModelLen / blockSize) > maxNumBlocks) {
     throw new EngineConfigError(
       'maxNumBlocks',
-      `${maxNumBlocks} blocks of ${blockSize} tokens hold ${maxNumBlocks * blockSize} tokens, ` +
-        `less than one sequence of maxModelLen ${scheduler.maxModelLen}`,
+      `${maxNumBlocks} blocks of ${blockSize} tokens${why} hold ${maxNumBlocks * blockSize} tokens, ` +
+        `less than one sequence of maxModelLen ${maxModelLen}`,
     );
   }
-  return { blockSize, maxNumBlocks, ...scheduler };
 }

@@ -1,7 +1,8 @@
-export { type EngineConfig, EngineConfigError, resolveEngineConfig } from './engine-config.js';
-export {
-  DEFAULT_GENERATION_PARAMS,
-  type GenerationParams,
-  GenerationParamsError,
-  resolveGenerationParams,
-} from './generation-params.js';
+// Node entry: the engine loads models from paths and sizes a CPU KV pool from free memory.
+import { freemem } from 'node:os';
+import { loadModel } from '@x/model';
+import { setEnginePlatform } from './platform.js';
+
+setEnginePlatform({ loadModel, freeMemoryBytes: freemem });
+
+export * from './public.js';

@@ -1,0 +1,30 @@
+export {
+  type CompletedRequest,
+  type EngineInfo,
+  type EngineOptions,
+  type ExecutorFactory,
+  type GenerateOptions,
+  InferenceEngine,
+  type RequestInfo,
+  type RequestState,
+} from './engine.js';
+export { type EngineConfig, EngineConfigError, resolveEngineConfig } from './engine-config.js';
+export { EngineError, type EngineErrorCode } from './errors.js';
+export {
+  DEFAULT_GENERATION_PARAMS,
+  type GenerationParams,
+  GenerationParamsError,
+  resolveGenerationParams,
+} from './generation-params.js';
+export {
+  type FinishReason,
+  type GenerationDelta,
+  type GenerationResult,
+  GenerationStream,
+  type GenerationTimings,
+  type Usage,
+} from './generation-stream.js';
+export { type KvCachePlan, planKvCache } from './kv-plan.js';
+export { type EngineMetrics, LATENCY_WINDOW, type LatencyPercentiles } from './metrics.js';
+export { type EnginePlatform, setEnginePlatform } from './platform.js';
+export { StopStringFilter } from './stop-strings.js';

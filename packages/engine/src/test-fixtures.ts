@@ -1,0 +1,132 @@
+// Shared by this package's tests: a small synthetic model with a byte-level vocabulary (every byte
+// one token, so text round-trips and stop strings span tokens), and executors for the tests.
+import {
+  bytesSource,
+  type ForwardBatch,
+  type ForwardResult,
+  type ForwardSequence,
+  GgmlType,
+  GgufValueType,
+  gguf,
+  loadGgufModel,
+  type Model,
+  type ModelExecutor,
+  ReferenceExecutor,
+  type SyntheticModelOptions,
+  syntheticGguf,
+  TokenType,
+} from '@x/model';
+
+/** GPT-2's byte-to-character map: each byte is a printable character. */
+function byteLevelAlphabet(): string[] {
+  const printable = (b: number) =>
+    (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  let extra = 0;
+  return Array.from({ length: 256 }, (_, b) =>
+    String.fromCodePoint(printable(b) ? b : 256 + extra++),
+  );
+}
+
+export const EOS = 256;
+
+/** A byte-level BPE vocabulary with no merges: 256 byte tokens and `<|endoftext|>` (EOS). */
+function byteVocabulary(): SyntheticModelOptions['tokenizer'] {
+  const tokens = [...byteLevelAlphabet(), '<|endoftext|>'];
+  return {
+    'tokenizer.ggml.model': 'gpt2',
+    'tokenizer.ggml.pre': 'gpt-2',
+    'tokenizer.ggml.tokens': tokens,
+    'tokenizer.ggml.token_type': gguf.array(
+      GgufValueType.INT32,
+      tokens.map((_, i) => (i === EOS ? TokenType.CONTROL : TokenType.NORMAL)),
+    ),
+    'tokenizer.ggml.merges': [],
+    'tokenizer.ggml.eos_token_id': gguf.u32(EOS),
+    'tokenizer.ggml.add_bos_token': gguf.bool(false),
+    'tokenizer.chat_template':
+      '{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}' +
+      '{% if add_generation_prompt %}<assistant>{% endif %}',
+  };
+}
+
+export const TINY: SyntheticModelOptions = {
+  architecture: 'llama',
+  tokenizer: byteVocabulary(),
+  hiddenSize: 64,
+  intermediateSize: 128,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+  contextLength: 512,
+  weightType: GgmlType.Q8_0,
+  logitScale: 4,
+  seed: 11,
+};
+
+export async function tinyModel(options: Partial<SyntheticModelOptions> = {}): Promise<Model> {
+  const chunks = syntheticGguf({ ...TINY, ...options });
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return loadGgufModel(bytesSource(bytes, 'tiny.gguf'));
+}
+
+/**
+ * Runs the reference forward pass with a batch's sequences in reverse order (arrays re-flattened),
+ * and hands results back in the engine's order: a second executor, to show that results do not
+ * depend on an executor's internal order.
+ */
+export class ReversingExecutor implements ModelExecutor {
+  readonly inner: ReferenceExecutor;
+  constructor(model: Model, kv: { numBlocks: number; blockSize: number; numHostBlocks?: number }) {
+    this.inner = new ReferenceExecutor(model, kv);
+  }
+  get config() {
+    return this.inner.config;
+  }
+  get kvCache() {
+    return this.inner.kvCache;
+  }
+  async execute(batch: ForwardBatch): Promise<ForwardResult> {
+    const order = batch.sequences.map((_, i) => i).reverse();
+    const n = batch.tokenIds.length;
+    const tokenIds = new Int32Array(n);
+    const positions = new Int32Array(n);
+    const slotMapping = new Int32Array(n);
+    let offset = 0;
+    const sequences = order.map((i): ForwardSequence => {
+      const s = batch.sequences[i] as ForwardSequence;
+      const range = [s.offset, s.offset + s.numTokens] as const;
+      tokenIds.set(batch.tokenIds.subarray(...range), offset);
+      positions.set(batch.positions.subarray(...range), offset);
+      slotMapping.set(batch.slotMapping.subarray(...range), offset);
+      const moved = { ...s, offset };
+      offset += s.numTokens;
+      return moved;
+    });
+    const result = await this.inner.execute({
+      ...batch,
+      tokenIds,
+      positions,
+      slotMapping,
+      sequences,
+    });
+    // Sampled results come in the reversed order; put them back.
+    const sampledOriginal = batch.sequences.flatMap((s, i) => (s.sample ? [i] : []));
+    const sampledReversed = order.filter((i) => batch.sequences[i]?.sample);
+    const tokens = new Int32Array(result.tokens.length);
+    const logprobs: ForwardResult['logprobs'] = new Array(result.tokens.length);
+    sampledReversed.forEach((i, k) => {
+      const j = sampledOriginal.indexOf(i);
+      tokens[j] = result.tokens[k] as number;
+      logprobs[j] = result.logprobs[k];
+    });
+    return { tokens, logprobs };
+  }
+  dispose(): Promise<void> {
+    return this.inner.dispose();
+  }
+}
