@@ -135,6 +135,28 @@ describe('InferenceEngine: stop conditions', () => {
     await e.close();
   });
 
+  it('reports log-probabilities of each token and its top alternatives when asked', async () => {
+    const e = await engine();
+    const plain = await e.generate(PROMPTS[0]!, { maxTokens: 6, temperature: 0 }).result;
+    expect(plain.logprobs).toBeUndefined();
+    const { deltas, result } = await drain(
+      e.generate(PROMPTS[0]!, { maxTokens: 6, temperature: 0, logprobs: 2 }),
+    );
+    expect(result.tokenIds).toEqual(plain.tokenIds);
+    expect(result.logprobs).toHaveLength(result.tokenIds.length);
+    expect(deltas.flatMap((d) => d.logprobs ?? [])).toEqual(result.logprobs);
+    result.logprobs!.forEach((lp, i) => {
+      expect(lp.top).toHaveLength(2);
+      expect(lp.top[0]!.tokenId).toBe(result.tokenIds[i]); // greedy takes the most likely
+      expect(lp.logprob).toBe(lp.top[0]!.logprob);
+      expect(lp.top[1]!.logprob).toBeLessThanOrEqual(lp.top[0]!.logprob);
+      expect(lp.logprob).toBeLessThan(0);
+    });
+    const sampledOnly = await e.generate(PROMPTS[0]!, { maxTokens: 3, logprobs: 0 }).result;
+    expect(sampledOnly.logprobs?.map((lp) => lp.top)).toEqual([[], [], []]);
+    await e.close();
+  });
+
   it('ends at maxTokens with finish reason length', async () => {
     const e = await engine();
     const result = await e.generate('x', { maxTokens: 3, temperature: 0 }).result;

@@ -426,13 +426,20 @@ export class InferenceEngine {
     const resolved = resolveGenerationParams(params);
     options.signal?.throwIfAborted();
     const prompt = this.renderChat(messages);
+    const ids = this.encodeChatPrompt(prompt);
+    return this.startStream(prompt, ids, resolved, options);
+  }
+
+  /**
+   * Token ids of a rendered chat prompt: special-token text parsed, and BOS added only when the
+   * vocabulary asks for it and the template did not write it already (`{{ bos_token }}`).
+   */
+  encodeChatPrompt(prompt: string): number[] {
     const { tokenizer } = this.model;
-    // Templates write BOS themselves ({{ bos_token }}); do not add a second one.
     const bos = tokenizer.bosToken;
-    const ids = tokenizer.encode(prompt, {
+    return tokenizer.encode(prompt, {
       addSpecialTokens: !(bos !== undefined && bos !== '' && prompt.startsWith(bos)),
     });
-    return this.startStream(prompt, ids, resolved, options);
   }
 
   /** The model's chat template applied to `messages`, with the assistant's turn opened. */
@@ -594,11 +601,11 @@ export class InferenceEngine {
         frequencyPenalty: params.frequencyPenalty,
         repetitionPenalty: params.repetitionPenalty,
         seed: params.seed,
-        logprobs: params.logprobs > 0 ? params.logprobs : undefined,
+        logprobs: params.logprobs,
       },
       sampled: [],
       tokenIds: [],
-      logprobs: params.logprobs > 0 ? [] : undefined,
+      logprobs: params.logprobs !== undefined ? [] : undefined,
       text: '',
       decoder: this.model.tokenizer.createDecodeStream({ skipSpecialTokens: true }),
       stops: new StopStringFilter(params.stop),

@@ -26,8 +26,11 @@ export interface GenerationParams {
   stop: readonly string[];
   /** Token ids that end generation, besides the model's end-of-sequence. Default none. */
   stopTokenIds: readonly number[];
-  /** Number of most likely alternatives to report per token, 0–20; 0 reports none. Default 0. */
-  logprobs: number;
+  /**
+   * Report each sampled token's log-probability and this many most likely alternatives (0–20);
+   * undefined reports none. Default undefined.
+   */
+  logprobs: number | undefined;
 }
 
 /** The defaults (source: max tokens 100, temperature 1.0, top-p 0.9). */
@@ -43,7 +46,7 @@ export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = Object.free
   seed: undefined,
   stop: [],
   stopTokenIds: [],
-  logprobs: 0,
+  logprobs: undefined,
 });
 
 /** A generation parameter out of range; `field` names it. */
@@ -72,7 +75,6 @@ const RANGES: Record<NumericField, readonly [number, number, boolean, boolean]> 
   presencePenalty: [-2, 2, false, false],
   frequencyPenalty: [-2, 2, false, false],
   repetitionPenalty: [0, Number.POSITIVE_INFINITY, true, false],
-  logprobs: [0, 20, false, true],
 };
 
 /**
@@ -97,6 +99,13 @@ export function resolveGenerationParams(partial: Partial<GenerationParams> = {})
     if (integer && !Number.isInteger(value)) {
       throw new GenerationParamsError(field as NumericField, `must be an integer, got ${value}`);
     }
+  }
+  const { logprobs } = params;
+  if (logprobs !== undefined && !(Number.isInteger(logprobs) && logprobs >= 0 && logprobs <= 20)) {
+    throw new GenerationParamsError(
+      'logprobs',
+      `must be an integer in [0, 20] or undefined, got ${String(logprobs)}`,
+    );
   }
   if (params.seed !== undefined && !Number.isSafeInteger(params.seed)) {
     throw new GenerationParamsError('seed', `must be a safe integer, got ${String(params.seed)}`);

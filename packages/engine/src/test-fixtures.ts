@@ -1,57 +1,29 @@
 // Shared by this package's tests: a small synthetic model with a byte-level vocabulary (every byte
-// one token, so text round-trips and stop strings span tokens), and executors for the tests.
+// one token, so text round-trips and stop strings span tokens), and an executor for the tests.
 import {
+  byteLevelTokenizer,
   bytesSource,
   type ForwardBatch,
   type ForwardResult,
   type ForwardSequence,
   GgmlType,
-  GgufValueType,
-  gguf,
   loadGgufModel,
   type Model,
   type ModelExecutor,
   ReferenceExecutor,
   type SyntheticModelOptions,
   syntheticGguf,
-  TokenType,
 } from '@x/model';
-
-/** GPT-2's byte-to-character map: each byte is a printable character. */
-function byteLevelAlphabet(): string[] {
-  const printable = (b: number) =>
-    (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-  let extra = 0;
-  return Array.from({ length: 256 }, (_, b) =>
-    String.fromCodePoint(printable(b) ? b : 256 + extra++),
-  );
-}
 
 export const EOS = 256;
 
-/** A byte-level BPE vocabulary with no merges: 256 byte tokens and `<|endoftext|>` (EOS). */
-function byteVocabulary(): SyntheticModelOptions['tokenizer'] {
-  const tokens = [...byteLevelAlphabet(), '<|endoftext|>'];
-  return {
-    'tokenizer.ggml.model': 'gpt2',
-    'tokenizer.ggml.pre': 'gpt-2',
-    'tokenizer.ggml.tokens': tokens,
-    'tokenizer.ggml.token_type': gguf.array(
-      GgufValueType.INT32,
-      tokens.map((_, i) => (i === EOS ? TokenType.CONTROL : TokenType.NORMAL)),
-    ),
-    'tokenizer.ggml.merges': [],
-    'tokenizer.ggml.eos_token_id': gguf.u32(EOS),
-    'tokenizer.ggml.add_bos_token': gguf.bool(false),
-    'tokenizer.chat_template':
-      '{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}' +
-      '{% if add_generation_prompt %}<assistant>{% endif %}',
-  };
-}
-
 export const TINY: SyntheticModelOptions = {
   architecture: 'llama',
-  tokenizer: byteVocabulary(),
+  tokenizer: byteLevelTokenizer({
+    chatTemplate:
+      '{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}' +
+      '{% if add_generation_prompt %}<assistant>{% endif %}',
+  }),
   hiddenSize: 64,
   intermediateSize: 128,
   numLayers: 2,

@@ -80,6 +80,7 @@ export {
   validateSamplingParams,
 } from './sampling.js';
 export {
+  byteLevelTokenizer,
   permuteForInterleavedRope,
   type SyntheticModelOptions,
   syntheticGguf,

@@ -1,8 +1,10 @@
 import { type Architecture, type Llama3RopeScaling, llama3RopeFreqFactors } from './config.js';
 import { GgmlType } from './ggml-type.js';
+import { GgufValueType } from './gguf/types.js';
 import { encodeGguf, type GgufMetadataInput, type GgufTensorInput, gguf } from './gguf/writer.js';
 import { quantize } from './quant/index.js';
 import { encodeSafetensors, type SafetensorsTensorInput } from './safetensors.js';
+import { TokenType } from './tokenizer/token-type.js';
 
 /**
  * Shapes and settings of a model with random weights, for tests and benchmarks. Matrices are drawn
@@ -270,4 +272,42 @@ export function syntheticHfModel(
   if (arch !== 'qwen2') config.attention_bias = options.attentionBias ?? false;
   files.set('config.json', [new TextEncoder().encode(JSON.stringify(config, null, 2))]);
   return { config, files };
+}
+
+/** GPT-2's map from bytes to printable characters, the alphabet of byte-level BPE vocabularies. */
+function byteLevelAlphabet(): string[] {
+  const printable = (b: number) =>
+    (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  let extra = 0;
+  return Array.from({ length: 256 }, (_, b) =>
+    String.fromCodePoint(printable(b) ? b : 256 + extra++),
+  );
+}
+
+/**
+ * GGUF tokenizer metadata for test models that read and write any text: a byte-level BPE
+ * vocabulary with no merges (token `b` is byte `b`) and `<|endoftext|>` (id 256) as EOS, plus an
+ * optional chat template. Every character is one or more tokens, so stop strings span tokens and
+ * streamed text exercises UTF-8 boundaries.
+ */
+export function byteLevelTokenizer(
+  options: { chatTemplate?: string } = {},
+): Record<string, GgufMetadataInput> {
+  const tokens = [...byteLevelAlphabet(), '<|endoftext|>'];
+  const eos = tokens.length - 1;
+  return {
+    'tokenizer.ggml.model': 'gpt2',
+    'tokenizer.ggml.pre': 'gpt-2',
+    'tokenizer.ggml.tokens': tokens,
+    'tokenizer.ggml.token_type': gguf.array(
+      GgufValueType.INT32,
+      tokens.map((_, i) => (i === eos ? TokenType.CONTROL : TokenType.NORMAL)),
+    ),
+    'tokenizer.ggml.merges': [],
+    'tokenizer.ggml.eos_token_id': gguf.u32(eos),
+    'tokenizer.ggml.add_bos_token': gguf.bool(false),
+    ...(options.chatTemplate !== undefined
+      ? { 'tokenizer.chat_template': options.chatTemplate }
+      : {}),
+  };
 }

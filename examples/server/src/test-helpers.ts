@@ -1,0 +1,60 @@
+// Shared by this package's tests and benchmark: a tiny model and a server over an engine.
+import { type EngineOptions, InferenceEngine } from '@x/engine';
+import {
+  byteLevelTokenizer,
+  bytesSource,
+  GgmlType,
+  loadGgufModel,
+  type Model,
+  syntheticGguf,
+} from '@x/model';
+import { type RunningServer, type ServerOptions, startServer } from './serve.js';
+
+export const CHAT_TEMPLATE =
+  '{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}' +
+  '{% if add_generation_prompt %}<assistant>{% endif %}';
+
+let tiny: Promise<Model> | undefined;
+
+/** A 2-layer llama with a byte-level vocabulary and a chat template, loaded once. */
+export function tinyModel(): Promise<Model> {
+  tiny ??= (async () => {
+    const chunks = syntheticGguf({
+      architecture: 'llama',
+      tokenizer: byteLevelTokenizer({ chatTemplate: CHAT_TEMPLATE }),
+      hiddenSize: 64,
+      intermediateSize: 128,
+      numLayers: 2,
+      numHeads: 4,
+      numKvHeads: 2,
+      contextLength: 256,
+      weightType: GgmlType.Q8_0,
+      logitScale: 4,
+      seed: 11,
+    });
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.byteLength;
+    }
+    return loadGgufModel(bytesSource(bytes, 'tiny.gguf'));
+  })();
+  return tiny;
+}
+
+/** A server on a free port over a fresh engine for the tiny model. */
+export async function tinyServer(
+  engineOptions: Partial<EngineOptions> = {},
+  serverOptions: Partial<ServerOptions> = {},
+): Promise<{ server: RunningServer; engine: InferenceEngine }> {
+  const engine = await InferenceEngine.create({
+    model: await tinyModel(),
+    maxNumBlocks: 64,
+    kvCacheMemoryMb: 64,
+    log: false,
+    ...engineOptions,
+  });
+  const server = await startServer({ engine, port: 0, ...serverOptions });
+  return { server, engine };
+}
