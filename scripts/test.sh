@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 bash scripts/ensure-webgpu.sh
+bash scripts/ensure-chromium.sh
 
 echo "== format and lint (biome)"
 pnpm exec biome ci .

@@ -45,6 +45,12 @@ const send = document.getElementById('send');
 const keyInput = document.getElementById('key');
 const history = [];
 let model = '';
+// Sampling settings from the address, e.g. /?temperature=0&max_tokens=128 for repeatable replies.
+const query = new URLSearchParams(location.search);
+const sampling = { max_tokens: 256 };
+for (const name of ['temperature', 'top_p', 'max_tokens', 'seed']) {
+  if (query.has(name)) sampling[name] = Number(query.get(name));
+}
 
 function headers() {
   const h = { 'Content-Type': 'application/json' };
@@ -75,7 +81,7 @@ async function ask(content) {
   const response = await fetch('/v1/chat/completions', {
     method: 'POST',
     headers: headers(),
-    body: JSON.stringify({ model, messages: history, stream: true, max_tokens: 256 }),
+    body: JSON.stringify({ model, messages: history, stream: true, ...sampling }),
   });
   if (!response.ok) throw new Error((await response.json()).error.message);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -117,6 +123,7 @@ form.addEventListener('submit', async (event) => {
     if (!model) await loadModel();
     await ask(content);
   } catch (error) {
+    if (history.at(-1)?.role === 'user') history.pop();
     bubble('error', error.message);
   } finally {
     send.disabled = false;
