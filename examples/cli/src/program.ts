@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { benchCommand } from './commands/bench.js';
 import { gpuCommand } from './commands/gpu.js';
 import { scoreCommand } from './commands/score.js';
+import { serveCommand } from './commands/serve.js';
 import { type CliIo, processIo } from './io.js';
 
 /** The `xinfer` command tree. */
@@ -14,6 +15,7 @@ export function buildProgram(io: CliIo = processIo, version = '0.0.0'): Command 
   program.addCommand(benchCommand(io));
   program.addCommand(gpuCommand(io));
   program.addCommand(scoreCommand(io));
+  program.addCommand(serveCommand(io));
   // addCommand() does not pass settings down (command() would), so give each subcommand the
   // program's output and error behaviour.
   for (const command of program.commands) {
