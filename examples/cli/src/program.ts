@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { benchCommand } from './commands/bench.js';
+import { generateCommand } from './commands/generate.js';
 import { gpuCommand } from './commands/gpu.js';
 import { scoreCommand } from './commands/score.js';
 import { serveCommand } from './commands/serve.js';
@@ -13,6 +14,7 @@ export function buildProgram(io: CliIo = processIo, version = '0.0.0'): Command 
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError();
   program.addCommand(benchCommand(io));
+  program.addCommand(generateCommand(io));
   program.addCommand(gpuCommand(io));
   program.addCommand(scoreCommand(io));
   program.addCommand(serveCommand(io));

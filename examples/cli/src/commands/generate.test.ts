@@ -1,0 +1,113 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InferenceEngine } from '@x/engine';
+import { byteLevelTokenizer, GgmlType, syntheticGguf, writeFileChunks } from '@x/model';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runXinfer } from '../testing.js';
+
+let model: string;
+beforeAll(async () => {
+  model = join(mkdtempSync(join(tmpdir(), 'xinfer-generate-')), 'tiny.gguf');
+  await writeFileChunks(
+    model,
+    syntheticGguf({
+      architecture: 'llama',
+      tokenizer: byteLevelTokenizer(),
+      hiddenSize: 64,
+      intermediateSize: 128,
+      numLayers: 2,
+      numHeads: 4,
+      numKvHeads: 2,
+      contextLength: 256,
+      weightType: GgmlType.Q8_0,
+      logitScale: 4,
+      seed: 11,
+    }),
+  );
+});
+
+async function engineOutput(prompt: string, maxTokens: number) {
+  const engine = await InferenceEngine.create({ model, log: false });
+  const result = await engine.generate(prompt, { maxTokens, temperature: 0 }).result;
+  await engine.close();
+  return result;
+}
+
+describe('xinfer generate', () => {
+  it('streams the greedy continuation after the prompt and reports the speed', async () => {
+    const { stdout, stderr, exitCode } = await runXinfer([
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'x',
+      '--max-tokens',
+      '20',
+    ]);
+    expect(exitCode).toBe(0);
+    expect(stdout).toBe(`x${(await engineOutput('x', 20)).text}\n`);
+    expect(stderr).toMatch(
+      /^xinfer: ReferenceExecutor: 20 tokens, [\d.]+ tok\/s, first token after \d+ ms \(length\)\n$/,
+    );
+  });
+
+  it('prints one JSON object with --json', async () => {
+    const { stdout, exitCode } = await runXinfer([
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'In the beginning',
+      '-n',
+      '12',
+      '--json',
+    ]);
+    expect(exitCode).toBe(0);
+    const json = JSON.parse(stdout);
+    const expected = await engineOutput('In the beginning', 12);
+    expect(json).toMatchObject({
+      executor: 'ReferenceExecutor',
+      prompt_ids: expected.promptTokenIds,
+      ids: expected.tokenIds,
+      text: expected.text,
+      finish_reason: expected.finishReason,
+    });
+    expect(json.timings.total_ms).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [
+      ['--executor', 'webgpu'],
+      'the WebGPU executor is not available yet; use --executor reference',
+    ],
+    [['--temperature', '5'], 'temperature: must be in [0, 2], got 5'],
+    [
+      ['--max-tokens', 'many'],
+      "option '-n, --max-tokens <n>' argument 'many' is invalid. must be a number",
+    ],
+  ])('fails in one line on %j', async (args, message) => {
+    const { stderr, exitCode } = await runXinfer([
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'x',
+      ...args,
+    ]);
+    expect(exitCode).toBe(1);
+    expect(stderr.trim().split('\n')[0]).toContain(message);
+  });
+
+  it('names a missing model file', async () => {
+    const { stderr, exitCode } = await runXinfer([
+      'generate',
+      '--model',
+      '/nowhere.gguf',
+      '--prompt',
+      'x',
+    ]);
+    expect(exitCode).toBe(1);
+    expect(stderr).toContain('/nowhere.gguf');
+  });
+});
