@@ -46,6 +46,12 @@ export interface LoadTestOptions {
   apiKey?: string | undefined;
   /** Measure one request's time to first token before the timed run (`cold_start_ms`). */
   measureColdStart?: boolean | undefined;
+  /**
+   * Share of requests, in [0, 1), whose client disconnects mid-stream on purpose (after a few
+   * content chunks), to check that a server frees what they held. Spread evenly over the run;
+   * counted in `disconnected`, not in `timings`. Default 0.
+   */
+  disconnectFraction?: number | undefined;
   /** Stops starting requests and aborts those in flight. */
   signal?: AbortSignal | undefined;
   onProgress?: ((progress: LoadTestProgress) => void) | undefined;
@@ -59,6 +65,8 @@ export interface LoadTestOutcome {
   elapsedSecs: number;
   /** TTFT of the request sent before the timed run, when `measureColdStart` was set and it succeeded. */
   coldStartMs: number | undefined;
+  /** Requests that disconnected on purpose (`disconnectFraction`); left out of `timings`. */
+  disconnected: number;
 }
 
 /** Options that cannot describe a bounded run; `option` names the offending one. */
@@ -108,6 +116,10 @@ function validate(options: LoadTestOptions): void {
       `must be a positive integer, got ${options.requests}`,
     );
   }
+  const f = options.disconnectFraction;
+  if (f !== undefined && !(f >= 0 && f < 1)) {
+    throw new LoadTestOptionsError('disconnectFraction', `must be in [0, 1), got ${f}`);
+  }
   if (hasDuration && !(Number.isFinite(options.durationMs) && options.durationMs! > 0)) {
     throw new LoadTestOptionsError('durationMs', `must be positive, got ${options.durationMs}`);
   }
@@ -125,13 +137,15 @@ function validate(options: LoadTestOptions): void {
 }
 
 class RequestTimeout extends Error {}
+class Disconnect extends Error {}
 
 /** Streams one chat completion and records when each content chunk arrived. */
 async function streamOne(
   options: LoadTestOptions,
   prompt: LoadPrompt,
   runStart: number,
-): Promise<RequestTiming> {
+  disconnectAfter?: number,
+): Promise<RequestTiming | 'disconnected'> {
   const sent = performance.now();
   const timing: RequestTiming = {
     startMs: sent - runStart,
@@ -148,6 +162,7 @@ async function streamOne(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
   let done = false;
+  let disconnecting = false;
   try {
     const response = await fetch(`${options.url.replace(/\/+$/, '')}/chat/completions`, {
       method: 'POST',
@@ -198,6 +213,14 @@ async function streamOne(
     const decoder = new TextDecoder();
     for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
       parser.feed(decoder.decode(bytes, { stream: true }));
+      if (disconnectAfter !== undefined && timing.chunkTimesMs.length >= disconnectAfter) {
+        disconnecting = true;
+        break; // cancels the body: the connection closes mid-stream
+      }
+    }
+    if (disconnecting) {
+      controller.abort(new Disconnect());
+      return 'disconnected';
     }
     if (streamError) throw new Error(streamError);
     if (!done) throw new Error('stream ended before data: [DONE]');
@@ -238,7 +261,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
   let coldStartMs: number | undefined;
   if (options.measureColdStart) {
     const first = await streamOne(options, options.prompts[0]!, performance.now());
-    if (first.status === 'ok') coldStartMs = first.chunkTimesMs[0];
+    if (first !== 'disconnected' && first.status === 'ok') coldStartMs = first.chunkTimesMs[0];
   }
 
   const startedAt = new Date();
@@ -248,6 +271,10 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
   let failed = 0;
   let finished = 0;
   let completionTokens = 0;
+  let disconnected = 0;
+  const fraction = options.disconnectFraction ?? 0;
+  // Request i disconnects when ⌊(i + 1)·f⌋ > ⌊i·f⌋: exactly ⌊n·f⌋ of the first n, evenly spread.
+  const disconnects = (i: number) => Math.floor((i + 1) * fraction) > Math.floor(i * fraction);
   const mayStart = () =>
     !options.signal?.aborted &&
     next < maxRequests &&
@@ -257,9 +284,16 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
     while (mayStart()) {
       const index = next++;
       const prompt = options.prompts[index % options.prompts.length]!;
-      const timing = await streamOne(options, prompt, runStart);
-      timings[index] = timing;
+      const cut = disconnects(index)
+        ? 1 + (index % Math.max(1, Math.floor(options.maxTokens / 2)))
+        : undefined;
+      const timing = await streamOne(options, prompt, runStart, cut);
       finished++;
+      if (timing === 'disconnected') {
+        disconnected++;
+        continue;
+      }
+      timings[index] = timing;
       if (timing.status !== 'ok') failed++;
       completionTokens += timing.completionTokens;
       options.onProgress?.({
@@ -273,10 +307,11 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestOut
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   return {
-    timings,
+    timings: timings.filter((t) => t !== undefined),
     startedAt,
     elapsedSecs: (performance.now() - runStart) / 1000,
     coldStartMs,
+    disconnected,
   };
 }
 

@@ -36,6 +36,7 @@ interface BenchOptions {
   timeout: number;
   coldStart?: boolean;
   apiKey?: string;
+  disconnectFraction?: number;
 }
 
 /** A progress bar on a terminal: requests done and live aggregate tok/s. */
@@ -92,6 +93,18 @@ export function benchCommand(io: CliIo): Command {
     )
     .option('--cold-start', "measure one request's time to first token before the run")
     .option('--api-key <key>', 'sent as a bearer token')
+    .addOption(
+      new Option(
+        '--disconnect-fraction <f>',
+        'share of clients, in [0, 1), that disconnect mid-stream on purpose (not counted as failed)',
+      ).argParser((value) => {
+        const f = Number(value);
+        if (value.trim() === '' || !(f >= 0 && f < 1)) {
+          throw new InvalidArgumentError('must be a number in [0, 1)');
+        }
+        return f;
+      }),
+    )
     .action(async (options: BenchOptions, command: Command) => {
       if ((options.duration === undefined) === (options.requests === undefined)) {
         command.error('error: give exactly one of --duration and --requests');
@@ -115,6 +128,7 @@ export function benchCommand(io: CliIo): Command {
           timeoutMs: options.timeout * 1000,
           apiKey: options.apiKey,
           measureColdStart: options.coldStart,
+          disconnectFraction: options.disconnectFraction,
           signal: stopped.signal,
           onProgress: progress,
         });
@@ -132,7 +146,8 @@ export function benchCommand(io: CliIo): Command {
           `${options.out}: ${result.total_requests} requests (${result.failed} failed) in ` +
             `${result.elapsed_secs.toFixed(1)} s, TTFT p50 ${result.ttft_p50_ms.toFixed(1)} ms, ` +
             `ITL p50 ${result.itl_p50_ms.toFixed(1)} ms, decode ${result.decode_tok_per_sec.toFixed(1)} tok/s, ` +
-            `aggregate ${result.tokens_per_sec.toFixed(1)} tok/s\n`,
+            `aggregate ${result.tokens_per_sec.toFixed(1)} tok/s` +
+            `${outcome.disconnected ? `; ${outcome.disconnected} disconnected on purpose` : ''}\n`,
         );
       } finally {
         progress?.('stop');

@@ -1,7 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InferenceEngine } from '@x/engine';
 import { byteLevelTokenizer, GgmlType, syntheticGguf, writeFileChunks } from '@x/model';
+import { startServer } from '@x/server';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../io.js';
 import { runXinfer } from '../testing.js';
@@ -14,7 +16,10 @@ beforeAll(async () => {
     model,
     syntheticGguf({
       architecture: 'llama',
-      tokenizer: byteLevelTokenizer(),
+      tokenizer: byteLevelTokenizer({
+        chatTemplate:
+          '{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}<assistant>',
+      }),
       hiddenSize: 64,
       intermediateSize: 128,
       numLayers: 2,
@@ -61,7 +66,12 @@ describe('xinfer serve', () => {
       // Greedy from 'x' runs its 200 tokens without an end-of-sequence token.
       body: JSON.stringify({ model: 'tiny', prompt: 'x', max_tokens: 200, temperature: 0 }),
     });
-    await new Promise((r) => setTimeout(r, 30));
+    // Stop once the server has the request in flight.
+    for (let i = 0; i < 300; i++) {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      if (metrics.includes('xinfer_running_requests 1')) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
     stop('SIGTERM');
     const response = await inFlight;
     expect(response.status).toBe(200);
@@ -73,6 +83,51 @@ describe('xinfer serve', () => {
     const [, free, total] = /KV blocks free (\d+)\/(\d+)/.exec(stderr) ?? [];
     expect(free).toBe(total);
     await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+
+  it('takes an xinfer bench run with a third of the clients disconnecting, and frees every block', async () => {
+    const engine = await InferenceEngine.create({ model, log: false, maxNumBlocks: 128 });
+    const server = await startServer({ engine, port: 0 });
+    try {
+      const out = join(mkdtempSync(join(tmpdir(), 'xinfer-bench-')), 'run.json');
+      const run = await runXinfer([
+        'bench',
+        '--url',
+        `${server.url}/v1`,
+        '--model',
+        'tiny',
+        '--runtime-name',
+        'xinfer',
+        '--out',
+        out,
+        '--concurrency',
+        '8',
+        '--requests',
+        '30',
+        '--max-tokens',
+        '40',
+        '--disconnect-fraction',
+        '0.34',
+      ]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      // 10 of the 30 are chosen to disconnect after 1–20 chunks; one that ends sooner completes.
+      const [, done, cut] =
+        /: (\d+) requests \(0 failed\) .*; (\d+) disconnected on purpose\n$/.exec(run.stdout) ?? [
+          run.stdout,
+        ];
+      expect(Number(done) + Number(cut)).toBe(30);
+      expect(Number(cut)).toBeGreaterThan(0);
+      for (let i = 0; i < 100 && engine.metrics.numFreeBlocks < engine.metrics.numBlocks; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(engine.metrics).toMatchObject({ numFreeBlocks: 128, numRunning: 0, numWaiting: 0 });
+      // A client that drops right after a stream's last token finds it already finished.
+      expect(engine.metrics.requestsAborted).toBeGreaterThan(0);
+      expect(engine.metrics.requestsAborted).toBeLessThanOrEqual(Number(cut));
+    } finally {
+      await server.close();
+      await engine.close();
+    }
   });
 
   it('resolves its stop signal on SIGTERM', async () => {
