@@ -158,9 +158,11 @@ describe('xinfer bench', () => {
     );
     expect(serverTtft).toBeGreaterThanOrEqual(TTFT_MS - 2);
     expect(serverItl).toBeGreaterThanOrEqual(ITL_MS - 2);
-    // The client's clock starts before the request is sent, so its TTFT is a little longer.
+    // The client's clock starts before the request is sent, so its TTFT is longer by the
+    // connection and request: a few ms, tens on a loaded 2-core CI machine; less than the
+    // server's own 60 ms, which a client counting from the wrong moment would add or lose.
     expect(result.ttft_p50_ms).toBeGreaterThanOrEqual(serverTtft);
-    expect(result.ttft_p50_ms - serverTtft).toBeLessThan(25);
+    expect(result.ttft_p50_ms - serverTtft).toBeLessThan(TTFT_MS);
     expect(Math.abs(result.itl_p50_ms - serverItl)).toBeLessThan(5);
     // decode ≈ 1000 / ITL per stream.
     expect(result.decode_tok_per_sec).toBeGreaterThan((1000 / serverItl) * 0.8);
