@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { formatError } from './errors.js';
 import { buildProgram } from './program.js';
 
 const { version } = JSON.parse(
@@ -9,9 +10,7 @@ const { version } = JSON.parse(
 try {
   await buildProgram(undefined, version).parseAsync(process.argv);
 } catch (error) {
-  const err = error as { message?: string; code?: string };
-  process.stderr.write(
-    `xinfer: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(error)}\n`,
-  );
+  // Commander prints and exits on its own errors; what reaches here came from a command's action.
+  process.stderr.write(formatError(error));
   process.exitCode = 1;
 }

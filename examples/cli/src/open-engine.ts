@@ -12,7 +12,7 @@ export const WEBGPU_NOT_YET = 'the WebGPU executor is not available yet; use --e
  * @throws CliUsageError for `--executor webgpu` or no model; ModelFileError for a bad model file
  */
 export async function openEngine(options: {
-  model: string | undefined;
+  model?: string | undefined;
   executor: ExecutorName;
 }): Promise<InferenceEngine> {
   if (options.executor === 'webgpu') throw new CliUsageError(WEBGPU_NOT_YET);

@@ -31,6 +31,7 @@ export function positiveNumber(value: string): number {
 
 /** What `--executor` offers. */
 export const EXECUTORS = ['reference', 'webgpu'] as const;
+/** An executor `--executor` names. */
 export type ExecutorName = (typeof EXECUTORS)[number];
 
 /** `--executor reference|webgpu`, default `reference`. */

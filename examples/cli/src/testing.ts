@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { type Command, CommanderError } from 'commander';
+import { formatError } from './errors.js';
 import type { CliIo } from './io.js';
 import { buildProgram } from './program.js';
 
@@ -16,8 +17,16 @@ export interface XinferRun {
   exitCode: number;
 }
 
-/** Runs `xinfer <args>` in this process, capturing its output (no terminal: no progress bars). */
-export async function runXinfer(args: string[], version?: string): Promise<XinferRun> {
+/**
+ * Runs `xinfer <args>` in this process, capturing its output (no terminal: no progress bars). An
+ * error thrown by a command is printed as the `xinfer` binary prints it. `input` is what
+ * interactive commands read.
+ */
+export async function runXinfer(
+  args: string[],
+  version?: string,
+  input?: NodeJS.ReadableStream,
+): Promise<XinferRun> {
   const run = { stdout: '', stderr: '', exitCode: 0 };
   const io: CliIo = {
     out: (text) => {
@@ -26,13 +35,18 @@ export async function runXinfer(args: string[], version?: string): Promise<Xinfe
     err: (text) => {
       run.stderr += text;
     },
+    input,
   };
   try {
     await exitOverrideAll(buildProgram(io, version)).parseAsync(args, { from: 'user' });
   } catch (error) {
-    run.exitCode = (error as { exitCode?: number }).exitCode ?? 1;
-    // Errors thrown by an action (bad files, …) reach the bin's handler, which prints them.
-    if (!run.stderr) run.stderr = (error as Error).message;
+    if (error instanceof CommanderError) {
+      // Commander has printed its message already; --help and --version exit 0.
+      run.exitCode = error.exitCode;
+    } else {
+      run.exitCode = 1;
+      io.err(formatError(error, {}));
+    }
   }
   return run;
 }

@@ -16,7 +16,7 @@ beforeAll(async () => {
     );
   }
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-});
+}, 60_000);
 afterAll(async () => {
   await browser?.close();
 });
@@ -63,4 +63,4 @@ it('types a message into the chat page and sees the reply stream in', async () =
     await server.close();
     await engine.close();
   }
-});
+}, 60_000);

@@ -79,15 +79,17 @@ describe('xinfer generate', () => {
   it.each([
     [
       ['--executor', 'webgpu'],
-      'the WebGPU executor is not available yet; use --executor reference',
+      'xinfer: the WebGPU executor is not available yet; use --executor reference\n',
     ],
-    [['--temperature', '5'], 'temperature: must be in [0, 2], got 5'],
+    [['--temperature', '5'], 'xinfer: temperature: must be in [0, 2], got 5\n'],
     [
       ['--max-tokens', 'many'],
-      "option '-n, --max-tokens <n>' argument 'many' is invalid. must be a number",
+      "xinfer: option '-n, --max-tokens <n>' argument 'many' is invalid. must be a number " +
+        '(see xinfer generate --help)\n',
     ],
+    [['--model', '/nowhere.gguf'], 'xinfer: /nowhere.gguf: cannot read: ENOENT'],
   ])('fails in one line on %j', async (args, message) => {
-    const { stderr, exitCode } = await runXinfer([
+    const { stdout, stderr, exitCode } = await runXinfer([
       'generate',
       '--model',
       model,
@@ -96,18 +98,16 @@ describe('xinfer generate', () => {
       ...args,
     ]);
     expect(exitCode).toBe(1);
-    expect(stderr.trim().split('\n')[0]).toContain(message);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^xinfer: [^\n]*\n$/);
+    expect(stderr.startsWith(message)).toBe(true);
   });
 
-  it('names a missing model file', async () => {
-    const { stderr, exitCode } = await runXinfer([
-      'generate',
-      '--model',
-      '/nowhere.gguf',
-      '--prompt',
-      'x',
-    ]);
+  it('needs a prompt', async () => {
+    const { stderr, exitCode } = await runXinfer(['generate', '--model', model]);
     expect(exitCode).toBe(1);
-    expect(stderr).toContain('/nowhere.gguf');
+    expect(stderr).toBe(
+      "xinfer: required option '-p, --prompt <text>' not specified (see xinfer generate --help)\n",
+    );
   });
 });

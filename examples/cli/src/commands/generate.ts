@@ -1,20 +1,17 @@
-import { InferenceEngine } from '@x/engine';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { resolveGenerationParams } from '@x/engine';
+import { Command, Option } from 'commander';
 import type { CliIo } from '../io.js';
-import { resolveModelPath } from '../model-path.js';
-
-function number(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n))
-    throw new InvalidArgumentError('must be a number');
-  return n;
-}
-
-function integer(value: string): number {
-  const n = number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
-  return n;
-}
+import { modelOption } from '../model-path.js';
+import { openEngine } from '../open-engine.js';
+import {
+  type ExecutorName,
+  executorOption,
+  integer,
+  maxTokensOption,
+  number,
+  seedOption,
+  temperatureOption,
+} from '../options.js';
 
 interface GenerateOptions {
   model?: string;
@@ -25,7 +22,7 @@ interface GenerateOptions {
   topK?: number;
   seed?: number;
   stop: string[];
-  executor: 'reference' | 'webgpu';
+  executor: ExecutorName;
   json?: boolean;
 }
 
@@ -33,52 +30,46 @@ interface GenerateOptions {
 export function generateCommand(io: CliIo): Command {
   return new Command('generate')
     .description('Continue a prompt with a model, streaming the text (greedy by default).')
-    .option('-m, --model <path>', 'GGUF file or Hugging Face directory (default: the demo model)')
+    .addOption(modelOption())
     .requiredOption('-p, --prompt <text>', 'the text to continue')
-    .option('-n, --max-tokens <n>', 'most tokens to generate', integer, 100)
-    .option('-t, --temperature <t>', 'sampling temperature in [0, 2]; 0 is greedy', number, 0)
-    .option('--top-p <p>', 'nucleus sampling in (0, 1]', number)
-    .option('--top-k <k>', 'keep the k most likely tokens', integer)
-    .option('--seed <s>', 'seed for sampling: the same seed gives the same text', integer)
+    .addOption(maxTokensOption(100))
+    .addOption(temperatureOption())
+    .addOption(new Option('--top-p <p>', 'nucleus sampling in (0, 1]').argParser(number))
+    .addOption(new Option('--top-k <k>', 'keep the k most likely tokens').argParser(integer))
+    .addOption(seedOption())
     .option(
       '--stop <text>',
       'stop before this text (repeatable)',
       (value, all: string[]) => [...all, value],
       [],
     )
-    .addOption(
-      new Option('--executor <name>', 'what runs the model')
-        .choices(['reference', 'webgpu'])
-        .default('reference'),
-    )
+    .addOption(executorOption())
     .option('--json', 'print one JSON object: prompt_ids, ids, text, finish_reason, timings')
     .addHelpText(
       'after',
       `
 Examples:
-  $ xinfer generate --prompt "In the beginning"
   $ xinfer generate --model SmolLM2-135M-Q8_0.gguf --prompt "The capital of France is" -n 20
-  $ xinfer generate --prompt "And God said" --temperature 0.8 --seed 1 --stop "."
-  $ xinfer generate --prompt "In the beginning" --json | jq .ids`,
+  $ xinfer generate -m model.gguf --prompt "And God said" --temperature 0.8 --seed 1 --stop "."
+  $ xinfer generate -m model.gguf --prompt "In the beginning" --json | jq .ids
+
+The prompt and its continuation go to stdout; one line with the executor, tokens, decode tok/s and
+time to first token goes to stderr.`,
     )
     .action(async (options: GenerateOptions) => {
-      if (options.executor === 'webgpu') {
-        throw new Error('the WebGPU executor is not available yet; use --executor reference');
-      }
-      const engine = await InferenceEngine.create({
-        model: resolveModelPath(options.model),
-        executor: 'reference',
-        log: false,
-      });
+      const params = {
+        maxTokens: options.maxTokens,
+        temperature: options.temperature,
+        topP: options.topP,
+        topK: options.topK,
+        seed: options.seed,
+        stop: options.stop,
+      };
+      // Bad parameters fail before a (possibly large) model is loaded.
+      resolveGenerationParams(params);
+      const engine = await openEngine(options);
       try {
-        const stream = engine.generate(options.prompt, {
-          maxTokens: options.maxTokens,
-          temperature: options.temperature,
-          topP: options.topP,
-          topK: options.topK,
-          seed: options.seed,
-          stop: options.stop,
-        });
+        const stream = engine.generate(options.prompt, params);
         if (!options.json) {
           io.out(options.prompt);
           for await (const delta of stream) io.out(delta.text);

@@ -34,6 +34,7 @@ import {
   type ScoringContract,
 } from '@x/scoring';
 import { Command, Option } from 'commander';
+import { cannotRead } from '../errors.js';
 import type { CliIo } from '../io.js';
 
 /** A computed scorecard, ready to print. */
@@ -113,19 +114,11 @@ export const CARDS: Record<string, CardKind> = {
 
 const FORMATS = ['table', 'markdown', 'json'] as const;
 
-/** A file the command could not read; says which. */
-export class CliInputError extends Error {
-  override readonly name = 'CliInputError';
-  readonly code = 'CLI_BAD_INPUT';
-}
-
 async function readText(path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
-    throw new CliInputError(`cannot read ${path}: ${reason}`);
+    throw cannotRead(path, error);
   }
 }
 

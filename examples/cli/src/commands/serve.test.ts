@@ -140,7 +140,7 @@ describe('xinfer serve', () => {
     const webgpu = await runXinfer(['serve', '--model', model, '--executor', 'webgpu']);
     expect(webgpu.exitCode).toBe(1);
     expect(webgpu.stderr.trim()).toBe(
-      'the WebGPU executor is not available yet; use --executor reference',
+      'xinfer: the WebGPU executor is not available yet; use --executor reference',
     );
     const missing = await runXinfer(['serve', '--model', '/nowhere/model.gguf', '--port', '0']);
     expect(missing.exitCode).toBe(1);
