@@ -1,4 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import {
   EngineError,
   type GenerationDelta,
@@ -25,6 +27,15 @@ import {
   usage,
 } from './openai.js';
 import { chatCompletionRequest, completionRequest } from './schemas.js';
+
+/** Where SSE events go: a Node socket, or Hono's stream elsewhere. */
+interface SseSink {
+  /** Sends one event: JSON of `data`, or `data` itself when it is a string (`[DONE]`). */
+  send(data: unknown): Promise<void>;
+  /** Whether the client is gone. */
+  gone(): boolean;
+  end(): Promise<void>;
+}
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -280,76 +291,110 @@ export function createApp(options: AppOptions): ServerApp {
       }
     }
 
+    /** Writes every choice's chunks, then usage and `[DONE]`; errors become a last error event. */
+    const pump = async (sink: SseSink) => {
+      const chunkUsage = req.includeUsage ? { usage: null } : {};
+      const chunk = (choice: Record<string, unknown>) =>
+        sink.send({
+          ...base(),
+          object: req.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
+          choices: [choice],
+          ...chunkUsage,
+        });
+      try {
+        const results = await Promise.all(
+          streams.map(async (stream, index) => {
+            if (req.kind === 'chat') {
+              await chunk({
+                index,
+                delta: { role: 'assistant', content: '' },
+                logprobs: null,
+                finish_reason: null,
+              });
+            } else if (req.echo) {
+              await chunk({ index, text: req.echo[index], logprobs: null, finish_reason: null });
+            }
+            let offset = req.echo?.[index]?.length ?? 0;
+            const result = await consume(stream, startedAt, async (delta) => {
+              const logprobs = delta.logprobs
+                ? req.kind === 'chat'
+                  ? chatLogprobs(tokenizer, delta.tokenIds, delta.logprobs)
+                  : completionLogprobs(tokenizer, delta.tokenIds, delta.logprobs, offset)
+                : null;
+              offset += delta.text.length;
+              if (delta.text === '' && !logprobs) return;
+              await chunk(
+                req.kind === 'chat'
+                  ? { index, delta: { content: delta.text }, logprobs, finish_reason: null }
+                  : { index, text: delta.text, logprobs, finish_reason: null },
+              );
+            });
+            await chunk(
+              req.kind === 'chat'
+                ? { index, delta: {}, logprobs: null, finish_reason: result.finishReason }
+                : { index, text: '', logprobs: null, finish_reason: result.finishReason },
+            );
+            return result;
+          }),
+        );
+        metrics.promptTokens.inc(promptTokens);
+        if (req.includeUsage) {
+          const completionTokens = results.reduce((n, r) => n + r.usage.completionTokens, 0);
+          await sink.send({ ...base(), choices: [], usage: usage(promptTokens, completionTokens) });
+        }
+        await sink.send('[DONE]');
+      } catch (error) {
+        controller.abort();
+        if (!sink.gone()) await sink.send(toHttpError(error).body).catch(() => {});
+      } finally {
+        await sink.end();
+        done();
+      }
+    };
+
+    // On Node, SSE goes straight to the socket: one write per chunk, no web-stream hops.
+    const nodeResponse = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (nodeResponse) {
+      nodeResponse.writeHead(200, {
+        'Content-Type': 'text/event-stream',
+        'Cache-Control': 'no-cache',
+        Connection: 'keep-alive',
+      });
+      nodeResponse.flushHeaders();
+      const gone = () => nodeResponse.destroyed || nodeResponse.writableEnded;
+      nodeResponse.once('close', () => {
+        if (!nodeResponse.writableFinished) controller.abort(new Error('the client disconnected'));
+      });
+      void pump({
+        send: async (data) => {
+          if (!gone())
+            nodeResponse.write(
+              `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`,
+            );
+        },
+        gone,
+        end: async () => {
+          if (!gone()) nodeResponse.end();
+        },
+      });
+      return RESPONSE_ALREADY_SENT;
+    }
+
     return streamSSE(
       c,
       async (sse: SSEStreamingApi) => {
         sse.onAbort(() => controller.abort(new Error('the client disconnected')));
         // One writer at a time: choices stream concurrently into one response.
         let writing = Promise.resolve();
-        const send = (data: unknown) => {
-          writing = writing.then(() => sse.writeSSE({ data: JSON.stringify(data) }));
-          return writing;
-        };
-        const chunkUsage = req.includeUsage ? { usage: null } : {};
-        const chunk = (choice: Record<string, unknown>) =>
-          send({
-            ...base(),
-            object: req.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
-            choices: [choice],
-            ...chunkUsage,
-          });
-        try {
-          const results = await Promise.all(
-            streams.map(async (stream, index) => {
-              if (req.kind === 'chat') {
-                await chunk({
-                  index,
-                  delta: { role: 'assistant', content: '' },
-                  logprobs: null,
-                  finish_reason: null,
-                });
-              } else if (req.echo) {
-                await chunk({ index, text: req.echo[index], logprobs: null, finish_reason: null });
-              }
-              let offset = req.echo?.[index]?.length ?? 0;
-              const result = await consume(stream, startedAt, async (delta) => {
-                const logprobs = delta.logprobs
-                  ? req.kind === 'chat'
-                    ? chatLogprobs(tokenizer, delta.tokenIds, delta.logprobs)
-                    : completionLogprobs(tokenizer, delta.tokenIds, delta.logprobs, offset)
-                  : null;
-                offset += delta.text.length;
-                if (delta.text === '' && !logprobs) return;
-                await chunk(
-                  req.kind === 'chat'
-                    ? { index, delta: { content: delta.text }, logprobs, finish_reason: null }
-                    : { index, text: delta.text, logprobs, finish_reason: null },
-                );
-              });
-              await chunk(
-                req.kind === 'chat'
-                  ? { index, delta: {}, logprobs: null, finish_reason: result.finishReason }
-                  : { index, text: '', logprobs: null, finish_reason: result.finishReason },
-              );
-              return result;
-            }),
-          );
-          metrics.promptTokens.inc(promptTokens);
-          if (req.includeUsage) {
-            const completionTokens = results.reduce((n, r) => n + r.usage.completionTokens, 0);
-            await send({ ...base(), choices: [], usage: usage(promptTokens, completionTokens) });
-          }
-          await sse.writeSSE({ data: '[DONE]' });
-        } catch (error) {
-          controller.abort();
-          if (!sse.aborted && !sse.closed) {
-            const http = toHttpError(error);
-            await writing.catch(() => {});
-            await sse.writeSSE({ data: JSON.stringify(http.body) }).catch(() => {});
-          }
-        } finally {
-          done();
-        }
+        await pump({
+          send: (data) => {
+            const text = typeof data === 'string' ? data : JSON.stringify(data);
+            writing = writing.then(() => sse.writeSSE({ data: text }));
+            return writing;
+          },
+          gone: () => sse.aborted || sse.closed,
+          end: () => writing.catch(() => {}),
+        });
       },
       async () => {},
     );
