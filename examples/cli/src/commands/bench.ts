@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
@@ -113,6 +114,8 @@ export function benchCommand(io: CliIo): Command {
         ? parsePromptsJsonl(await readFile(options.prompts, 'utf8'), options.prompts)
         : DEFAULT_PROMPTS;
       const stopped = new AbortController();
+      // Every request in flight listens on it: more than Node's default of 10 is expected.
+      setMaxListeners(options.concurrency + 10, stopped.signal);
       const onSigint = () => stopped.abort(new Error('interrupted'));
       process.once('SIGINT', onSigint);
       const progress = progressBar(io, options.requests);
