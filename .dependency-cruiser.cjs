@@ -11,24 +11,47 @@ const ALLOWED = {
   scheduler: ['kvcache', 'budget'],
   'gpu-webgpu': ['model'],
   engine: ['scheduler', 'kvcache', 'gpu-webgpu', 'model', 'budget'],
+  'demo-model': [],
+};
+/**
+ * @type {Record<string, string[]>} internal packages that only a package's tests may import
+ * besides ALLOWED (its devDependencies): @x/demo-model ships a file and its path, and its tests
+ * load the file with @x/model.
+ */
+const TEST_ONLY = {
+  'demo-model': ['model'],
 };
 const PACKAGES = Object.keys(ALLOWED);
 const APPS = ['server', 'cli'];
+const TEST_FILE = '(\\.(test|bench)\\.ts|/test-helpers\\.ts)$';
 
 /** An import of package `name`, resolved into the workspace or left as a bare name. */
 const target = (names) => `^(packages/(${names.join('|')})/|@x/(${names.join('|')})(/|$))`;
 
-const layerRules = PACKAGES.map((name) => {
-  const forbidden = [...PACKAGES.filter((p) => p !== name && !ALLOWED[name].includes(p)), ...APPS];
-  return {
-    name: `layer:${name}`,
-    severity: 'error',
-    comment:
-      `@x/${name} may import only ${ALLOWED[name].map((p) => `@x/${p}`).join(', ') || 'no internal package'}` +
-      ' (ARCHITECTURE.md: packages depend only downward)',
-    from: { path: `^packages/${name}/` },
-    to: { path: target(forbidden) },
-  };
+/** `name`'s files matching `from` (`who`, in the message) import no internal package but `allowed`. */
+const layerRule = (ruleName, name, who, allowed, from) => ({
+  name: ruleName,
+  severity: 'error',
+  comment:
+    `${who} may import only ${allowed.map((p) => `@x/${p}`).join(', ') || 'no internal package'}` +
+    ' (ARCHITECTURE.md: packages depend only downward)',
+  from,
+  to: {
+    path: target([...PACKAGES.filter((p) => p !== name && !allowed.includes(p)), ...APPS]),
+  },
+});
+
+const layerRules = PACKAGES.flatMap((name) => {
+  const path = `^packages/${name}/`;
+  const tests = TEST_ONLY[name];
+  const who = `@x/${name}`;
+  if (!tests) return [layerRule(`layer:${name}`, name, who, ALLOWED[name], { path })];
+  return [
+    layerRule(`layer:${name}`, name, who, ALLOWED[name], { path, pathNot: TEST_FILE }),
+    layerRule(`layer:${name}:tests`, name, `${who}'s tests`, [...ALLOWED[name], ...tests], {
+      path: `${path}.*${TEST_FILE}`,
+    }),
+  ];
 });
 
 module.exports = {
@@ -62,7 +85,7 @@ module.exports = {
       comment: 'shipped code may not import a devDependency: it would be missing after install',
       from: {
         path: '^(packages|examples)/[^/]+/src/',
-        pathNot: '(\\.(test|bench)\\.ts|/test-helpers\\.ts)$',
+        pathNot: TEST_FILE,
       },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },

@@ -2,15 +2,13 @@ import { join } from 'node:path';
 import {
   GgmlType,
   type GgmlTypeName,
-  loadModel,
-  ReferenceExecutor,
   type SyntheticModelOptions,
-  sequenceBatch,
   syntheticGguf,
   writeFileChunks,
 } from '@x/model';
 import { describe, expect, it } from 'vitest';
 import { fixtureDir, llamaCppGreedy } from './oracle.js';
+import { referenceGreedy } from './reference.js';
 import { tokenizerMetadata } from './vocab.js';
 
 // Byte-level BPE with no merges: every token is one made-up piece. llama.cpp loads it; the model
@@ -42,37 +40,6 @@ const BASE: SyntheticModelOptions = {
 
 const PROMPT = [5, 17, 3, 88, 41, 41, 9, 60, 2, 33];
 const STEPS = 32;
-
-/**
- * Our greedy continuation, and the smallest gap between the top two logits along it. A text
- * prompt is tokenized by the model's own tokenizer, BOS included when the vocabulary asks.
- */
-async function referenceGreedy(
-  path: string,
-  prompt: number[] | string = PROMPT,
-): Promise<{ prompt: number[]; tokens: number[]; text: string; minGap: number }> {
-  const model = await loadModel(path);
-  const exec = new ReferenceExecutor(model, { numBlocks: 4, blockSize: 16 });
-  const blockTable = [0, 1, 2, 3];
-  const tokens: number[] = [];
-  const ids = typeof prompt === 'string' ? model.tokenizer.encode(prompt) : prompt;
-  let next = ids;
-  let start = 0;
-  let minGap = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < STEPS; i++) {
-    const [logits] = exec.forward(
-      sequenceBatch({ tokenIds: next, start, blockTable, blockSize: 16 }),
-    );
-    const sorted = Float32Array.from(logits!).sort().reverse();
-    const best = logits!.indexOf(sorted[0]!);
-    minGap = Math.min(minGap, sorted[0]! - sorted[1]!);
-    tokens.push(best);
-    start += next.length;
-    next = [best];
-  }
-  const text = model.tokenizer.decode(tokens, { skipSpecialTokens: true });
-  return { prompt: ids, tokens, text, minGap };
-}
 
 const TYPES: GgmlTypeName[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
 
@@ -107,7 +74,7 @@ describe('ReferenceExecutor against llama.cpp: same greedy continuation for 32 t
     it(name, async () => {
       const path = join(dir, `${name.replace(/\W+/g, '-')}.gguf`);
       await writeFileChunks(path, syntheticGguf(options));
-      const ours = await referenceGreedy(path);
+      const ours = await referenceGreedy(path, PROMPT, STEPS);
       const theirs = await llamaCppGreedy(path, PROMPT, STEPS);
       expect(ours.minGap, 'the fixture separates the top two logits at every step').toBeGreaterThan(
         0.05,
@@ -125,7 +92,7 @@ describe('ReferenceExecutor against llama.cpp on a real vocabulary and a text pr
       syntheticGguf({ ...BASE, tokenizer: tokenizerMetadata('llama2'), weightType: GgmlType.Q8_0 }),
     );
     const prompt = 'In the beginning, 42 héros\tsaid: "日本語 🙂"\n';
-    const ours = await referenceGreedy(path, prompt);
+    const ours = await referenceGreedy(path, prompt, STEPS);
     const theirs = await llamaCppGreedy(path, prompt, STEPS);
     expect(ours.prompt).toEqual(theirs.prompt);
     expect(ours.minGap, 'the fixture separates the top two logits at every step').toBeGreaterThan(

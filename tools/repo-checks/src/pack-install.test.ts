@@ -27,11 +27,19 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('each package installed alone from its tarball', () => {
-  it('finds the eight publishable packages', () => {
+  it('finds the nine publishable packages', () => {
     expect(packages.map((p) => p.name).sort()).toEqual(
-      ['batcher', 'budget', 'engine', 'gpu-webgpu', 'kvcache', 'model', 'scheduler', 'scoring'].map(
-        (n) => `@x/${n}`,
-      ),
+      [
+        'batcher',
+        'budget',
+        'demo-model',
+        'engine',
+        'gpu-webgpu',
+        'kvcache',
+        'model',
+        'scheduler',
+        'scoring',
+      ].map((n) => `@x/${n}`),
     );
   });
 

@@ -1,0 +1,47 @@
+// Our side of the comparison: the reference executor's greedy continuation of a prompt.
+import { loadModel, ReferenceExecutor, sequenceBatch } from '@x/model';
+
+/** What the reference executor made of a prompt. */
+export interface ReferenceGreedy {
+  /** The ids it fed (BOS included when the vocabulary asks). */
+  prompt: number[];
+  /** Its greedy continuation, `count` tokens, EOS included. */
+  tokens: number[];
+  /** `tokens` decoded, special tokens left out. */
+  text: string;
+  /** The smallest gap between the top two logits along the way. */
+  minGap: number;
+}
+
+/**
+ * Our greedy continuation of `prompt`, `count` tokens, and the smallest gap between the top two
+ * logits along it. A text prompt is tokenized by the model's own tokenizer, BOS included when the
+ * vocabulary asks.
+ */
+export async function referenceGreedy(
+  path: string,
+  prompt: number[] | string,
+  count: number,
+): Promise<ReferenceGreedy> {
+  const model = await loadModel(path);
+  const ids = typeof prompt === 'string' ? model.tokenizer.encode(prompt) : prompt;
+  const blockSize = 16;
+  const numBlocks = Math.ceil((ids.length + count) / blockSize);
+  const exec = new ReferenceExecutor(model, { numBlocks, blockSize });
+  const blockTable = Array.from({ length: numBlocks }, (_, i) => i);
+  const tokens: number[] = [];
+  let next = ids;
+  let start = 0;
+  let minGap = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < count; i++) {
+    const [logits] = exec.forward(sequenceBatch({ tokenIds: next, start, blockTable, blockSize }));
+    const sorted = Float32Array.from(logits!).sort().reverse();
+    const best = logits!.indexOf(sorted[0]!);
+    minGap = Math.min(minGap, sorted[0]! - sorted[1]!);
+    tokens.push(best);
+    start += next.length;
+    next = [best];
+  }
+  const text = model.tokenizer.decode(tokens, { skipSpecialTokens: true });
+  return { prompt: ids, tokens, text, minGap };
+}
