@@ -607,7 +607,11 @@ export class InferenceEngine {
       tokenIds: [],
       logprobs: params.logprobs !== undefined ? [] : undefined,
       text: '',
-      decoder: this.model.tokenizer.createDecodeStream({ skipSpecialTokens: true }),
+      // Generated text continues the prompt: a SentencePiece "▁of" after it keeps its space.
+      decoder: this.model.tokenizer.createDecodeStream({
+        skipSpecialTokens: true,
+        continuation: promptTokenIds.some((id) => !this.model.tokenizer.isSpecial(id)),
+      }),
       stops: new StopStringFilter(params.stop),
       state: 'pending',
       numComputed: 0,

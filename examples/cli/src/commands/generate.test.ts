@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { demoModelPath } from '@x/demo-model';
 import { InferenceEngine } from '@x/engine';
 import { byteLevelTokenizer, GgmlType, syntheticGguf, writeFileChunks } from '@x/model';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,23 @@ async function engineOutput(prompt: string, maxTokens: number) {
 }
 
 describe('xinfer generate', () => {
+  it('runs the bundled demo model when no --model is given, and writes scripture-like English', async () => {
+    const { stdout, exitCode } = await runXinfer([
+      'generate',
+      '--prompt',
+      'In the beginning',
+      '--max-tokens',
+      '32',
+      '--json',
+    ]);
+    expect(exitCode).toBe(0);
+    const json = JSON.parse(stdout);
+    expect(json.model).toBe(demoModelPath);
+    expect(json.text).toBe(
+      ' of the LORD came the word of the LORD, and the God of Israel came unto me, and said, The LORD hath given me the God of Israel to',
+    );
+  });
+
   it('streams the greedy continuation after the prompt and reports the speed', async () => {
     const { stdout, stderr, exitCode } = await runXinfer([
       'generate',

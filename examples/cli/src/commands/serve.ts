@@ -2,6 +2,7 @@ import { InferenceEngine } from '@x/engine';
 import { startServer } from '@x/server';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CliIo } from '../io.js';
+import { modelOption, resolveModelPath } from '../model-path.js';
 
 function integer(min: number) {
   return (value: string): number => {
@@ -19,7 +20,7 @@ function positive(value: string): number {
 }
 
 interface ServeOptions {
-  model: string;
+  model?: string;
   host: string;
   port: number;
   apiKey?: string;
@@ -52,7 +53,7 @@ export function processStopSignal(): StopSignal {
 export function serveCommand(io: CliIo, stopSignal: () => StopSignal = processStopSignal): Command {
   return new Command('serve')
     .description('Serve a model over an OpenAI-compatible HTTP API (and a chat page at /).')
-    .requiredOption('-m, --model <path>', 'GGUF file or Hugging Face directory')
+    .addOption(modelOption())
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('-p, --port <port>', 'TCP port (0: any free one)', integer(0), 8000)
     .option('--api-key <key>', 'require "Authorization: Bearer <key>" on /v1/*')
@@ -83,6 +84,7 @@ export function serveCommand(io: CliIo, stopSignal: () => StopSignal = processSt
       'after',
       `
 Examples:
+  $ xinfer serve                      # the bundled demo model
   $ xinfer serve --model tinyllama-1.1b-chat.Q8_0.gguf
   $ xinfer serve --model ./SmolLM2-135M-Instruct --port 8080 --api-key secret
   $ curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\
@@ -96,7 +98,7 @@ then exits 0.`,
         throw new Error('the WebGPU executor is not available yet; use --executor reference');
       }
       const engine = await InferenceEngine.create({
-        model: options.model,
+        model: resolveModelPath(options.model),
         executor: 'reference',
         maxModelLen: options.maxModelLen,
         maxNumSeqs: options.maxNumSeqs,

@@ -22,14 +22,17 @@ export interface DecodeStream {
 export class PieceDecodeStream implements DecodeStream {
   private readonly decoder = utf8Decoder();
   private readonly cleaner: SpaceCleaner;
-  private first = true;
+  private first: boolean;
 
   constructor(
     private readonly vocab: Vocabulary,
     private readonly pieces: TokenPieces,
     private readonly skipSpecialTokens: boolean,
+    /** The tokens continue earlier text: the first one keeps its leading space. */
+    continuation = false,
   ) {
     this.cleaner = new SpaceCleaner(vocab.cleanup);
+    this.first = !continuation;
   }
 
   push(id: number): string {

@@ -20,6 +20,17 @@ export interface DecodeOptions {
   skipSpecialTokens?: boolean;
 }
 
+/** Options of {@link Tokenizer.createDecodeStream}. */
+export interface DecodeStreamOptions extends DecodeOptions {
+  /**
+   * The tokens continue earlier text (a prompt): keep the first token's leading space, which a
+   * SentencePiece vocabulary otherwise drops at the start of a text, as llama.cpp's server does
+   * when it streams a completion. (Tokenizers from tokenizer.json decode as their decoder says.)
+   * Default false.
+   */
+  continuation?: boolean;
+}
+
 /**
  * A text tokenizer for a model: byte-level BPE (Llama 3, Qwen, GPT-2 style) or SentencePiece
  * (Llama 2 style), from a Hugging Face tokenizer.json or from the vocabulary in a GGUF file.
@@ -175,11 +186,14 @@ export class Tokenizer {
   }
 
   /** A decoder for tokens that arrive one at a time; see {@link DecodeStream}. */
-  createDecodeStream({ skipSpecialTokens = false }: DecodeOptions = {}): DecodeStream {
+  createDecodeStream({
+    skipSpecialTokens = false,
+    continuation = false,
+  }: DecodeStreamOptions = {}): DecodeStream {
     if (this.vocab.style === 'hf') {
       return new RedecodeStream((ids) => this.hfDecode(ids, skipSpecialTokens));
     }
-    return new PieceDecodeStream(this.vocab, this.pieces, skipSpecialTokens);
+    return new PieceDecodeStream(this.vocab, this.pieces, skipSpecialTokens, continuation);
   }
 
   /** `id` if it is a control token (as node-llama-cpp's `getNapiControlToken` requires). */
