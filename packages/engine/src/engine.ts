@@ -805,15 +805,7 @@ export class InferenceEngine {
     this.counters.requestsProcessed++;
     this.counters.latencyMsTotal += totalMs;
     if (!req.stream) {
-      this.completed.push({
-        requestId: req.id,
-        inputText: req.inputText,
-        outputText: req.text,
-        inputTokens: req.promptTokenIds.length,
-        generatedTokens: req.sampled.length,
-        durationMs: totalMs,
-        finishReason,
-      });
+      this.complete(req, totalMs, finishReason);
       return;
     }
     const decodeMs = t - req.firstTokenAt;
@@ -861,15 +853,25 @@ export class InferenceEngine {
       req.stream.fail(error);
       return;
     }
+    this.complete(req, now() - req.createdAt, 'error', (error as Error)?.message ?? String(error));
+  }
+
+  /** Records a {@link submitRequest} request's end, for the next {@link step}. */
+  private complete(
+    req: ActiveRequest,
+    durationMs: number,
+    finishReason: CompletedRequest['finishReason'],
+    error?: string,
+  ): void {
     this.completed.push({
       requestId: req.id,
       inputText: req.inputText,
       outputText: req.text,
       inputTokens: req.promptTokenIds.length,
       generatedTokens: req.sampled.length,
-      durationMs: now() - req.createdAt,
-      finishReason: 'error',
-      error: (error as Error)?.message ?? String(error),
+      durationMs,
+      finishReason,
+      ...(error !== undefined ? { error } : {}),
     });
   }
 }

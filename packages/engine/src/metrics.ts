@@ -15,8 +15,11 @@ export class LatencyWindow {
   private readonly samples = new Float64Array(LATENCY_WINDOW);
   private size = 0;
   private next = 0;
+  /** The percentiles until the next sample: `engine.metrics` is read often (every gauge of a scrape). */
+  private cached: LatencyPercentiles | undefined;
 
   add(ms: number): void {
+    this.cached = undefined;
     this.samples[this.next] = ms;
     this.next = (this.next + 1) % LATENCY_WINDOW;
     if (this.size < LATENCY_WINDOW) this.size++;
@@ -24,10 +27,12 @@ export class LatencyWindow {
 
   /** Nearest-rank percentiles; all 0 with no samples. */
   percentiles(): LatencyPercentiles {
+    if (this.cached) return { ...this.cached };
     if (this.size === 0) return { p50: 0, p90: 0, p99: 0, count: 0 };
     const sorted = this.samples.slice(0, this.size).sort();
     const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * this.size) - 1)] as number;
-    return { p50: rank(0.5), p90: rank(0.9), p99: rank(0.99), count: this.size };
+    this.cached = { p50: rank(0.5), p90: rank(0.9), p99: rank(0.99), count: this.size };
+    return this.cached;
   }
 }
 

@@ -1,31 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { demoModelPath } from '@x/demo-model';
 import { InferenceEngine } from '@x/engine';
-import { byteLevelTokenizer, GgmlType, syntheticGguf, writeFileChunks } from '@x/model';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { writeTinyModel } from '../test-helpers.js';
 import { runXinfer } from '../testing.js';
 
 let model: string;
 beforeAll(async () => {
-  model = join(mkdtempSync(join(tmpdir(), 'xinfer-generate-')), 'tiny.gguf');
-  await writeFileChunks(
-    model,
-    syntheticGguf({
-      architecture: 'llama',
-      tokenizer: byteLevelTokenizer(),
-      hiddenSize: 64,
-      intermediateSize: 128,
-      numLayers: 2,
-      numHeads: 4,
-      numKvHeads: 2,
-      contextLength: 256,
-      weightType: GgmlType.Q8_0,
-      logitScale: 4,
-      seed: 11,
-    }),
-  );
+  model = await writeTinyModel({ contextLength: 256 });
 });
 
 async function engineOutput(prompt: string, maxTokens: number) {

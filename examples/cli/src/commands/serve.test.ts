@@ -2,35 +2,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceEngine } from '@x/engine';
-import { byteLevelTokenizer, GgmlType, syntheticGguf, writeFileChunks } from '@x/model';
 import { startServer } from '@x/server';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../io.js';
+import { writeTinyModel } from '../test-helpers.js';
 import { runXinfer } from '../testing.js';
 import { processStopSignal, serveCommand } from './serve.js';
 
 let model: string;
 beforeAll(async () => {
-  model = join(mkdtempSync(join(tmpdir(), 'xinfer-serve-')), 'tiny.gguf');
-  await writeFileChunks(
-    model,
-    syntheticGguf({
-      architecture: 'llama',
-      tokenizer: byteLevelTokenizer({
-        chatTemplate:
-          '{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}<assistant>',
-      }),
-      hiddenSize: 64,
-      intermediateSize: 128,
-      numLayers: 2,
-      numHeads: 4,
-      numKvHeads: 2,
-      contextLength: 256,
-      weightType: GgmlType.Q8_0,
-      logitScale: 4,
-      seed: 11,
-    }),
-  );
+  model = await writeTinyModel({ contextLength: 256 });
 });
 
 describe('xinfer serve', () => {

@@ -3,19 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { bytesSource } from '../byte-source.js';
 import { ModelFileError } from '../errors.js';
 import { GgmlType } from '../ggml-type.js';
+import { concat } from '../test-helpers.js';
 import { readGgufIndex, readGgufTensor } from './reader.js';
 import { GgufValueType } from './types.js';
 import { encodeGguf, gguf } from './writer.js';
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
 
 function sampleFile(): Uint8Array {
   const a = new Float32Array([1, 2, 3, 4, 5, 6]);
