@@ -12,8 +12,11 @@ describe('formatError', () => {
       'xinfer: topP: must be in (0, 1], got 2\n',
     ],
     [
-      new EngineError('tiny.gguf has no chat template', 'ENGINE_CHAT_TEMPLATE'),
-      'xinfer: tiny.gguf has no chat template\n',
+      new EngineError(
+        'the chat template failed: first message must be from the user',
+        'ENGINE_CHAT_TEMPLATE',
+      ),
+      'xinfer: the chat template failed: first message must be from the user\n',
     ],
     [
       new ModelFileError('not a GGUF file', 'MODEL_CORRUPT', { file: 'm.gguf' }),

@@ -1,24 +1,54 @@
-import { InferenceEngine } from '@x/engine';
-import { CliUsageError } from './errors.js';
+import { readFileSync } from 'node:fs';
+import { EngineConfigError, type EngineOptions, InferenceEngine } from '@x/engine';
+import { CliUsageError, cannotRead } from './errors.js';
 import { resolveModelPath } from './model-path.js';
 import type { ExecutorName } from './options.js';
 
 /** Said by every command that takes `--executor` until the WebGPU executor lands. */
 export const WEBGPU_NOT_YET = 'the WebGPU executor is not available yet; use --executor reference';
 
-/**
- * The engine a command runs on: the `--model` (or the default model) on the `--executor`. The
- * engine's log line is dropped: commands say what they run on in their own words, on stderr.
- * @throws CliUsageError for `--executor webgpu` or no model; ModelFileError for a bad model file
- */
-export async function openEngine(options: {
+/** What every command that runs a model takes from its options. */
+export interface EngineCliOptions {
   model?: string | undefined;
   executor: ExecutorName;
-}): Promise<InferenceEngine> {
+  /** `--chat-template <file>`: a Jinja chat template used instead of the model's. */
+  chatTemplate?: string | undefined;
+}
+
+/**
+ * The engine a command runs on: the `--model` (or the default model) on the `--executor`, with
+ * the `--chat-template` file when given. By default the engine's log lines are dropped: commands
+ * say what they run on in their own words, on stderr.
+ * @throws CliUsageError for `--executor webgpu`, or a chat template file that cannot be read;
+ *   or does not parse; ModelFileError for a bad model file
+ */
+export async function openEngine(
+  options: EngineCliOptions,
+  engineOptions: Omit<EngineOptions, 'model' | 'executor' | 'chatTemplate'> = { log: false },
+): Promise<InferenceEngine> {
   if (options.executor === 'webgpu') throw new CliUsageError(WEBGPU_NOT_YET);
-  return InferenceEngine.create({
-    model: resolveModelPath(options.model),
-    executor: 'reference',
-    log: false,
-  });
+  let chatTemplate: string | undefined;
+  if (options.chatTemplate !== undefined) {
+    try {
+      chatTemplate = readFileSync(options.chatTemplate, 'utf8');
+    } catch (error) {
+      throw cannotRead(options.chatTemplate, error);
+    }
+  }
+  try {
+    return await InferenceEngine.create({
+      ...engineOptions,
+      model: resolveModelPath(options.model),
+      executor: 'reference',
+      chatTemplate,
+    });
+  } catch (error) {
+    if (error instanceof EngineConfigError && error.field === 'chatTemplate') {
+      throw new CliUsageError(
+        `--chat-template ${options.chatTemplate}: ${error.message.replace(/^chatTemplate: /, '')}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }

@@ -22,6 +22,13 @@ export function positiveInteger(value: string): number {
   return n;
 }
 
+/** Parses an integer ≥ 0. @throws InvalidArgumentError */
+export function nonNegativeInteger(value: string): number {
+  const n = number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be an integer ≥ 0');
+  return n;
+}
+
 /** Parses a number > 0. @throws InvalidArgumentError */
 export function positiveNumber(value: string): number {
   const n = number(value);
@@ -39,6 +46,14 @@ export function executorOption(): Option {
   return new Option('--executor <name>', 'what runs the model')
     .choices(EXECUTORS)
     .default('reference');
+}
+
+/** `--chat-template <file>`: a Jinja chat template instead of the model's. */
+export function chatTemplateOption(): Option {
+  return new Option(
+    '--chat-template <file>',
+    "Jinja chat template to use instead of the model's (a model without one joins messages as plain text)",
+  );
 }
 
 /** `-n, --max-tokens <n>`: the engine checks the range. */

@@ -234,6 +234,23 @@ describe('bad input gets an OpenAI-shaped error and the right status', () => {
     expect(engine.hasPendingWork()).toBe(false);
   });
 
+  it('refuses messages the chat template raises on (400), naming why', async () => {
+    const { server, engine } = await serve({
+      chatTemplate:
+        "{% if messages[0]['role'] != 'user' %}{{ raise_exception('first message must be from the user') }}{% endif %}" +
+        '{{ messages[0].content }}',
+    });
+    const response = await post(`${server.url}/v1/chat/completions`, {
+      model: 'tiny',
+      messages: [{ role: 'assistant', content: 'x' }],
+    });
+    expect(response.status).toBe(400);
+    const { error } = await json(response);
+    expect(error.type).toBe('invalid_request_error');
+    expect(error.message).toContain('first message must be from the user');
+    expect(engine.hasPendingWork()).toBe(false);
+  });
+
   it('asks for the API key when one is set (401)', async () => {
     const { server } = await serve({}, { apiKey: 'secret' });
     const body = { model: 'tiny', prompt: 'x', max_tokens: 1 };

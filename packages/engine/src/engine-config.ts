@@ -16,9 +16,13 @@ export interface EngineConfig extends SchedulerConfig {
 export class EngineConfigError extends Error {
   override readonly name = 'EngineConfigError';
   readonly code = 'ENGINE_INVALID_CONFIG';
-  readonly field: keyof EngineConfig;
+  readonly field: keyof EngineConfig | 'chatTemplate';
 
-  constructor(field: keyof EngineConfig, message: string, options?: { cause?: unknown }) {
+  constructor(
+    field: keyof EngineConfig | 'chatTemplate',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${field}: ${message}`, options);
     this.field = field;
   }

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  byteLevelTokenizer,
   type ForwardBatch,
   type ForwardResult,
   type Model,
@@ -304,6 +305,44 @@ describe('InferenceEngine: the source API', () => {
       .result;
     expect(chat.text).toBe(plain.text);
     await e.close();
+  });
+
+  it('falls back to plain text for a base model without a chat template, and says so', async () => {
+    const lines: string[] = [];
+    const base = await InferenceEngine.create({
+      model: await tinyModel({ tokenizer: byteLevelTokenizer() }),
+      maxNumBlocks: 64,
+      kvCacheMemoryMb: 64,
+      log: (line) => lines.push(line),
+    });
+    expect(base.info.chatTemplate).toBe('plain');
+    expect(lines.join('\n')).toContain('tiny.gguf has no chat template (a base model)');
+    const messages = [
+      { role: 'system', content: 'Verses.' },
+      { role: 'user', content: '  In the beginning ' },
+      { role: 'assistant', content: ' God created' },
+      { role: 'user', content: 'And the earth' },
+    ];
+    expect(base.renderChat(messages)).toBe('Verses.\nIn the beginning\nGod created\nAnd the earth');
+    const params = { maxTokens: 12, temperature: 0 };
+    const chat = await base.chat(messages, params).result;
+    const plain = await base.generate(base.renderChat(messages), params).result;
+    expect(chat.tokenIds).toEqual(plain.tokenIds);
+    expect(chat.text).toBe(plain.text);
+    await base.close();
+  });
+
+  it('renders with the chatTemplate option instead of the model’s, and rejects one that does not parse', async () => {
+    const e = await engine({ chatTemplate: '{{ messages[0].content }}!' });
+    expect(e.info.chatTemplate).toBe('option');
+    expect(e.renderChat([{ role: 'user', content: 'Hi' }])).toBe('Hi!');
+    await e.close();
+    const modelOwn = await engine();
+    expect(modelOwn.info.chatTemplate).toBe('model');
+    await modelOwn.close();
+    const bad = engine({ chatTemplate: '{% for %}' });
+    await expect(bad).rejects.toThrow(EngineConfigError);
+    await expect(bad).rejects.toThrow(/^chatTemplate: /);
   });
 
   it('idles without stepping once no work is left', async () => {

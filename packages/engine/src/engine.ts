@@ -1,6 +1,7 @@
 import type { KvDtype } from '@x/budget';
 import {
   type ChatMessage,
+  ChatTemplate,
   type DecodeStream,
   type ForwardBatch,
   type ForwardResult,
@@ -68,9 +69,23 @@ export interface EngineOptions extends Partial<EngineConfig> {
   enablePrefixCaching?: boolean;
   /** Requests that may wait for admission before new ones fail with `ENGINE_QUEUE_FULL`. Default unlimited. */
   maxWaitingRequests?: number;
+  /**
+   * A chat template (Jinja source, as in `tokenizer_config.json`) used instead of the model's.
+   * Default: the model's; for a model without one, {@link PLAIN_CHAT_TEMPLATE} (logged).
+   */
+  chatTemplate?: string;
   /** Where the engine's log lines go; `false` for none. Default `console.error`. */
   log?: ((line: string) => void) | false;
 }
+
+/**
+ * The chat template of a model that has none (a base model): the messages' contents, trimmed,
+ * one per line, and nothing after the last, so the model continues the user's text. No role
+ * markers: a base model has never seen any, and tokens it has no embedding for would only
+ * derail it.
+ */
+export const PLAIN_CHAT_TEMPLATE =
+  "{% for message in messages %}{% if not loop.first %}{{ '\\n' }}{% endif %}{{ message['content'] | trim }}{% endfor %}";
 
 /** What the engine runs: for logs, `/health` and `--json` output. */
 export interface EngineInfo {
@@ -85,6 +100,11 @@ export interface EngineInfo {
   /** `config`: `maxNumBlocks` as asked; `memory`: fewer, sized by `@x/budget`; `executor`: the executor's own. */
   kvCacheSizedBy: 'config' | 'memory' | 'executor';
   maxModelLen: number;
+  /**
+   * Where `chat()`'s template came from: the model's, the `chatTemplate` option, or
+   * {@link PLAIN_CHAT_TEMPLATE} for a model without one.
+   */
+  chatTemplate: 'model' | 'option' | 'plain';
 }
 
 /** The source's `CompletedRequest`, for requests taken with {@link InferenceEngine.submitRequest}. */
@@ -185,6 +205,7 @@ export class InferenceEngine {
   private stepping: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly log: (line: string) => void;
+  private readonly chatTemplate: ChatTemplate;
   private readonly counters = {
     requestsProcessed: 0,
     tokensGenerated: 0,
@@ -207,6 +228,7 @@ export class InferenceEngine {
     ownsExecutor: boolean;
     info: EngineInfo;
     options: EngineOptions;
+    chatTemplate: ChatTemplate;
     log: (line: string) => void;
   }) {
     const { config, model, executor, options } = parts;
@@ -215,6 +237,7 @@ export class InferenceEngine {
     this.executor = executor;
     this.ownsExecutor = parts.ownsExecutor;
     this.info = parts.info;
+    this.chatTemplate = parts.chatTemplate;
     this.log = parts.log;
     this.maxWaiting = options.maxWaitingRequests ?? Number.POSITIVE_INFINITY;
     this.stopTokenIds = model.tokenizer.stopTokenIds;
@@ -252,6 +275,7 @@ export class InferenceEngine {
       preemptionMode,
       enablePrefixCaching,
       maxWaitingRequests,
+      chatTemplate: chatTemplateOption,
       log: _log,
       ...configPart
     } = options;
@@ -268,6 +292,7 @@ export class InferenceEngine {
           '(for example loadGgufModel(blobSource(blob)) from @x/model)',
       );
     }
+    const chat = resolveChatTemplate(model, chatTemplateOption);
     // maxModelLen defaults to the source's 2048 or the model's context length, whichever is less.
     const contextLength = model.config.contextLength;
     if (configPart.maxModelLen !== undefined && configPart.maxModelLen > contextLength) {
@@ -345,13 +370,21 @@ export class InferenceEngine {
       numHostBlocks: executor.kvCache.numHostBlocks,
       kvCacheSizedBy: sizedBy,
       maxModelLen: config.maxModelLen,
+      chatTemplate: chat.source,
     };
     log(
       `xinfer: ${info.model} (${info.architecture}, ${model.config.numLayers} layers) on ` +
         `${info.executor}; KV cache ${info.numBlocks} blocks × ${info.blockSize} tokens; ` +
         `maxModelLen ${info.maxModelLen}`,
     );
+    if (chat.source === 'plain') {
+      log(
+        `xinfer: ${info.model} has no chat template (a base model); chat messages are joined ` +
+          'as plain text, one per line, for the model to continue (chatTemplate / --chat-template sets one)',
+      );
+    }
     return new InferenceEngine({
+      chatTemplate: chat.template,
       config,
       model,
       executor,
@@ -414,8 +447,9 @@ export class InferenceEngine {
   }
 
   /**
-   * Generates the assistant's reply to `messages`, rendered with the model's chat template.
-   * @throws EngineError `ENGINE_CHAT_TEMPLATE` when the model has no template or it fails, and
+   * Generates the assistant's reply to `messages`, rendered with the chat template
+   * ({@link EngineInfo.chatTemplate} says which).
+   * @throws EngineError `ENGINE_CHAT_TEMPLATE` when the template fails on the messages, and
    *   everything {@link generate} throws
    */
   chat(
@@ -442,15 +476,11 @@ export class InferenceEngine {
     });
   }
 
-  /** The model's chat template applied to `messages`, with the assistant's turn opened. */
+  /** The chat template applied to `messages`, with the assistant's turn opened. */
   renderChat(messages: readonly ChatMessage[]): string {
-    const template = this.model.chatTemplate;
-    if (!template) {
-      throw new EngineError(`${this.model.name} has no chat template`, 'ENGINE_CHAT_TEMPLATE');
-    }
     const { tokenizer } = this.model;
     try {
-      return template.render(messages, {
+      return this.chatTemplate.render(messages, {
         bosToken: tokenizer.bosToken,
         eosToken: tokenizer.eosToken,
       });
@@ -887,4 +917,24 @@ function checkResult(batch: ForwardBatch, result: ForwardResult, vocabSize: numb
       throw new Error(`the executor returned token ${token}, outside the vocabulary`);
     }
   }
+}
+
+/**
+ * The template `chat()` renders with: the option's (parsed here, so a bad one fails at creation),
+ * the model's, or the plain one for a model without any.
+ * @throws EngineConfigError when the `chatTemplate` option does not parse
+ */
+function resolveChatTemplate(
+  model: Model,
+  option: string | undefined,
+): { template: ChatTemplate; source: EngineInfo['chatTemplate'] } {
+  if (option !== undefined) {
+    try {
+      return { template: new ChatTemplate(option), source: 'option' };
+    } catch (cause) {
+      throw new EngineConfigError('chatTemplate', (cause as Error).message);
+    }
+  }
+  if (model.chatTemplate) return { template: model.chatTemplate, source: 'model' };
+  return { template: new ChatTemplate(PLAIN_CHAT_TEMPLATE), source: 'plain' };
 }

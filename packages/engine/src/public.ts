@@ -5,6 +5,7 @@ export {
   type ExecutorFactory,
   type GenerateOptions,
   InferenceEngine,
+  PLAIN_CHAT_TEMPLATE,
   type RequestInfo,
   type RequestState,
 } from './engine.js';

@@ -17,6 +17,7 @@ import type { CliIo } from '../io.js';
 import { modelOption } from '../model-path.js';
 import { openEngine } from '../open-engine.js';
 import {
+  chatTemplateOption,
   type ExecutorName,
   executorOption,
   maxTokensOption,
@@ -34,6 +35,7 @@ interface BatchOptions {
   seed?: number;
   concurrency: number;
   executor: ExecutorName;
+  chatTemplate?: string;
 }
 
 /** A request ready for the engine: its prompt's token ids, which are also its cost. */
@@ -112,6 +114,7 @@ export function batchCommand(io: CliIo): Command {
         .default(8),
     )
     .addOption(executorOption())
+    .addOption(chatTemplateOption())
     .addHelpText(
       'after',
       `

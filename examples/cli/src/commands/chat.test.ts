@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { InferenceEngine } from '@x/engine';
 import { byteLevelTokenizer, type ChatMessage } from '@x/model';
@@ -9,16 +12,23 @@ import { chatCommand, type InterruptSource } from './chat.js';
 
 let model: string;
 let plain: string;
+let badTemplate: string;
 beforeAll(async () => {
   model = await writeTinyModel();
   plain = await writeTinyModel({ tokenizer: byteLevelTokenizer() }, 'plain.gguf');
+  badTemplate = join(mkdtempSync(join(tmpdir(), 'xinfer-chat-')), 'bad.jinja');
+  writeFileSync(badTemplate, '{% for %}');
 });
 
 const GREEDY = { maxTokens: 24, temperature: 0 };
 
-/** What the engine replies to `messages`, greedy. */
-async function engineReply(messages: ChatMessage[], params = GREEDY): Promise<string> {
-  const engine = await InferenceEngine.create({ model, log: false });
+/** What the engine replies to `messages`, greedy (on the tiny chat model unless told). */
+async function engineReply(
+  messages: ChatMessage[],
+  params = GREEDY,
+  options: { model?: string; chatTemplate?: string } = {},
+): Promise<string> {
+  const engine = await InferenceEngine.create({ model, log: false, ...options });
   try {
     return await engine.chat(messages, params).text();
   } finally {
@@ -131,17 +141,63 @@ describe('xinfer chat', () => {
     expect(run.stderr).toContain('xinfer: dropped the oldest 1 exchange(s) to fit the context');
   });
 
+  it('chats with a base model (no chat template) by continuing the messages as plain text', async () => {
+    const run = await runXinfer(
+      ['chat', '--model', plain, '-n', '24'],
+      undefined,
+      lines('In the beginning\nAnd then\n'),
+    );
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toContain(
+      'plain.gguf has no chat template (a base model): it continues your messages as plain text',
+    );
+    const first = await engineReply([{ role: 'user', content: 'In the beginning' }], GREEDY, {
+      model: plain,
+    });
+    const second = await engineReply(
+      [
+        { role: 'user', content: 'In the beginning' },
+        { role: 'assistant', content: first },
+        { role: 'user', content: 'And then' },
+      ],
+      GREEDY,
+      { model: plain },
+    );
+    expect(run.stdout).toBe(`${first}\n${second}\n`);
+  });
+
+  it('renders with --chat-template instead of the model’s template', async () => {
+    const template = '{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}[reply] ';
+    const file = join(mkdtempSync(join(tmpdir(), 'xinfer-chat-')), 'template.jinja');
+    writeFileSync(file, template);
+    const run = await runXinfer(
+      ['chat', '--model', model, '-n', '24', '--chat-template', file],
+      undefined,
+      lines('Hello\n'),
+    );
+    expect(run.exitCode, run.stderr).toBe(0);
+    const reply = await engineReply([{ role: 'user', content: 'Hello' }], GREEDY, {
+      chatTemplate: template,
+    });
+    expect(run.stdout).toBe(`${reply}\n`);
+    expect(reply).not.toBe(await engineReply([{ role: 'user', content: 'Hello' }]));
+  });
+
   it.each([
-    [['--model', 'PLAIN'], 'plain.gguf has no chat template; use xinfer generate to continue text'],
+    [
+      ['--model', 'MODEL', '--chat-template', '/nowhere/t.jinja'],
+      'cannot read /nowhere/t.jinja: no such file',
+    ],
+    [['--model', 'MODEL', '--chat-template', 'BAD'], '--chat-template BAD: '],
     [['--model', 'MODEL', '--executor', 'webgpu'], 'the WebGPU executor is not available yet'],
     [['--model', 'MODEL', '--temperature', '5'], 'temperature: must be in [0, 2], got 5'],
     [['--model', '/nowhere/model.gguf'], '/nowhere/model.gguf'],
   ])('fails in one line on %j', async (args, message) => {
-    const resolved = args.map((a) => (a === 'PLAIN' ? plain : a === 'MODEL' ? model : a));
+    const resolved = args.map((a) => (a === 'BAD' ? badTemplate : a === 'MODEL' ? model : a));
     const run = await runXinfer(['chat', ...resolved], undefined, lines('Hi\n'));
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^xinfer: [^\n]*\n$/);
-    expect(run.stderr).toContain(message);
+    expect(run.stderr).toContain(message.replace('BAD', badTemplate));
   });
 });

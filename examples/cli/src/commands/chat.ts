@@ -2,11 +2,12 @@ import { createInterface } from 'node:readline/promises';
 import { type InferenceEngine, resolveGenerationParams } from '@x/engine';
 import type { ChatMessage } from '@x/model';
 import { Command } from 'commander';
-import { CliUsageError, formatError } from '../errors.js';
+import { formatError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { modelOption } from '../model-path.js';
 import { openEngine } from '../open-engine.js';
 import {
+  chatTemplateOption,
   type ExecutorName,
   executorOption,
   maxTokensOption,
@@ -21,6 +22,7 @@ interface ChatOptions {
   temperature: number;
   seed?: number;
   executor: ExecutorName;
+  chatTemplate?: string;
 }
 
 /**
@@ -59,7 +61,10 @@ function fitHistory(engine: InferenceEngine, messages: ChatMessage[], maxTokens:
   return dropped;
 }
 
-/** `xinfer chat`: a terminal chat with history, rendered with the model's chat template. */
+/**
+ * `xinfer chat`: a terminal chat with history, rendered with the model's chat template (or
+ * `--chat-template`; a base model's messages are joined as plain text).
+ */
 export function chatCommand(io: CliIo, interrupts: InterruptSource = processInterrupts): Command {
   return new Command('chat')
     .description('Chat with a model in the terminal, streaming each reply (greedy by default).')
@@ -69,6 +74,7 @@ export function chatCommand(io: CliIo, interrupts: InterruptSource = processInte
     .addOption(temperatureOption())
     .addOption(seedOption())
     .addOption(executorOption())
+    .addOption(chatTemplateOption())
     .addHelpText(
       'after',
       `
@@ -76,6 +82,7 @@ Examples:
   $ xinfer chat --model SmolLM2-135M-Instruct-Q8_0.gguf
   $ xinfer chat -m qwen2.5-0.5b-instruct-q8_0.gguf --system "Answer in one sentence." -t 0.7 --seed 1
   $ printf 'Hi\\nWhat did I just say?\\n' | xinfer chat -m model.gguf > replies.txt
+  $ xinfer chat -m base-model.gguf --chat-template chatml.jinja
 
 Type a message and press Enter. /exit or Ctrl-D ends the chat; Ctrl-C stops a reply and keeps
 what was said so far (at the prompt, it ends the chat). When the history no longer fits the
@@ -91,9 +98,10 @@ per line; notes go to stderr.`,
       resolveGenerationParams(params);
       const engine = await openEngine(options);
       try {
-        if (!engine.model.chatTemplate) {
-          throw new CliUsageError(
-            `${engine.info.model} has no chat template; use xinfer generate to continue text`,
+        if (engine.info.chatTemplate === 'plain') {
+          io.err(
+            `xinfer: ${engine.info.model} has no chat template (a base model): it continues ` +
+              'your messages as plain text (--chat-template sets one)\n',
           );
         }
         await converse(engine, io, interrupts, options.system, params);

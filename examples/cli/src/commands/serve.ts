@@ -1,30 +1,24 @@
-import { InferenceEngine } from '@x/engine';
 import { startServer } from '@x/server';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { modelOption, resolveModelPath } from '../model-path.js';
-
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`must be an integer ≥ ${min}`);
-    return n;
-  };
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
+import { modelOption } from '../model-path.js';
+import { openEngine } from '../open-engine.js';
+import {
+  chatTemplateOption,
+  type ExecutorName,
+  executorOption,
+  nonNegativeInteger,
+  positiveInteger,
+  positiveNumber,
+} from '../options.js';
 
 interface ServeOptions {
   model?: string;
   host: string;
   port: number;
   apiKey?: string;
-  executor: 'reference' | 'webgpu';
+  executor: ExecutorName;
+  chatTemplate?: string;
   maxModelLen?: number;
   maxNumSeqs?: number;
   maxWaiting: number;
@@ -55,29 +49,31 @@ export function serveCommand(io: CliIo, stopSignal: () => StopSignal = processSt
     .description('Serve a model over an OpenAI-compatible HTTP API (and a chat page at /).')
     .addOption(modelOption())
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('-p, --port <port>', 'TCP port (0: any free one)', integer(0), 8000)
+    .option('-p, --port <port>', 'TCP port (0: any free one)', nonNegativeInteger, 8000)
     .option('--api-key <key>', 'require "Authorization: Bearer <key>" on /v1/*')
-    .addOption(
-      new Option('--executor <name>', 'what runs the model')
-        .choices(['reference', 'webgpu'])
-        .default('reference'),
-    )
+    .addOption(executorOption())
+    .addOption(chatTemplateOption())
     .option(
       '--max-model-len <n>',
       'longest sequence, prompt and output (default: 2048 or the model’s context)',
-      integer(1),
+      positiveInteger,
     )
-    .option('--max-num-seqs <n>', 'sequences generated at once (default 256)', integer(1))
-    .option('--max-waiting <n>', 'requests that may wait before new ones get 429', integer(0), 256)
+    .option('--max-num-seqs <n>', 'sequences generated at once (default 256)', positiveInteger)
+    .option(
+      '--max-waiting <n>',
+      'requests that may wait before new ones get 429',
+      nonNegativeInteger,
+      256,
+    )
     .option(
       '--kv-cache-memory-mb <mb>',
       'memory for the KV cache (default: half the free memory)',
-      positive,
+      positiveNumber,
     )
     .option(
       '--shutdown-timeout <s>',
       'seconds in-flight requests get to finish on SIGTERM',
-      positive,
+      positiveNumber,
       30,
     )
     .addHelpText(
@@ -94,12 +90,7 @@ SIGTERM or Ctrl-C stops taking requests, lets those in flight finish (--shutdown
 then exits 0.`,
     )
     .action(async (options: ServeOptions) => {
-      if (options.executor === 'webgpu') {
-        throw new Error('the WebGPU executor is not available yet; use --executor reference');
-      }
-      const engine = await InferenceEngine.create({
-        model: resolveModelPath(options.model),
-        executor: 'reference',
+      const engine = await openEngine(options, {
         maxModelLen: options.maxModelLen,
         maxNumSeqs: options.maxNumSeqs,
         maxBatchSize:
