@@ -15,6 +15,8 @@ export function packageBuild(entry: Record<string, string> = { index: 'src/index
     splitting: false,
     treeshake: true,
     removeNodeProtocol: false,
+    // Class names are part of what users see (`engine.info.executor`, error names): keep them.
+    keepNames: true,
     outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.js' }),
     esbuildOptions(options) {
       // Keep `import()` as is in the CJS build, so an ESM-only dependency loads lazily from CJS too.

@@ -4,9 +4,6 @@ import { CliUsageError, cannotRead } from './errors.js';
 import { resolveModelPath } from './model-path.js';
 import type { ExecutorName } from './options.js';
 
-/** Said by every command that takes `--executor` until the WebGPU executor lands. */
-export const WEBGPU_NOT_YET = 'the WebGPU executor is not available yet; use --executor reference';
-
 /** What every command that runs a model takes from its options. */
 export interface EngineCliOptions {
   model?: string | undefined;
@@ -19,14 +16,13 @@ export interface EngineCliOptions {
  * The engine a command runs on: the `--model` (or the default model) on the `--executor`, with
  * the `--chat-template` file when given. By default the engine's log lines are dropped: commands
  * say what they run on in their own words, on stderr.
- * @throws CliUsageError for `--executor webgpu`, or a chat template file that cannot be read;
+ * @throws CliUsageError for a chat template file that cannot be read
  *   or does not parse; ModelFileError for a bad model file
  */
 export async function openEngine(
   options: EngineCliOptions,
   engineOptions: Omit<EngineOptions, 'model' | 'executor' | 'chatTemplate'> = { log: false },
 ): Promise<InferenceEngine> {
-  if (options.executor === 'webgpu') throw new CliUsageError(WEBGPU_NOT_YET);
   let chatTemplate: string | undefined;
   if (options.chatTemplate !== undefined) {
     try {
@@ -39,7 +35,7 @@ export async function openEngine(
     return await InferenceEngine.create({
       ...engineOptions,
       model: resolveModelPath(options.model),
-      executor: 'reference',
+      executor: options.executor,
       chatTemplate,
     });
   } catch (error) {

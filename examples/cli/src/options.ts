@@ -37,15 +37,18 @@ export function positiveNumber(value: string): number {
 }
 
 /** What `--executor` offers. */
-export const EXECUTORS = ['reference', 'webgpu'] as const;
+export const EXECUTORS = ['auto', 'reference', 'webgpu'] as const;
 /** An executor `--executor` names. */
 export type ExecutorName = (typeof EXECUTORS)[number];
 
-/** `--executor reference|webgpu`, default `reference`. */
+/** `--executor auto|reference|webgpu`, default `auto`. */
 export function executorOption(): Option {
-  return new Option('--executor <name>', 'what runs the model')
+  return new Option(
+    '--executor <name>',
+    'what runs the model: auto (WebGPU on a hardware adapter, else reference), reference (TypeScript on the CPU) or webgpu (any adapter, lavapipe included)',
+  )
     .choices(EXECUTORS)
-    .default('reference');
+    .default('auto');
 }
 
 /** `--chat-template <file>`: a Jinja chat template instead of the model's. */

@@ -33,7 +33,7 @@ const PROMPTS = [
 
 const quiet = { log: false } as const;
 
-function engine(options: Partial<EngineOptions> = {}): Promise<InferenceEngine> {
+function makeEngine(options: Partial<EngineOptions> = {}): Promise<InferenceEngine> {
   return InferenceEngine.create({
     model,
     maxNumBlocks: 64,
@@ -50,9 +50,13 @@ async function drain(stream: GenerationStream) {
   return { deltas, result: await stream.result };
 }
 
+const engine = makeEngine;
+
 const executors: Array<[string, EngineOptions['executor']]> = [
   ['ReferenceExecutor', 'reference'],
   ['an executor that runs sequences in reverse order', (m, kv) => new ReversingExecutor(m, kv)],
+  // On a real adapter: a GPU, or Mesa's lavapipe on machines without one (never skipped).
+  ['WebGpuExecutor', 'webgpu'],
 ];
 
 describe.each(executors)('InferenceEngine on %s', (_, executor) => {
@@ -99,7 +103,8 @@ describe.each(executors)('InferenceEngine on %s', (_, executor) => {
   });
 });
 
-describe('InferenceEngine: stop conditions', () => {
+describe.each(executors)('InferenceEngine: stop conditions on %s', (_, executor) => {
+  const engine = (options: Partial<EngineOptions> = {}) => makeEngine({ executor, ...options });
   it('cuts at a stop string that spans tokens, never streaming any of it', async () => {
     const e = await engine();
     const full = await e.generate(PROMPTS[1]!, { maxTokens: 40, temperature: 0 }).result;
@@ -167,7 +172,8 @@ describe('InferenceEngine: stop conditions', () => {
   });
 });
 
-describe('InferenceEngine: aborts and failures', () => {
+describe.each(executors)('InferenceEngine: aborts and failures on %s', (_, executor) => {
+  const engine = (options: Partial<EngineOptions> = {}) => makeEngine({ executor, ...options });
   it('frees every block of a request aborted mid-stream at once, and the others finish', async () => {
     const e = await engine();
     const controller = new AbortController();
@@ -205,7 +211,7 @@ describe('InferenceEngine: aborts and failures', () => {
 
   it('rejects a prompt too long for maxModelLen with the reason, while others proceed', async () => {
     const e = await engine({ maxModelLen: 64 });
-    const ok = e.generate(PROMPTS[0]!, { maxTokens: 8 });
+    const ok = e.generate(PROMPTS[0]!, { maxTokens: 8, temperature: 0 });
     const call = () => e.generate('y'.repeat(100), { maxTokens: 8 });
     expect(call).toThrow(EngineError);
     expect(call).toThrow(expect.objectContaining({ code: 'ENGINE_REQUEST_REJECTED' }));
@@ -355,19 +361,22 @@ describe('InferenceEngine: the source API', () => {
     await e.close();
   });
 
-  it('keeps outputs exact when a small pool forces preemption', async () => {
-    const params = { maxTokens: 40, temperature: 0 };
-    const roomy = await engine();
-    const expected = await Promise.all(PROMPTS.map((p) => roomy.generate(p, params).result));
-    await roomy.close();
-    // 12 blocks of 16 tokens: not enough for five sequences of up to ~170 tokens at once.
-    const tight = await engine({ maxNumBlocks: 12, maxModelLen: 192 });
-    const got = await Promise.all(PROMPTS.map((p) => tight.generate(p, params).result));
-    expect(got.map((r) => r.text)).toEqual(expected.map((r) => r.text));
-    expect(tight.metrics.preemptions).toBeGreaterThan(0);
-    expect(tight.metrics.numFreeBlocks).toBe(12);
-    await tight.close();
-  });
+  it.each(executors)(
+    'keeps outputs exact when a small pool forces preemption, on %s',
+    async (_, executor) => {
+      const params = { maxTokens: 40, temperature: 0 };
+      const roomy = await engine({ executor });
+      const expected = await Promise.all(PROMPTS.map((p) => roomy.generate(p, params).result));
+      await roomy.close();
+      // 12 blocks of 16 tokens: not enough for five sequences of up to ~170 tokens at once.
+      const tight = await engine({ executor, maxNumBlocks: 12, maxModelLen: 192 });
+      const got = await Promise.all(PROMPTS.map((p) => tight.generate(p, params).result));
+      expect(got.map((r) => r.text)).toEqual(expected.map((r) => r.text));
+      expect(tight.metrics.preemptions).toBeGreaterThan(0);
+      expect(tight.metrics.numFreeBlocks).toBe(12);
+      await tight.close();
+    },
+  );
 });
 
 describe('InferenceEngine.create', () => {

@@ -1,5 +1,11 @@
 import type { KvDtype } from '@x/budget';
 import {
+  type GpuAdapterSummary,
+  type GpuDevice,
+  requestGpuDevice,
+  WebGpuExecutor,
+} from '@x/gpu-webgpu';
+import {
   type ChatMessage,
   ChatTemplate,
   type DecodeStream,
@@ -38,10 +44,20 @@ import { type EngineMetrics, LatencyWindow } from './metrics.js';
 import { enginePlatform } from './platform.js';
 import { StopStringFilter } from './stop-strings.js';
 
+/** What one step may hold, for executors that plan their memory ahead (the WebGPU executor). */
+export interface StepBudget {
+  /** Most tokens in one step (the scheduler's `maxTotalTokens`). */
+  maxTokensPerStep: number;
+  /** Most sequences in one step (`maxBatchSize`). */
+  maxSequencesPerStep: number;
+  maxModelLen: number;
+}
+
 /** Makes the executor for a model once the engine has sized the KV cache. */
 export type ExecutorFactory = (
   model: Model,
   kvCache: KvCacheShape,
+  budget: StepBudget,
 ) => ModelExecutor | Promise<ModelExecutor>;
 
 /** What {@link InferenceEngine.create} takes: the source's `EngineConfig`, the model and the executor. */
@@ -49,11 +65,13 @@ export interface EngineOptions extends Partial<EngineConfig> {
   /** A loaded model, or the path of a GGUF file or Hugging Face directory. */
   model: Model | string;
   /**
-   * What runs the model: `'reference'` (default: `ReferenceExecutor`, plain TypeScript on the
-   * CPU), a factory that gets the KV geometry the engine chose, or a ready executor (whose KV
+   * What runs the model: `'auto'` (default: `WebGpuExecutor` where a hardware WebGPU adapter
+   * exists, else `ReferenceExecutor`, said in a log line), `'webgpu'` (any adapter, a software one
+   * such as lavapipe included; an error when there is none), `'reference'` (plain TypeScript on
+   * the CPU), a factory that gets the KV geometry the engine chose, or a ready executor (whose KV
    * geometry then rules).
    */
-  executor?: 'reference' | ExecutorFactory | ModelExecutor;
+  executor?: 'auto' | 'reference' | 'webgpu' | ExecutorFactory | ModelExecutor;
   /**
    * Memory the KV cache may take, in MiB. Default: in Node, half the free host memory at creation;
    * elsewhere, `maxNumBlocks` as asked.
@@ -268,7 +286,7 @@ export class InferenceEngine {
       options.log === false ? () => {} : (options.log ?? ((line: string) => console.error(line)));
     const {
       model: modelOption,
-      executor: executorOption = 'reference',
+      executor: executorOption = 'auto',
       kvCacheMemoryMb,
       kvCacheDtype = 'f32',
       numHostBlocks = 0,
@@ -340,10 +358,15 @@ export class InferenceEngine {
         blockSize: plan.blockSize,
         numHostBlocks,
       };
+      const budget: StepBudget = {
+        maxTokensPerStep: config.maxTotalTokens,
+        maxSequencesPerStep: config.maxBatchSize,
+        maxModelLen: config.maxModelLen,
+      };
       executor =
-        executorOption === 'reference'
-          ? new ReferenceExecutor(model, shape)
-          : await executorOption(model, shape);
+        typeof executorOption === 'function'
+          ? await executorOption(model, shape, budget)
+          : await builtInExecutor(executorOption, model, shape, budget, log);
     }
     try {
       assertPoolHoldsOneSequence(
@@ -937,4 +960,48 @@ function resolveChatTemplate(
   }
   if (model.chatTemplate) return { template: model.chatTemplate, source: 'model' };
   return { template: new ChatTemplate(PLAIN_CHAT_TEMPLATE), source: 'plain' };
+}
+
+/**
+ * The executor `'auto'`, `'webgpu'` or `'reference'` names. `'auto'` takes a WebGPU adapter only
+ * when it is hardware: a software one (lavapipe, SwiftShader) runs kernels on CPU threads, where
+ * the reference is the honest choice.
+ * @throws GpuUnavailableError for `'webgpu'` without an adapter
+ */
+async function builtInExecutor(
+  name: 'auto' | 'reference' | 'webgpu',
+  model: Model,
+  shape: KvCacheShape,
+  budget: StepBudget,
+  log: (line: string) => void,
+): Promise<ModelExecutor> {
+  if (name === 'reference') return new ReferenceExecutor(model, shape);
+  let gpu: GpuDevice;
+  try {
+    gpu = await requestGpuDevice();
+  } catch (error) {
+    if (name === 'webgpu') throw error;
+    log(`xinfer: no WebGPU adapter (${(error as Error).message}); running on ReferenceExecutor`);
+    return new ReferenceExecutor(model, shape);
+  }
+  if (name === 'auto' && isSoftwareAdapter(gpu.adapterInfo)) {
+    gpu.device.destroy();
+    log(
+      `xinfer: the only WebGPU adapter is a CPU emulation (${gpu.adapterInfo.description || gpu.adapterInfo.architecture}); ` +
+        "running on ReferenceExecutor (executor: 'webgpu' uses it anyway)",
+    );
+    return new ReferenceExecutor(model, shape);
+  }
+  return WebGpuExecutor.create(model, { ...shape, ...budget, gpu, ownsDevice: true });
+}
+
+/** Whether an adapter runs on CPU threads (Mesa's lavapipe/llvmpipe, SwiftShader, WARP). */
+export function isSoftwareAdapter(info: GpuAdapterSummary): boolean {
+  return (
+    info.isFallbackAdapter ||
+    info.architecture === 'software' ||
+    /llvmpipe|lavapipe|swiftshader|microsoft basic render/i.test(
+      `${info.description} ${info.device} ${info.vendor}`,
+    )
+  );
 }

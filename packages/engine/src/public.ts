@@ -5,9 +5,11 @@ export {
   type ExecutorFactory,
   type GenerateOptions,
   InferenceEngine,
+  isSoftwareAdapter,
   PLAIN_CHAT_TEMPLATE,
   type RequestInfo,
   type RequestState,
+  type StepBudget,
 } from './engine.js';
 export { type EngineConfig, EngineConfigError, resolveEngineConfig } from './engine-config.js';
 export { EngineError, type EngineErrorCode } from './errors.js';

@@ -5,8 +5,11 @@ import {
   type RequestGpuDeviceOptions,
   requestGpuDeviceFrom,
 } from './device.js';
+import { setDefaultGpuDevice } from './executor.js';
 
 export * from './public.js';
+
+setDefaultGpuDevice(requestGpuDevice);
 
 /**
  * A WebGPU device from `options.gpu` or `navigator.gpu` (browser build: never loads Dawn).

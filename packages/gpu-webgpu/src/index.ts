@@ -4,9 +4,12 @@ import {
   type RequestGpuDeviceOptions,
   requestGpuDeviceFrom,
 } from './device.js';
+import { setDefaultGpuDevice } from './executor.js';
 import { loadNodeGpu } from './node-gpu.js';
 
 export * from './public.js';
+
+setDefaultGpuDevice(requestGpuDevice);
 
 /**
  * A WebGPU device: from `options.gpu`, else `navigator.gpu`, else Dawn through the `webgpu`

@@ -8,3 +8,10 @@ export {
   type RequestGpuDeviceOptions,
   requestGpuDeviceFrom,
 } from './device.js';
+export { GpuExecutorError, type GpuExecutorErrorCode } from './errors.js';
+export {
+  WebGpuExecutor,
+  type WebGpuExecutorInfo,
+  type WebGpuExecutorOptions,
+} from './executor.js';
+export { GPU_WEIGHT_TYPES } from './kernels/weights.js';

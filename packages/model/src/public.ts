@@ -56,6 +56,7 @@ export {
 } from './gguf/writer.js';
 export { type HfModelFiles, loadGgufModel, loadHfModel, type Model } from './load.js';
 export { dequantizeRow, dotRow, quantize, quantizeRow } from './quant/index.js';
+export { ropeInverseFrequencies } from './reference/ops.js';
 export {
   ReferenceExecutor,
   type ReferenceExecutorOptions,
@@ -87,4 +88,5 @@ export {
   syntheticHfModel,
 } from './synthetic.js';
 export * from './tokenizer/index.js';
+export { validateBatch } from './validate-batch.js';
 export type { LayerWeights, ModelWeights, StoredTensor, WeightMatrix } from './weights.js';

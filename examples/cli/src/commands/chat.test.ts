@@ -189,7 +189,7 @@ describe('xinfer chat', () => {
       'cannot read /nowhere/t.jinja: no such file',
     ],
     [['--model', 'MODEL', '--chat-template', 'BAD'], '--chat-template BAD: '],
-    [['--model', 'MODEL', '--executor', 'webgpu'], 'the WebGPU executor is not available yet'],
+    [['--model', 'MODEL', '--executor', 'cuda'], "argument 'cuda' is invalid"],
     [['--model', 'MODEL', '--temperature', '5'], 'temperature: must be in [0, 2], got 5'],
     [['--model', '/nowhere/model.gguf'], '/nowhere/model.gguf'],
   ])('fails in one line on %j', async (args, message) => {

@@ -9,8 +9,12 @@ beforeAll(async () => {
   model = await writeTinyModel({ contextLength: 256 });
 });
 
-async function engineOutput(prompt: string, maxTokens: number) {
-  const engine = await InferenceEngine.create({ model, log: false });
+async function engineOutput(
+  prompt: string,
+  maxTokens: number,
+  executor: 'reference' | 'webgpu' = 'reference',
+) {
+  const engine = await InferenceEngine.create({ model, log: false, executor });
   const result = await engine.generate(prompt, { maxTokens, temperature: 0 }).result;
   await engine.close();
   return result;
@@ -25,6 +29,8 @@ describe('xinfer generate', () => {
       '--max-tokens',
       '32',
       '--json',
+      '--executor',
+      'reference',
     ]);
     expect(exitCode).toBe(0);
     const json = JSON.parse(stdout);
@@ -43,6 +49,8 @@ describe('xinfer generate', () => {
       'x',
       '--max-tokens',
       '20',
+      '--executor',
+      'reference',
     ]);
     expect(exitCode).toBe(0);
     expect(stdout).toBe(`x${(await engineOutput('x', 20)).text}\n`);
@@ -61,6 +69,8 @@ describe('xinfer generate', () => {
       '-n',
       '12',
       '--json',
+      '--executor',
+      'reference',
     ]);
     expect(exitCode).toBe(0);
     const json = JSON.parse(stdout);
@@ -75,11 +85,30 @@ describe('xinfer generate', () => {
     expect(json.timings.total_ms).toBeGreaterThan(0);
   });
 
+  it('runs on the WebGPU executor with --executor webgpu (lavapipe where there is no GPU)', async () => {
+    const { stdout, stderr, exitCode } = await runXinfer([
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'In the beginning',
+      '-n',
+      '12',
+      '--json',
+      '--executor',
+      'webgpu',
+    ]);
+    expect(exitCode, stderr).toBe(0);
+    const json = JSON.parse(stdout);
+    const expected = await engineOutput('In the beginning', 12, 'webgpu');
+    expect(json).toMatchObject({
+      executor: 'WebGpuExecutor',
+      ids: expected.tokenIds,
+      text: expected.text,
+    });
+  });
+
   it.each([
-    [
-      ['--executor', 'webgpu'],
-      'xinfer: the WebGPU executor is not available yet; use --executor reference\n',
-    ],
     [['--temperature', '5'], 'xinfer: temperature: must be in [0, 2], got 5\n'],
     [
       ['--max-tokens', 'many'],

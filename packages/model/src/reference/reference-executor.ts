@@ -12,7 +12,8 @@ import {
   dequantizeRow,
   type PreparedActivations,
 } from '../quant/index.js';
-import { sampleLogits, validateSamplingParams } from '../sampling.js';
+import { sampleLogits } from '../sampling.js';
+import { validateBatch } from '../validate-batch.js';
 import type { ModelWeights } from '../weights.js';
 import { applyRope, matmul, rmsNorm, ropeInverseFrequencies, swiglu } from './ops.js';
 
@@ -143,7 +144,7 @@ export class ReferenceExecutor implements ModelExecutor {
   forward(batch: ForwardBatch): Float32Array[] {
     if (this.disposed)
       throw new ExecutorError('the executor has been disposed', 'EXECUTOR_DISPOSED');
-    this.validate(batch);
+    validateBatch(batch, this.kvCache, this.config.vocabSize);
     this.moveBlocks(batch);
     const c = this.config;
     const w = this.weights;
@@ -276,77 +277,6 @@ export class ReferenceExecutor implements ModelExecutor {
       copy(this.keys, src, this.keys, dst);
       copy(this.values, src, this.values, dst);
     }
-  }
-
-  /** Rejects a malformed batch before anything changes. */
-  private validate(batch: ForwardBatch): void {
-    const bad = (message: string): never => {
-      throw new ExecutorError(message, 'EXECUTOR_BAD_BATCH');
-    };
-    const { numBlocks, numHostBlocks, blockSize } = this.kvCache;
-    const T = batch.tokenIds.length;
-    if (batch.positions.length !== T || batch.slotMapping.length !== T) {
-      bad(`tokenIds, positions and slotMapping must have one entry per token (${T})`);
-    }
-    let covered = 0;
-    for (const [index, s] of batch.sequences.entries()) {
-      const where = `sequence ${s.seqId} (#${index})`;
-      if (s.offset !== covered || s.numTokens < 1) {
-        bad(
-          `${where}: tokens must be contiguous from offset ${covered}, got offset ${s.offset} and ${s.numTokens} tokens`,
-        );
-      }
-      covered += s.numTokens;
-      if (covered > T) bad(`${where}: runs past the ${T} tokens of the batch`);
-      const end = s.start + s.numTokens;
-      if (s.blockTable.length * blockSize < end) {
-        bad(`${where}: block table of ${s.blockTable.length} blocks cannot hold ${end} positions`);
-      }
-      for (let b = 0; b < Math.ceil(end / blockSize); b++) {
-        const block = s.blockTable[b] as number;
-        if (!(Number.isInteger(block) && block >= 0 && block < numBlocks)) {
-          bad(`${where}: block table entry ${b} is ${block}, outside [0, ${numBlocks})`);
-        }
-      }
-      for (let i = 0; i < s.numTokens; i++) {
-        const t = s.offset + i;
-        const pos = s.start + i;
-        if (batch.positions[t] !== pos)
-          bad(`${where}: token ${i} has position ${batch.positions[t]}, expected ${pos}`);
-        const expectedSlot =
-          (s.blockTable[Math.floor(pos / blockSize)] as number) * blockSize + (pos % blockSize);
-        if (batch.slotMapping[t] !== expectedSlot) {
-          bad(
-            `${where}: token ${i} maps to slot ${batch.slotMapping[t]}, but its block table puts position ${pos} in slot ${expectedSlot}`,
-          );
-        }
-        const id = batch.tokenIds[t] as number;
-        if (!(id >= 0 && id < this.config.vocabSize))
-          bad(`${where}: token id ${id} is outside the vocabulary (${this.config.vocabSize})`);
-      }
-      if (s.sample && s.sampling) {
-        try {
-          validateSamplingParams(s.sampling);
-        } catch (error) {
-          bad(`${where}: ${(error as Error).message}`);
-        }
-      }
-    }
-    if (covered !== T) bad(`the sequences cover ${covered} of the batch's ${T} tokens`);
-    const checkPairs = (
-      name: string,
-      pairs: ForwardBatch['copies'],
-      srcMax: number,
-      dstMax: number,
-    ) => {
-      for (const [src, dst] of pairs ?? []) {
-        if (!(src >= 0 && src < srcMax && dst >= 0 && dst < dstMax))
-          bad(`${name} [${src}, ${dst}] is out of range`);
-      }
-    };
-    checkPairs('copy', batch.copies, numBlocks, numBlocks);
-    checkPairs('swap-out', batch.swapOut, numBlocks, numHostBlocks);
-    checkPairs('swap-in', batch.swapIn, numHostBlocks, numBlocks);
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,328 @@
+// Parity of the WebGPU executor with ReferenceExecutor (the oracle), on a real adapter: a GPU, or
+// Mesa's lavapipe where there is none. Never skipped.
+import {
+  type Architecture,
+  byteLevelTokenizer,
+  bytesSource,
+  dequantizeRow,
+  type ForwardBatch,
+  GgmlType,
+  loadGgufModel,
+  type Model,
+  type ModelExecutor,
+  ReferenceExecutor,
+  type SequenceStep,
+  sequenceBatch,
+  syntheticGguf,
+  type WeightMatrix,
+} from '@x/model';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GpuDevice } from './device.js';
+import { WebGpuExecutor } from './executor.js';
+import { requestGpuDevice } from './index.js';
+
+let gpu: GpuDevice;
+beforeAll(async () => {
+  gpu = await requestGpuDevice();
+});
+afterAll(() => gpu?.device.destroy());
+
+/**
+ * Logits may differ from the reference on the same weights (dequantized to F32) by this much,
+ * relative to the row's largest magnitude: f32 sums in another order.
+ */
+const TOLERANCE = 2e-5;
+/**
+ * …and from the reference on the quantized weights by this much: it quantizes activations as
+ * ggml's CPU backend does (F16, BF16, Q8_0, Q8_K), the kernels keep them f32.
+ */
+const GGML_TOLERANCE: Record<string, number> = {
+  F32: 2e-5,
+  F16: 2e-3,
+  BF16: 2e-2,
+  Q8_0: 5e-2,
+  Q4_0: 5e-2,
+  Q4_K: 5e-2,
+  Q6_K: 5e-2,
+};
+
+async function tinyModel(
+  weightType: number,
+  options: { architecture?: Architecture; hidden?: number; tie?: boolean } = {},
+): Promise<Model> {
+  const hidden = options.hidden ?? 64;
+  const chunks = syntheticGguf({
+    architecture: options.architecture ?? 'llama',
+    tokenizer: byteLevelTokenizer(),
+    hiddenSize: hidden,
+    intermediateSize: hidden * 2,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    contextLength: 256,
+    weightType,
+    tieWordEmbeddings: options.tie,
+    logitScale: 4,
+    seed: 11,
+  });
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return loadGgufModel(bytesSource(bytes, `tiny-${weightType}.gguf`));
+}
+
+const SHAPE = { numBlocks: 32, blockSize: 16, numHostBlocks: 8 };
+
+/**
+ * The WebGPU executor on `m`, and the reference on the same weights dequantized to F32 (with
+ * `ggml: true`, on `m` itself, quantizing activations as ggml's CPU backend does).
+ */
+function pair(
+  m: Model,
+  options: { ggml?: boolean } = {},
+): Promise<[ReferenceExecutor, WebGpuExecutor]> {
+  return WebGpuExecutor.create(m, {
+    ...SHAPE,
+    gpu,
+    maxTokensPerStep: 128,
+    maxSequencesPerStep: 8,
+    maxModelLen: 256,
+  }).then((exe) => [new ReferenceExecutor(options.ggml ? m : dequantized(m), SHAPE), exe]);
+}
+
+const ids = (text: string) => [...Buffer.from(text, 'utf8')];
+
+/** Largest |a − b| over rows, relative to each row's largest |a|. */
+function relativeError(want: Float32Array[], got: Float32Array[]): number {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  want.forEach((row, r) => {
+    let scale = 0;
+    let diff = 0;
+    for (let i = 0; i < row.length; i++) {
+      scale = Math.max(scale, Math.abs(row[i]!));
+      diff = Math.max(diff, Math.abs(row[i]! - got[r]![i]!));
+    }
+    worst = Math.max(worst, diff / scale);
+  });
+  return worst;
+}
+
+/**
+ * The model with every weight matrix dequantized to F32: the reference then computes in f32 as
+ * the kernels do, so the two agree to rounding.
+ */
+function dequantized(m: Model): Model {
+  const f32 = (w: WeightMatrix): WeightMatrix => {
+    const values = new Float32Array(w.rows * w.cols);
+    for (let r = 0; r < w.rows; r++) {
+      dequantizeRow(w.type, w.data, r * w.rowBytes, values, r * w.cols, w.cols);
+    }
+    return { ...w, type: GgmlType.F32, rowBytes: w.cols * 4, data: new Uint8Array(values.buffer) };
+  };
+  const { weights } = m;
+  const embedding = f32(weights.tokenEmbedding);
+  return {
+    ...m,
+    weights: {
+      ...weights,
+      tokenEmbedding: embedding,
+      output: weights.output === weights.tokenEmbedding ? embedding : f32(weights.output),
+      layers: weights.layers.map((l) => ({
+        ...l,
+        wq: f32(l.wq),
+        wk: f32(l.wk),
+        wv: f32(l.wv),
+        wo: f32(l.wo),
+        wGate: f32(l.wGate),
+        wUp: f32(l.wUp),
+        wDown: f32(l.wDown),
+      })),
+    },
+  };
+}
+
+async function compare(ref: ReferenceExecutor, exe: WebGpuExecutor, batch: ForwardBatch) {
+  const want = ref.forward(batch);
+  const got = await exe.forward(batch);
+  const e = relativeError(want, got);
+  return e;
+}
+
+const step = (
+  tokens: number[],
+  start: number,
+  blockTable: number[],
+  extra: Partial<SequenceStep> = {},
+) =>
+  ({ tokenIds: tokens, start, blockTable, blockSize: SHAPE.blockSize, ...extra }) as SequenceStep;
+
+const TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const;
+
+describe('WebGpuExecutor parity with ReferenceExecutor', () => {
+  it.each(TYPES)('%s weights: a mixed batch of prefills and decodes', async (name) => {
+    const kQuant = name === 'Q4_K' || name === 'Q6_K';
+    const m = await tinyModel(GgmlType[name], { hidden: kQuant ? 256 : 64 });
+    const [ref, exe] = await pair(m);
+    // Two prompts prefilled together, then a step mixing a decode, a prefill chunk and a new prompt.
+    const a = ids('In the beginning God created');
+    const b = ids('The quick brown fox');
+    const first = sequenceBatch(step(a, 0, [0, 1]), step(b, 0, [2, 7]));
+    expect(await compare(ref, exe, first)).toBeLessThan(TOLERANCE);
+    const c = ids('Once upon a time, in a land far away, there lived');
+    const second = sequenceBatch(
+      step([32], a.length, [0, 1]),
+      step(c.slice(0, 20), 0, [3, 4, 5, 6], { sample: false }),
+      step(ids(' jumps'), b.length, [2, 7]),
+    );
+    expect(await compare(ref, exe, second)).toBeLessThan(TOLERANCE);
+    const third = sequenceBatch(
+      step(c.slice(20), 20, [3, 4, 5, 6]),
+      step([101], a.length + 1, [0, 1]),
+    );
+    expect(await compare(ref, exe, third)).toBeLessThan(TOLERANCE);
+    await exe.dispose();
+  });
+
+  it.each([
+    ['qwen2 (QKV bias, NeoX rope)', 'qwen2', false],
+    ['mistral with tied embeddings', 'mistral', true],
+  ] as const)('%s', async (_, architecture, tie) => {
+    const m = await tinyModel(GgmlType.Q8_0, { architecture, tie });
+    const [ref, exe] = await pair(m);
+    const batch = sequenceBatch(
+      step(ids('Hello there, general'), 0, [7, 9]),
+      step(ids('x'), 0, [4]),
+    );
+    expect(await compare(ref, exe, batch)).toBeLessThan(TOLERANCE);
+    await exe.dispose();
+  });
+
+  it('shares prefix blocks, forks with a block copy, and swaps out and back in', async () => {
+    const m = await tinyModel(GgmlType.Q8_0);
+    const [ref, exe] = await pair(m);
+    const prefix = ids('A shared prefix of exactly 32 b.'); // two full blocks
+    expect(prefix.length).toBe(32);
+    const tail = ids(' and more');
+    // Sequence 1 fills blocks 0, 1 and starts block 2.
+    expect(
+      await compare(ref, exe, sequenceBatch(step([...prefix, ...tail], 0, [0, 1, 2]))),
+    ).toBeLessThan(TOLERANCE);
+    // Sequence 2 reuses blocks 0 and 1 (a prefix-cache hit) and computes only its own tail;
+    // sequence 3 forks sequence 1: block 2 copied to block 3 before its next token.
+    const fork = {
+      ...sequenceBatch(
+        step(ids(' but different'), 32, [0, 1, 4]),
+        step([33], 32 + tail.length, [0, 1, 3]),
+      ),
+      copies: [[2, 3]] as Array<[number, number]>,
+    };
+    expect(await compare(ref, exe, fork)).toBeLessThan(TOLERANCE);
+    // Preempt sequence 1 by swapping its last block out, reuse that device block for a new
+    // sequence, then swap it back into another block and go on.
+    const out = {
+      ...sequenceBatch(step(ids('filler text'), 0, [2])),
+      swapOut: [[2, 5]] as Array<[number, number]>,
+    };
+    expect(await compare(ref, exe, out)).toBeLessThan(TOLERANCE);
+    const back = {
+      ...sequenceBatch(step([44], 32 + tail.length, [0, 1, 6])),
+      swapIn: [[5, 6]] as Array<[number, number]>,
+    };
+    expect(await compare(ref, exe, back)).toBeLessThan(TOLERANCE);
+    await exe.dispose();
+  });
+
+  it.each(['F32', 'Q8_0', 'Q4_K'] as const)(
+    '%s: the same greedy tokens as the reference for 64 steps, batched',
+    async (name) => {
+      const m = await tinyModel(GgmlType[name], { hidden: name === 'Q4_K' ? 256 : 64 });
+      const [ref, exe] = await pair(m);
+      const prompts = [ids('In the beginning'), ids('x'), ids('Hello, world! ')];
+      const tables = [
+        [0, 1, 2, 3, 4, 5],
+        [6, 7, 8, 9, 10, 11],
+        [12, 13, 14, 15, 16, 17],
+      ];
+      const run = async (executor: ModelExecutor) => {
+        const outputs: number[][] = prompts.map(() => []);
+        let batch = sequenceBatch(
+          ...prompts.map((p, i) => step(p, 0, tables[i]!, { sampling: { temperature: 0 } })),
+        );
+        for (let n = 0; n < 64; n++) {
+          const { tokens } = await executor.execute(batch);
+          tokens.forEach((t, i) => {
+            outputs[i]!.push(t);
+          });
+          batch = sequenceBatch(
+            ...prompts.map((p, i) =>
+              step([tokens[i]!], p.length + n, tables[i]!, { sampling: { temperature: 0 } }),
+            ),
+          );
+        }
+        return outputs;
+      };
+      const want = await run(ref);
+      const got = await run(exe);
+      expect(got).toEqual(want);
+      await exe.dispose();
+    },
+  );
+});
+
+describe('WebGpuExecutor errors', () => {
+  it('rejects a malformed batch and one over its budget, and works after', async () => {
+    const m = await tinyModel(GgmlType.F32);
+    const [ref, exe] = await pair(m);
+    const bad = sequenceBatch(step(ids('abc'), 0, [99]));
+    await expect(exe.execute(bad)).rejects.toMatchObject({ code: 'EXECUTOR_BAD_BATCH' });
+    const long = sequenceBatch(
+      step(
+        new Array(200).fill(65),
+        0,
+        Array.from({ length: 13 }, (_, i) => i),
+      ),
+    );
+    await expect(exe.execute(long)).rejects.toThrow(
+      /over this executor's budget \(maxTokensPerStep 128/,
+    );
+    const ok = sequenceBatch(step(ids('abc'), 0, [1]));
+    expect(await compare(ref, exe, ok)).toBeLessThan(1e-5);
+    await exe.dispose();
+    await expect(exe.execute(ok)).rejects.toMatchObject({ code: 'EXECUTOR_DISPOSED' });
+  });
+
+  it('says so when its device is lost', async () => {
+    const own = await requestGpuDevice();
+    const m = await tinyModel(GgmlType.F32);
+    const exe = await WebGpuExecutor.create(m, { ...SHAPE, gpu: own, maxTokensPerStep: 16 });
+    own.device.destroy();
+    await own.device.lost;
+    await expect(exe.execute(sequenceBatch(step(ids('a'), 0, [0])))).rejects.toMatchObject({
+      name: 'GpuExecutorError',
+      code: 'GPU_DEVICE_LOST',
+    });
+    await exe.dispose();
+  });
+
+  it('refuses a weight type it has no kernel for, naming the tensor', async () => {
+    const m = await tinyModel(GgmlType.F32);
+    const odd = { ...m, weights: { ...m.weights, output: { ...m.weights.output, type: 99 } } };
+    await expect(WebGpuExecutor.create(odd, { ...SHAPE, gpu })).rejects.toMatchObject({
+      code: 'GPU_UNSUPPORTED_MODEL',
+    });
+  });
+
+  it('reports its device memory', async () => {
+    const m = await tinyModel(GgmlType.Q8_0);
+    const exe = await WebGpuExecutor.create(m, { ...SHAPE, gpu, maxTokensPerStep: 64 });
+    const { info } = exe;
+    expect(info.weightBytes).toBeGreaterThan(0);
+    expect(info.kvCacheBytes).toBe(2 * 2 * SHAPE.numBlocks * SHAPE.blockSize * 32 * 4);
+    expect(info.peakDeviceBytes).toBe(info.weightBytes + info.kvCacheBytes + info.arenaBytes);
+    await exe.dispose();
+  });
+});

@@ -1,0 +1,760 @@
+import {
+  ExecutorError,
+  type ForwardBatch,
+  type ForwardResult,
+  type KvCacheShape,
+  type ModelConfig,
+  type ModelExecutor,
+  type ModelWeights,
+  ropeInverseFrequencies,
+  sampleLogits,
+  type TokenLogprobs,
+  validateBatch,
+  type WeightMatrix,
+} from '@x/model';
+import type { GpuDevice } from './device.js';
+import { GpuExecutorError } from './errors.js';
+import {
+  type AttentionShape,
+  attentionShader,
+  embedShader,
+  MATMUL_TILE,
+  type MatmulVariant,
+  matmulShader,
+  rmsShader,
+  ropeKvShader,
+  STEP_UNIFORM_WORDS,
+} from './kernels/kernels.js';
+import { type PackedWeight, packWeight } from './kernels/weights.js';
+
+/** Options of {@link WebGpuExecutor.create}. */
+export interface WebGpuExecutorOptions {
+  /** Device KV blocks. */
+  numBlocks: number;
+  /** Tokens per block. Default 16. */
+  blockSize?: number;
+  /** Host blocks for swapping. Default 0. */
+  numHostBlocks?: number;
+  /** Most tokens one batch may hold: sizes the activation arena. Default 2048. */
+  maxTokensPerStep?: number;
+  /** Most sequences one batch may hold. Default 256. */
+  maxSequencesPerStep?: number;
+  /** Longest sequence (sizes the RoPE table and block tables). Default the model's context, at most 8192. */
+  maxModelLen?: number;
+  /** The device to run on; default one from `requestGpuDevice()`, destroyed by `dispose()`. */
+  gpu?: GpuDevice;
+  /** Destroy `gpu` on `dispose()` (and when creation fails). Default: only a device it requested. */
+  ownsDevice?: boolean;
+}
+
+/** What the executor runs on and what it holds on the device. */
+export interface WebGpuExecutorInfo {
+  /** The adapter, in words (`vendor / architecture / description`). */
+  adapter: string;
+  /** Device features the kernels may use. */
+  features: string[];
+  /** Bytes of weights on the device. */
+  weightBytes: number;
+  /** Bytes of the KV cache (every layer, K and V). */
+  kvCacheBytes: number;
+  /** Bytes of the activation arena, sized for the step budget. */
+  arenaBytes: number;
+  /** Every device allocation together: what the executor holds at its peak, allocated once. */
+  peakDeviceBytes: number;
+}
+
+let defaultDevice: (() => Promise<GpuDevice>) | undefined;
+
+/**
+ * Where {@link WebGpuExecutor.create} gets a device when given none: each entry point (Node, browser)
+ * sets its own `requestGpuDevice`, so no Node-only import reaches the browser build.
+ * @internal
+ */
+export function setDefaultGpuDevice(request: () => Promise<GpuDevice>): void {
+  defaultDevice = request;
+}
+
+/** What {@link build} makes for the executor. */
+interface ExecutorParts {
+  config: ModelConfig;
+  kvCache: KvCacheShape;
+  info: WebGpuExecutorInfo;
+  device: GPUDevice;
+  ownsDevice: boolean;
+  buffers: GPUBuffer[];
+  ops: Op[];
+  stepUniform: GPUBuffer;
+  stepData: GPUBuffer;
+  stepDataWords: number;
+  logits: GPUBuffer;
+  readback: GPUBuffer;
+  keys: GPUBuffer[];
+  values: GPUBuffer[];
+  limits: { tokens: number; sequences: number; modelLen: number };
+}
+
+/** A dispatch recorded once at creation and replayed every step. */
+interface Op {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  /** Workgroup counts for a batch of `tokens` tokens and `samples` sampled rows. */
+  grid: (tokens: number, samples: number) => [number, number, number];
+}
+
+const USAGE_STORAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
+
+/**
+ * Runs Llama-family models (llama, qwen2, mistral) on a WebGPU device. Weights are uploaded once
+ * and stay in their file types (decoded inside the matmul kernels); K/V live in paged per-layer
+ * buffers addressed through block tables; one step is one command encoder with one compute pass of
+ * cached pipelines and bind groups; device memory (weights, KV pool, one activation arena sized for
+ * the step budget) is allocated at creation and never grows.
+ */
+export class WebGpuExecutor implements ModelExecutor {
+  readonly config: ModelConfig;
+  readonly kvCache: KvCacheShape;
+  readonly info: WebGpuExecutorInfo;
+  private readonly device: GPUDevice;
+  private readonly ownsDevice: boolean;
+  private readonly buffers: GPUBuffer[];
+  private readonly ops: Op[];
+  private readonly stepUniform: GPUBuffer;
+  private readonly stepData: GPUBuffer;
+  private readonly stepDataWords: number;
+  private readonly logits: GPUBuffer;
+  private readonly readback: GPUBuffer;
+  private readonly keys: GPUBuffer[];
+  private readonly values: GPUBuffer[];
+  private readonly hostKeys: Float32Array[];
+  private readonly hostValues: Float32Array[];
+  private readonly limits: { tokens: number; sequences: number; modelLen: number };
+  private readonly blockBytes: number;
+  private blockScratch: GPUBuffer | undefined;
+  private lost: GPUDeviceLostInfo | undefined;
+  private disposed = false;
+  private running: Promise<unknown> = Promise.resolve();
+
+  private constructor(parts: ExecutorParts) {
+    this.config = parts.config;
+    this.kvCache = parts.kvCache;
+    this.info = parts.info;
+    this.device = parts.device;
+    this.ownsDevice = parts.ownsDevice;
+    this.buffers = parts.buffers;
+    this.ops = parts.ops;
+    this.stepUniform = parts.stepUniform;
+    this.stepData = parts.stepData;
+    this.stepDataWords = parts.stepDataWords;
+    this.logits = parts.logits;
+    this.readback = parts.readback;
+    this.keys = parts.keys;
+    this.values = parts.values;
+    this.limits = parts.limits;
+    const kvDim = parts.config.numKvHeads * parts.config.headDim;
+    this.blockBytes = parts.kvCache.blockSize * kvDim * 4;
+    const hostFloats = parts.kvCache.numHostBlocks * parts.kvCache.blockSize * kvDim;
+    this.hostKeys = parts.keys.map(() => new Float32Array(hostFloats));
+    this.hostValues = parts.keys.map(() => new Float32Array(hostFloats));
+    void this.device.lost.then((info) => {
+      this.lost = info;
+    });
+  }
+
+  /**
+   * Uploads the model and plans every buffer and pipeline.
+   * @throws GpuExecutorError `GPU_UNSUPPORTED_MODEL` (a weight type or shape without kernels, a
+   *   buffer over the device's binding limit), `GPU_OUT_OF_MEMORY` naming what did not fit
+   * @throws GpuUnavailableError when no device is given and none can be had
+   */
+  static async create(
+    model: { config: ModelConfig; weights: ModelWeights; name?: string },
+    options: WebGpuExecutorOptions,
+  ): Promise<WebGpuExecutor> {
+    const { config: c, weights } = model;
+    const blockSize = options.blockSize ?? 16;
+    const numHostBlocks = options.numHostBlocks ?? 0;
+    if (!(Number.isInteger(options.numBlocks) && options.numBlocks > 0)) {
+      throw new RangeError(`numBlocks must be a positive integer, got ${options.numBlocks}`);
+    }
+    if (!(Number.isInteger(blockSize) && blockSize > 0)) {
+      throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
+    }
+    const limits = {
+      tokens: options.maxTokensPerStep ?? 2048,
+      sequences: options.maxSequencesPerStep ?? 256,
+      modelLen: options.maxModelLen ?? Math.min(c.contextLength, 8192),
+    };
+    for (const [name, value] of Object.entries(limits)) {
+      if (!(Number.isInteger(value) && value > 0)) {
+        throw new RangeError(`${name} must be a positive integer, got ${value}`);
+      }
+    }
+    if (c.headDim % 4 !== 0 || c.hiddenSize % 32 !== 0) {
+      throw new GpuExecutorError(
+        `head size ${c.headDim} and hidden size ${c.hiddenSize}: the WebGPU kernels need multiples of 4 and 32`,
+        'GPU_UNSUPPORTED_MODEL',
+      );
+    }
+    if (!options.gpu && !defaultDevice) {
+      throw new TypeError(
+        'WebGpuExecutor.create: pass options.gpu (no default device source is set)',
+      );
+    }
+    const gpu = options.gpu ?? (await defaultDevice!());
+    const { device } = gpu;
+    const ownsDevice = options.ownsDevice ?? options.gpu === undefined;
+    try {
+      return new WebGpuExecutor(
+        await build(model, gpu, { ...options, blockSize, numHostBlocks }, limits, ownsDevice),
+      );
+    } catch (error) {
+      if (ownsDevice) device.destroy();
+      throw error;
+    }
+  }
+
+  async execute(
+    batch: ForwardBatch,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ForwardResult> {
+    const run = this.running.then(() => this.run(batch, options.signal));
+    this.running = run.catch(() => {});
+    return run;
+  }
+
+  private async run(batch: ForwardBatch, signal: AbortSignal | undefined): Promise<ForwardResult> {
+    this.checkUsable();
+    if (signal?.aborted)
+      throw new ExecutorError('aborted before the batch ran', 'EXECUTOR_ABORTED');
+    const rows = await this.forwardRows(batch);
+    const tokens: number[] = [];
+    const logprobs: Array<TokenLogprobs | undefined> = [];
+    let i = 0;
+    for (const seq of batch.sequences) {
+      if (!seq.sample) continue;
+      const sampled = sampleLogits(rows[i++] as Float32Array, seq.sampling, seq);
+      tokens.push(sampled.tokenId);
+      logprobs.push(sampled.logprobs);
+    }
+    return { tokens: Int32Array.from(tokens), logprobs };
+  }
+
+  /**
+   * Runs a batch without sampling and returns the logits at the last token of each sequence with
+   * `sample: true`, in batch order: for parity tests against `ReferenceExecutor.forward`.
+   * @throws ExecutorError when the batch is malformed (the cache is unchanged)
+   */
+  async forward(batch: ForwardBatch): Promise<Float32Array[]> {
+    const run = this.running.then(() => {
+      this.checkUsable();
+      return this.forwardRows(batch);
+    });
+    this.running = run.catch(() => {});
+    return run;
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) {
+      throw new ExecutorError('the executor has been disposed', 'EXECUTOR_DISPOSED');
+    }
+    if (this.lost) {
+      throw new GpuExecutorError(
+        `the WebGPU device was lost (${this.lost.reason}: ${this.lost.message})`,
+        'GPU_DEVICE_LOST',
+      );
+    }
+  }
+
+  private async forwardRows(batch: ForwardBatch): Promise<Float32Array[]> {
+    validateBatch(batch, this.kvCache, this.config.vocabSize);
+    const T = batch.tokenIds.length;
+    const seqs = batch.sequences;
+    const sampled = seqs.filter((s) => s.sample);
+    const S = sampled.length;
+    if (T > this.limits.tokens || seqs.length > this.limits.sequences) {
+      throw new ExecutorError(
+        `a batch of ${T} tokens in ${seqs.length} sequences is over this executor's budget ` +
+          `(maxTokensPerStep ${this.limits.tokens}, maxSequencesPerStep ${this.limits.sequences})`,
+        'EXECUTOR_BAD_BATCH',
+      );
+    }
+    const maxPosition = seqs.reduce((m, s) => Math.max(m, s.start + s.numTokens), 0);
+    if (maxPosition > this.limits.modelLen) {
+      throw new ExecutorError(
+        `a sequence reaches position ${maxPosition}, past this executor's maxModelLen ${this.limits.modelLen}`,
+        'EXECUTOR_BAD_BATCH',
+      );
+    }
+    const data = this.packStep(batch, sampled);
+    const uniform = new Uint32Array(STEP_UNIFORM_WORDS);
+    uniform.set([T, S, T, 2 * T, 3 * T, 4 * T]);
+    const { device } = this;
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    device.queue.writeBuffer(this.stepUniform, 0, uniform);
+    device.queue.writeBuffer(this.stepData, 0, data);
+    const encoder = device.createCommandEncoder({ label: 'xinfer step' });
+    const swapOutBuffer = this.encodeBlockMoves(encoder, batch);
+    const pass = encoder.beginComputePass({ label: 'forward' });
+    for (const op of this.ops) {
+      const [x, y, z] = op.grid(T, S);
+      if (x === 0 || y === 0 || z === 0) continue;
+      pass.setPipeline(op.pipeline);
+      pass.setBindGroup(0, op.bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+    }
+    pass.end();
+    const logitsBytes = S * this.config.vocabSize * 4;
+    if (S > 0) encoder.copyBufferToBuffer(this.logits, 0, this.readback, 0, logitsBytes);
+    device.queue.submit([encoder.finish()]);
+    const oom = device.popErrorScope();
+    const invalid = device.popErrorScope();
+    const what = `a batch of ${T} tokens (${seqs.length} sequences)`;
+    try {
+      const [oomError, validationError] = await Promise.all([oom, invalid]);
+      if (oomError) {
+        throw new GpuExecutorError(
+          `out of device memory running ${what}: ${oomError.message}`,
+          'GPU_OUT_OF_MEMORY',
+        );
+      }
+      if (validationError) {
+        throw new GpuExecutorError(
+          `the device rejected ${what}: ${validationError.message}`,
+          'GPU_DEVICE_ERROR',
+        );
+      }
+      const out: Float32Array[] = [];
+      if (S > 0) {
+        await this.readback.mapAsync(GPUMapMode.READ, 0, logitsBytes);
+        const all = new Float32Array(this.readback.getMappedRange(0, logitsBytes).slice(0));
+        this.readback.unmap();
+        const V = this.config.vocabSize;
+        for (let i = 0; i < S; i++) out.push(all.subarray(i * V, (i + 1) * V));
+      }
+      if (swapOutBuffer) await this.storeSwappedOut(batch, swapOutBuffer);
+      return out;
+    } catch (error) {
+      if (this.lost || error instanceof GpuExecutorError) {
+        this.checkUsable();
+        throw error;
+      }
+      throw new GpuExecutorError(
+        `running ${what} failed: ${(error as Error).message}`,
+        'GPU_DEVICE_ERROR',
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /** The step data: token ids, positions, slots, block-table offsets, sampled rows, block tables. */
+  private packStep(
+    batch: ForwardBatch,
+    sampled: ForwardBatch['sequences'],
+  ): Uint32Array<ArrayBuffer> {
+    const T = batch.tokenIds.length;
+    const bs = this.kvCache.blockSize;
+    let tableWords = 0;
+    for (const s of batch.sequences) tableWords += Math.ceil((s.start + s.numTokens) / bs);
+    const data = new Uint32Array(4 * T + sampled.length + tableWords);
+    if (data.length > this.stepDataWords) {
+      throw new ExecutorError(
+        `the batch's block tables (${tableWords} entries) are over this executor's budget`,
+        'EXECUTOR_BAD_BATCH',
+      );
+    }
+    data.set(batch.tokenIds, 0);
+    data.set(batch.positions, T);
+    data.set(batch.slotMapping, 2 * T);
+    let table = 4 * T + sampled.length;
+    let row = 0;
+    for (const s of batch.sequences) {
+      const blocks = Math.ceil((s.start + s.numTokens) / bs);
+      for (let b = 0; b < blocks; b++) data[table + b] = s.blockTable[b] as number;
+      data.fill(table, 3 * T + s.offset, 3 * T + s.offset + s.numTokens);
+      if (s.sample) data[4 * T + row++] = s.offset + s.numTokens - 1;
+      table += blocks;
+    }
+    return data;
+  }
+
+  /**
+   * Records the batch's swaps and block copies ahead of the forward pass, in the reference's
+   * order: swap-out, swap-in, copy. Swapped-out blocks go to a mappable buffer, returned.
+   */
+  private encodeBlockMoves(encoder: GPUCommandEncoder, batch: ForwardBatch): GPUBuffer | undefined {
+    const bytes = this.blockBytes;
+    const layers = this.keys.length;
+    let swapOut: GPUBuffer | undefined;
+    const outs = batch.swapOut ?? [];
+    if (outs.length > 0) {
+      swapOut = this.device.createBuffer({
+        size: outs.length * 2 * layers * bytes,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      outs.forEach(([dev], i) => {
+        for (let l = 0; l < layers; l++) {
+          const at = (i * layers + l) * 2 * bytes;
+          encoder.copyBufferToBuffer(this.keys[l]!, dev * bytes, swapOut!, at, bytes);
+          encoder.copyBufferToBuffer(this.values[l]!, dev * bytes, swapOut!, at + bytes, bytes);
+        }
+      });
+    }
+    const ins = batch.swapIn ?? [];
+    const copies = batch.copies ?? [];
+    if (ins.length > 0 || copies.length > 0) {
+      this.blockScratch ??= this.device.createBuffer({
+        size: bytes,
+        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+    }
+    if (ins.length > 0) {
+      const floats = bytes / 4;
+      const upload = this.device.createBuffer({
+        size: ins.length * 2 * layers * bytes,
+        usage: GPUBufferUsage.COPY_SRC,
+        mappedAtCreation: true,
+      });
+      const view = new Float32Array(upload.getMappedRange());
+      ins.forEach(([host], i) => {
+        for (let l = 0; l < layers; l++) {
+          const at = (i * layers + l) * 2 * floats;
+          view.set(this.hostKeys[l]!.subarray(host * floats, (host + 1) * floats), at);
+          view.set(this.hostValues[l]!.subarray(host * floats, (host + 1) * floats), at + floats);
+        }
+      });
+      upload.unmap();
+      ins.forEach(([, dev], i) => {
+        for (let l = 0; l < layers; l++) {
+          const at = (i * layers + l) * 2 * bytes;
+          encoder.copyBufferToBuffer(upload, at, this.keys[l]!, dev * bytes, bytes);
+          encoder.copyBufferToBuffer(upload, at + bytes, this.values[l]!, dev * bytes, bytes);
+        }
+      });
+      // Freed once the queue is done with it.
+      void this.device.queue.onSubmittedWorkDone().then(() => upload.destroy());
+    }
+    const scratch = this.blockScratch!;
+    for (const [src, dst] of copies) {
+      for (const cache of [this.keys, this.values]) {
+        for (const buffer of cache) {
+          encoder.copyBufferToBuffer(buffer, src * bytes, scratch, 0, bytes);
+          encoder.copyBufferToBuffer(scratch, 0, buffer, dst * bytes, bytes);
+        }
+      }
+    }
+    return swapOut;
+  }
+
+  private async storeSwappedOut(batch: ForwardBatch, buffer: GPUBuffer): Promise<void> {
+    await buffer.mapAsync(GPUMapMode.READ);
+    const all = new Float32Array(buffer.getMappedRange());
+    const floats = this.blockBytes / 4;
+    const layers = this.keys.length;
+    (batch.swapOut ?? []).forEach(([, host], i) => {
+      for (let l = 0; l < layers; l++) {
+        const at = (i * layers + l) * 2 * floats;
+        this.hostKeys[l]!.set(all.subarray(at, at + floats), host * floats);
+        this.hostValues[l]!.set(all.subarray(at + floats, at + 2 * floats), host * floats);
+      }
+    });
+    buffer.unmap();
+    buffer.destroy();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.running;
+    for (const b of this.buffers) b.destroy();
+    this.blockScratch?.destroy();
+    if (this.ownsDevice) this.device.destroy();
+  }
+}
+
+/** Everything {@link WebGpuExecutor.create} allocates and compiles, in one place. */
+async function build(
+  model: { config: ModelConfig; weights: ModelWeights; name?: string },
+  gpu: GpuDevice,
+  options: WebGpuExecutorOptions & { blockSize: number; numHostBlocks: number },
+  limits: { tokens: number; sequences: number; modelLen: number },
+  ownsDevice: boolean,
+): Promise<ExecutorParts> {
+  const { config: c, weights } = model;
+  const { device } = gpu;
+  const maxBinding = gpu.limits.maxStorageBufferBindingSize;
+  const buffers: GPUBuffer[] = [];
+  const sizes = { weights: 0, kv: 0, arena: 0 };
+  device.pushErrorScope('out-of-memory');
+  const alloc = (label: string, size: number, kind: keyof typeof sizes, usage = USAGE_STORAGE) => {
+    const bytes = Math.max(16, Math.ceil(size / 16) * 16);
+    if (bytes > maxBinding && usage === USAGE_STORAGE) {
+      throw new GpuExecutorError(
+        `${label} needs ${bytes} bytes, over this device's storage binding limit of ${maxBinding}` +
+          (kind === 'arena'
+            ? ' (lower maxTokensPerStep)'
+            : kind === 'kv'
+              ? ' (use fewer KV blocks)'
+              : ''),
+        'GPU_UNSUPPORTED_MODEL',
+      );
+    }
+    const buffer = device.createBuffer({ label, size: bytes, usage });
+    buffers.push(buffer);
+    sizes[kind] += bytes;
+    return buffer;
+  };
+  const upload = (label: string, data: Float32Array | Uint32Array, kind: keyof typeof sizes) => {
+    const buffer = alloc(label, data.byteLength, kind);
+    device.queue.writeBuffer(buffer, 0, data as Uint32Array<ArrayBuffer>);
+    return buffer;
+  };
+  const packed = new Map<WeightMatrix, { info: PackedWeight; buffer: GPUBuffer }>();
+  const weight = (w: WeightMatrix) => {
+    let entry = packed.get(w);
+    if (!entry) {
+      const info = packWeight(w);
+      entry = { info, buffer: upload(w.name, info.words, 'weights') };
+      info.words = new Uint32Array(0); // uploaded: keep only the shape
+      packed.set(w, entry);
+    }
+    return entry;
+  };
+
+  const d = c.hiddenSize;
+  const qDim = c.numHeads * c.headDim;
+  const kvDim = c.numKvHeads * c.headDim;
+  const ff = c.intermediateSize;
+  const Tm = limits.tokens;
+  const Sm = limits.sequences;
+  const V = c.vocabSize;
+  const tableWords = Sm * Math.ceil(limits.modelLen / options.blockSize);
+  const stepDataWords = 4 * Tm + Sm + tableWords;
+  const stepUniform = alloc('step', STEP_UNIFORM_WORDS * 4, 'arena', 0x40 | 0x08); // UNIFORM | COPY_DST
+  const stepData = alloc('step data', stepDataWords * 4, 'arena');
+  const x = alloc('x', Tm * d * 4, 'arena');
+  const q = alloc('q', Tm * qDim * 4, 'arena');
+  const k = alloc('k', Tm * kvDim * 4, 'arena');
+  const v = alloc('v', Tm * kvDim * 4, 'arena');
+  const attn = alloc('attention', Tm * qDim * 4, 'arena');
+  const hidden = alloc('ffn', Tm * ff * 4, 'arena');
+  const inv = alloc('rms', Tm * 4, 'arena');
+  const logits = alloc('logits', Sm * V * 4, 'arena');
+  const readback = alloc('readback', Sm * V * 4, 'arena', 0x01 | 0x08); // MAP_READ | COPY_DST
+  const slots = options.numBlocks * options.blockSize;
+  const keys: GPUBuffer[] = [];
+  const values: GPUBuffer[] = [];
+  for (let l = 0; l < c.numLayers; l++) {
+    keys.push(alloc(`layer ${l} keys`, slots * kvDim * 4, 'kv'));
+    values.push(alloc(`layer ${l} values`, slots * kvDim * 4, 'kv'));
+  }
+  const invFreq = ropeInverseFrequencies(c);
+  const half = c.headDim / 2;
+  const table = new Float32Array(limits.modelLen * half * 2);
+  for (let p = 0; p < limits.modelLen; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = p * (invFreq[i] as number);
+      table[(p * half + i) * 2] = Math.cos(angle);
+      table[(p * half + i) * 2 + 1] = Math.sin(angle);
+    }
+  }
+  const rope = upload('rope table', table, 'arena');
+
+  const embedding = weight(weights.tokenEmbedding);
+  const output = weight(weights.output);
+  const outputNorm = upload('output norm', weights.outputNorm, 'weights');
+  const layers = weights.layers.map((layer, l) => ({
+    attnNorm: upload(`layer ${l} attention norm`, layer.attnNorm, 'weights'),
+    ffnNorm: upload(`layer ${l} ffn norm`, layer.ffnNorm, 'weights'),
+    wq: weight(layer.wq),
+    wk: weight(layer.wk),
+    wv: weight(layer.wv),
+    wo: weight(layer.wo),
+    wGate: weight(layer.wGate),
+    wUp: weight(layer.wUp),
+    wDown: weight(layer.wDown),
+    bq: layer.bq && upload(`layer ${l} q bias`, layer.bq, 'weights'),
+    bk: layer.bk && upload(`layer ${l} k bias`, layer.bk, 'weights'),
+    bv: layer.bv && upload(`layer ${l} v bias`, layer.bv, 'weights'),
+  }));
+  const oom = await device.popErrorScope();
+  if (oom) {
+    for (const b of buffers) b.destroy();
+    throw new GpuExecutorError(
+      `out of device memory uploading ${model.name ?? 'the model'}: ${oom.message}`,
+      'GPU_OUT_OF_MEMORY',
+    );
+  }
+
+  // Pipelines: one per distinct shader, compiled in parallel.
+  const pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  const pipeline = (code: string, label: string) => {
+    let p = pipelines.get(code);
+    if (!p) {
+      p = device
+        .createComputePipelineAsync({
+          label,
+          layout: device.createPipelineLayout({
+            bindGroupLayouts: [
+              device.createBindGroupLayout({ label, entries: bindGroupLayoutEntries(code) }),
+            ],
+          }),
+          compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' },
+        })
+        .catch((cause: unknown) => {
+          throw new GpuExecutorError(
+            `the ${label} kernel did not compile: ${(cause as Error).message}`,
+            'GPU_DEVICE_ERROR',
+            { cause },
+          );
+        });
+      pipelines.set(code, p);
+    }
+    return p;
+  };
+  const pending: Array<Promise<Op>> = [];
+  const op = (
+    label: string,
+    code: string,
+    bindings: Record<number, GPUBuffer>,
+    grid: Op['grid'],
+  ) => {
+    pending.push(
+      pipeline(code, label).then((p) => ({
+        label,
+        pipeline: p,
+        grid,
+        bindGroup: device.createBindGroup({
+          label,
+          layout: p.getBindGroupLayout(0),
+          entries: Object.entries(bindings).map(([binding, buffer]) => ({
+            binding: Number(binding),
+            resource: { buffer },
+          })),
+        }),
+      })),
+    );
+  };
+  const base = { 0: stepUniform, 1: stepData };
+  const { rows: R, tokens: TT } = MATMUL_TILE;
+  const matmul = (
+    label: string,
+    w: { info: PackedWeight; buffer: GPUBuffer },
+    variant: MatmulVariant,
+    bindings: Record<number, GPUBuffer>,
+  ) =>
+    op(label, matmulShader(w.info, variant), { ...base, ...bindings, 4: w.buffer }, (T, S) => [
+      Math.ceil(variant.n / R),
+      Math.ceil((variant.gather ? S : T) / TT),
+      1,
+    ]);
+  const shape: AttentionShape = {
+    numHeads: c.numHeads,
+    numKvHeads: c.numKvHeads,
+    headDim: c.headDim,
+    blockSize: options.blockSize,
+  };
+  const perToken = (T: number): [number, number, number] => [T, 1, 1];
+  op('embed', embedShader(embedding.info, d), { ...base, 2: x, 3: embedding.buffer }, (T) => [
+    Math.ceil(d / 4 / 64),
+    T,
+    1,
+  ]);
+  const rms = rmsShader(d, c.rmsNormEps);
+  layers.forEach((layer, l) => {
+    op(`layer ${l} rms`, rms, { ...base, 2: x, 3: inv }, perToken);
+    const normed = (norm: GPUBuffer) => ({ 2: x, 6: inv, 7: norm });
+    for (const [name, w, out, n, bias] of [
+      ['q', layer.wq, q, qDim, layer.bq],
+      ['k', layer.wk, k, kvDim, layer.bk],
+      ['v', layer.wv, v, kvDim, layer.bv],
+    ] as const) {
+      const bindings: Record<number, GPUBuffer> = { ...normed(layer.attnNorm), 3: out };
+      if (bias) bindings[8] = bias;
+      matmul(`layer ${l} ${name}`, w, { n, k: d, norm: true, bias: bias !== undefined }, bindings);
+    }
+    op(
+      `layer ${l} rope + kv write`,
+      ropeKvShader(shape, c.ropeStyle),
+      { ...base, 2: q, 3: k, 4: v, 5: keys[l]!, 6: values[l]!, 7: rope },
+      perToken,
+    );
+    op(
+      `layer ${l} attention`,
+      attentionShader(shape),
+      { ...base, 2: q, 3: keys[l]!, 4: values[l]!, 5: attn },
+      (T) => [T, c.numHeads, 1],
+    );
+    matmul(`layer ${l} o`, layer.wo, { n: d, k: qDim, residual: true }, { 2: attn, 3: x });
+    op(`layer ${l} ffn rms`, rms, { ...base, 2: x, 3: inv }, perToken);
+    matmul(
+      `layer ${l} gate·up`,
+      layer.wGate,
+      { n: ff, k: d, norm: true, dual: layer.wUp.info },
+      { ...normed(layer.ffnNorm), 3: hidden, 5: layer.wUp.buffer },
+    );
+    matmul(`layer ${l} down`, layer.wDown, { n: d, k: ff, residual: true }, { 2: hidden, 3: x });
+  });
+  op('output rms', rms, { ...base, 2: x, 3: inv }, perToken);
+  matmul(
+    'logits',
+    output,
+    { n: V, k: d, norm: true, gather: true },
+    { 2: x, 3: logits, 6: inv, 7: outputNorm },
+  );
+  const ops = await Promise.all(pending);
+
+  const { vendor, architecture, description } = gpu.adapterInfo;
+  const total = sizes.weights + sizes.kv + sizes.arena;
+  return {
+    config: c,
+    kvCache: {
+      numBlocks: options.numBlocks,
+      numHostBlocks: options.numHostBlocks,
+      blockSize: options.blockSize,
+    },
+    info: {
+      adapter: [vendor, architecture, description].filter(Boolean).join(' / ') || 'unknown',
+      features: [...gpu.features].sort(),
+      weightBytes: sizes.weights,
+      kvCacheBytes: sizes.kv,
+      arenaBytes: sizes.arena,
+      peakDeviceBytes: total,
+    },
+    device,
+    ownsDevice,
+    buffers,
+    ops,
+    stepUniform,
+    stepData,
+    stepDataWords,
+    logits,
+    readback,
+    keys,
+    values,
+    limits,
+  };
+}
+
+/**
+ * The bind group layout a shader declares (`@group(0) @binding(n) var<uniform | storage, …>`), so
+ * that every binding a kernel declares is in its layout whether or not this variant reads it.
+ */
+function bindGroupLayoutEntries(code: string): GPUBindGroupLayoutEntry[] {
+  const entries: GPUBindGroupLayoutEntry[] = [];
+  for (const m of code.matchAll(
+    /@binding\((\d+)\)\s+var<(uniform|storage,\s*read_write|storage,\s*read)>/g,
+  )) {
+    const type: GPUBufferBindingType =
+      m[2] === 'uniform'
+        ? 'uniform'
+        : m[2]!.endsWith('read_write')
+          ? 'storage'
+          : 'read-only-storage';
+    entries.push({ binding: Number(m[1]), visibility: 4 /* COMPUTE */, buffer: { type } });
+  }
+  return entries;
+}

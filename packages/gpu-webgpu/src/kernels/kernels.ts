@@ -1,0 +1,291 @@
+// WGSL for one transformer step over a flattened batch of T tokens. Shapes are baked into each
+// shader as constants (one pipeline per distinct shape, cached by the executor); what changes from
+// step to step — token count, offsets into the step data — comes from the `Step` uniform.
+//
+// Step data (`array<u32>`, written once per step): token ids [T] at 0, positions [T] at `pos`,
+// KV slots [T] at `slot`, each token's block-table offset [T] at `bt`, the batch rows to sample [S]
+// at `rows`; block tables follow. Activations are f32.
+import type { PackedWeight } from './weights.js';
+import { wgslWeight } from './weights.js';
+
+/** The per-step uniform, as WGSL. Its layout is {@link STEP_UNIFORM_WORDS} u32s. */
+export const STEP_STRUCT = `struct Step {
+  tokens: u32,
+  samples: u32,
+  pos: u32,
+  slot: u32,
+  bt: u32,
+  rows: u32,
+  _pad0: u32,
+  _pad1: u32,
+}`;
+
+export const STEP_UNIFORM_WORDS = 8;
+
+const stepBindings = (uniform: number, data: number) => `${STEP_STRUCT}
+@group(0) @binding(${uniform}) var<uniform> step: Step;
+@group(0) @binding(${data}) var<storage, read> step_data: array<u32>;`;
+
+/** Gathers embedding rows: `x[t] = E[token t]`. Dispatch `(ceil(d / 256), T)`. */
+export function embedShader(w: Pick<PackedWeight, 'type' | 'rowWords'>, hidden: number): string {
+  const quads = hidden / 4;
+  return `${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read_write> x: array<vec4<f32>>;
+${wgslWeight(w, 'emb', 3)}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = wg.y;
+  let q = wg.x * 64u + lid.x;
+  if (t >= step.tokens || q >= ${quads}u) { return; }
+  x[t * ${quads}u + q] = emb_load4(step_data[t], q / 8u, q % 8u);
+}`;
+}
+
+/** `inv[t] = 1 / sqrt(mean(x[t]²) + eps)`, one workgroup per token. Dispatch `(T)`. */
+export function rmsShader(hidden: number, eps: number): string {
+  const quads = hidden / 4;
+  return `${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> inv: array<f32>;
+var<workgroup> part: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = wg.x;
+  var s = 0.0;
+  for (var i = lid.x; i < ${quads}u; i += 64u) {
+    let v = x[t * ${quads}u + i];
+    s += dot(v, v);
+  }
+  part[lid.x] = s;
+  workgroupBarrier();
+  if (lid.x == 0u) {
+    var total = 0.0;
+    for (var j = 0u; j < 64u; j++) { total += part[j]; }
+    inv[t] = 1.0 / sqrt(total / ${hidden}.0 + ${f32(eps)});
+  }
+}`;
+}
+
+/** What a matmul computes besides `W·x`. */
+export interface MatmulVariant {
+  /** Output features (rows of W). */
+  n: number;
+  /** Input features (columns of W). */
+  k: number;
+  /** Input rows are RMS-normalized on load: `x · inv[row] · normW`. */
+  norm?: boolean;
+  /** `+ bias[n]`. */
+  bias?: boolean;
+  /** The output is added to what `out` holds (a residual add). */
+  residual?: boolean;
+  /** A second weight (the up projection): writes `silu(W·x) · (W2·x)`. */
+  dual?: Pick<PackedWeight, 'type' | 'rowWords'>;
+  /** Input rows are the batch rows listed at `step.rows` (one per sample), not every token. */
+  gather?: boolean;
+}
+
+/** Rows of W per workgroup, threads splitting K per row, and tokens per workgroup. */
+export const MATMUL_TILE = { rows: 4, split: 32, tokens: 8 } as const;
+
+/**
+ * `out[t, n] = Σ_k W[n, k] · x[t, k]` for every token (or sampled row), with the variant's fused
+ * input norm, bias, residual add or SwiGLU. Each workgroup computes {@link MATMUL_TILE}.rows rows
+ * for {@link MATMUL_TILE}.tokens tokens: a weight vector is decoded once and dotted with every
+ * token's activations, then the split-K partial sums meet in workgroup memory. Bindings: 0 step,
+ * 1 step data, 2 x, 3 out, 4 W, 5 W2, 6 inv, 7 norm weight, 8 bias.
+ * Dispatch `(ceil(n / rows), ceil(T / tokens))`.
+ */
+export function matmulShader(w: Pick<PackedWeight, 'type' | 'rowWords'>, v: MatmulVariant): string {
+  const { rows: R, split: S, tokens: TT } = MATMUL_TILE;
+  const k4 = v.k / 4;
+  const count = v.gather ? 'step.samples' : 'step.tokens';
+  const dual = v.dual !== undefined;
+  const row = v.gather ? 'step_data[step.rows + t]' : 't';
+  return `${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${wgslWeight(w, 'w', 4)}
+${dual ? wgslWeight(v.dual!, 'w2', 5) : ''}
+${v.norm ? '@group(0) @binding(6) var<storage, read> inv: array<f32>;\n@group(0) @binding(7) var<storage, read> norm_w: array<vec4<f32>>;' : ''}
+${v.bias ? '@group(0) @binding(8) var<storage, read> bias: array<f32>;' : ''}
+var<workgroup> part: array<f32, ${R * S * TT * (dual ? 2 : 1)}>;
+@compute @workgroup_size(${S}, ${R})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n = wg.x * ${R}u + lid.y;
+  let t0 = wg.y * ${TT}u;
+  let count = min(${count} - min(t0, ${count}), ${TT}u);
+  var acc: array<f32, ${TT}>;
+  ${dual ? `var acc2: array<f32, ${TT}>;` : ''}
+  if (n < ${v.n}u) {
+    for (var q = lid.x; q < ${k4}u; q += ${S}u) {
+      let wv = w_load4(n, q / 8u, q % 8u);
+      ${dual ? 'let wv2 = w2_load4(n, q / 8u, q % 8u);' : ''}
+      ${v.norm ? 'let nw = norm_w[q];' : ''}
+      for (var j = 0u; j < count; j++) {
+        let t = t0 + j;
+        let r = ${row};
+        let xv = x[r * ${k4}u + q]${v.norm ? ' * inv[r] * nw' : ''};
+        acc[j] += dot(wv, xv);
+        ${dual ? 'acc2[j] += dot(wv2, xv);' : ''}
+      }
+    }
+  }
+  for (var j = 0u; j < ${TT}u; j++) {
+    part[(lid.y * ${TT}u + j) * ${S}u + lid.x] = acc[j];
+    ${dual ? `part[${R * S * TT}u + (lid.y * ${TT}u + j) * ${S}u + lid.x] = acc2[j];` : ''}
+  }
+  workgroupBarrier();
+  if (lid.x < count && n < ${v.n}u) {
+    let base = (lid.y * ${TT}u + lid.x) * ${S}u;
+    var sum = 0.0;
+    ${dual ? 'var sum2 = 0.0;' : ''}
+    for (var s = 0u; s < ${S}u; s++) {
+      sum += part[base + s];
+      ${dual ? `sum2 += part[${R * S * TT}u + base + s];` : ''}
+    }
+    let t = t0 + lid.x;
+    let o = t * ${v.n}u + n;
+    ${v.bias ? 'sum += bias[n];' : ''}
+    ${dual ? 'out[o] = sum / (1.0 + exp(-sum)) * sum2;' : v.residual ? 'out[o] = out[o] + sum;' : 'out[o] = sum;'}
+  }
+}`;
+}
+
+/** Geometry of attention and the KV cache. */
+export interface AttentionShape {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  blockSize: number;
+}
+
+/**
+ * Rotates q in place and k on its way into the cache (RoPE, fused with the K/V write), and copies
+ * v into the cache: slot `s` of a layer's cache holds `kvDim` floats at `s · kvDim`. One workgroup
+ * per token. Bindings: 0 step, 1 step data, 2 q, 3 k, 4 v, 5 key cache, 6 value cache, 7 the
+ * cos/sin table (`[position][pair]`). Dispatch `(T)`.
+ */
+export function ropeKvShader(a: AttentionShape, style: 'interleaved' | 'neox'): string {
+  const half = a.headDim / 2;
+  const kvDim = a.numKvHeads * a.headDim;
+  const qDim = a.numHeads * a.headDim;
+  const pair =
+    style === 'interleaved'
+      ? `fn pair(head: u32, i: u32) -> vec2<u32> { let b = head * ${a.headDim}u + 2u * i; return vec2<u32>(b, b + 1u); }`
+      : `fn pair(head: u32, i: u32) -> vec2<u32> { let b = head * ${a.headDim}u + i; return vec2<u32>(b, b + ${half}u); }`;
+  return `${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read_write> q: array<f32>;
+@group(0) @binding(3) var<storage, read> k: array<f32>;
+@group(0) @binding(4) var<storage, read> v: array<f32>;
+@group(0) @binding(5) var<storage, read_write> kc: array<f32>;
+@group(0) @binding(6) var<storage, read_write> vc: array<f32>;
+@group(0) @binding(7) var<storage, read> rope: array<vec2<f32>>;
+${pair}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = wg.x;
+  let pos = step_data[step.pos + t];
+  let slot = step_data[step.slot + t];
+  for (var p = lid.x; p < ${a.numHeads * half}u; p += 64u) {
+    let cs = rope[pos * ${half}u + p % ${half}u];
+    let ix = pair(p / ${half}u, p % ${half}u) + vec2<u32>(t * ${qDim}u);
+    let x0 = q[ix.x];
+    let x1 = q[ix.y];
+    q[ix.x] = x0 * cs.x - x1 * cs.y;
+    q[ix.y] = x0 * cs.y + x1 * cs.x;
+  }
+  for (var p = lid.x; p < ${a.numKvHeads * half}u; p += 64u) {
+    let cs = rope[pos * ${half}u + p % ${half}u];
+    let ix = pair(p / ${half}u, p % ${half}u);
+    let x0 = k[t * ${kvDim}u + ix.x];
+    let x1 = k[t * ${kvDim}u + ix.y];
+    kc[slot * ${kvDim}u + ix.x] = x0 * cs.x - x1 * cs.y;
+    kc[slot * ${kvDim}u + ix.y] = x0 * cs.y + x1 * cs.x;
+  }
+  for (var e = lid.x; e < ${kvDim}u; e += 64u) {
+    vc[slot * ${kvDim}u + e] = v[t * ${kvDim}u + e];
+  }
+}`;
+}
+
+/** Positions each attention workgroup scores at once. */
+const ATTN_CHUNK = 64;
+
+/**
+ * Causal attention of each token over its sequence's cached positions `[0, position]`, reading K/V
+ * through the block table and keeping an online softmax, so no score row is ever stored: each
+ * chunk of 64 positions is scored (one position per thread), then every thread rescales its
+ * running sum and accumulates V for the output dimensions it owns. One workgroup per (token, head).
+ * Bindings: 0 step, 1 step data, 2 q, 3 key cache, 4 value cache, 5 out. Dispatch `(T, numHeads)`.
+ */
+export function attentionShader(a: AttentionShape): string {
+  const hd = a.headDim;
+  const kvDim = a.numKvHeads * hd;
+  const qDim = a.numHeads * hd;
+  const group = a.numHeads / a.numKvHeads;
+  const owned = Math.ceil(hd / ATTN_CHUNK);
+  const C = ATTN_CHUNK;
+  return `${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> kc: array<f32>;
+@group(0) @binding(4) var<storage, read> vc: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+var<workgroup> qs: array<f32, ${hd}>;
+var<workgroup> scores: array<f32, ${C}>;
+var<workgroup> slots: array<u32, ${C}>;
+@compute @workgroup_size(${C})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = wg.x;
+  let head = wg.y;
+  let kvBase = (head / ${group}u) * ${hd}u;
+  let context = step_data[step.pos + t] + 1u;
+  let table = step_data[step.bt + t];
+  for (var d = lid.x; d < ${hd}u; d += ${C}u) { qs[d] = q[t * ${qDim}u + head * ${hd}u + d]; }
+  workgroupBarrier();
+  var m = -3.0e38;
+  var l = 0.0;
+  var acc: array<f32, ${owned}>;
+  for (var base = 0u; base < context; base += ${C}u) {
+    let p = base + lid.x;
+    var s = -3.0e38;
+    var slot = 0u;
+    if (p < context) {
+      slot = step_data[table + p / ${a.blockSize}u] * ${a.blockSize}u + p % ${a.blockSize}u;
+      let kb = slot * ${kvDim}u + kvBase;
+      var dot = 0.0;
+      for (var d = 0u; d < ${hd}u; d++) { dot += qs[d] * kc[kb + d]; }
+      s = dot * ${f32(1 / Math.sqrt(hd))};
+    }
+    scores[lid.x] = s;
+    slots[lid.x] = slot;
+    workgroupBarrier();
+    let n = min(${C}u, context - base);
+    var cm = m;
+    for (var j = 0u; j < n; j++) { cm = max(cm, scores[j]); }
+    let correction = exp(m - cm);
+    l *= correction;
+    for (var o = 0u; o < ${owned}u; o++) { acc[o] *= correction; }
+    for (var j = 0u; j < n; j++) {
+      let e = exp(scores[j] - cm);
+      l += e;
+      let vb = slots[j] * ${kvDim}u + kvBase;
+      for (var o = 0u; o < ${owned}u; o++) {
+        let d = lid.x + o * ${C}u;
+        if (d < ${hd}u) { acc[o] += e * vc[vb + d]; }
+      }
+    }
+    m = cm;
+    workgroupBarrier();
+  }
+  for (var o = 0u; o < ${owned}u; o++) {
+    let d = lid.x + o * ${C}u;
+    if (d < ${hd}u) { out[t * ${qDim}u + head * ${hd}u + d] = acc[o] / l; }
+  }
+}`;
+}
+
+/** A JS number as a WGSL f32 literal. */
+function f32(x: number): string {
+  const s = Math.fround(x).toPrecision(9);
+  return s.includes('.') || s.includes('e') ? s : `${s}.0`;
+}
