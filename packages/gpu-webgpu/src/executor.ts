@@ -93,6 +93,16 @@ interface ExecutorParts {
   limits: { tokens: number; sequences: number; modelLen: number };
 }
 
+/** GPU time of one kernel over a step, from timestamp queries. */
+export interface KernelTiming {
+  /** The kernel (`q`, `attention`, `gate·up`, `logits`, …), summed over layers. */
+  kernel: string;
+  /** Dispatches in the step. */
+  dispatches: number;
+  /** Milliseconds of GPU time, summed. */
+  ms: number;
+}
+
 /** A dispatch recorded once at creation and replayed every step. */
 interface Op {
   label: string;
@@ -132,6 +142,7 @@ export class WebGpuExecutor implements ModelExecutor {
   private readonly blockBytes: number;
   private blockScratch: GPUBuffer | undefined;
   private lost: GPUDeviceLostInfo | undefined;
+  private lastTimings: KernelTiming[] | undefined;
   private disposed = false;
   private running: Promise<unknown> = Promise.resolve();
 
@@ -266,7 +277,84 @@ export class WebGpuExecutor implements ModelExecutor {
     }
   }
 
-  private async forwardRows(batch: ForwardBatch): Promise<Float32Array[]> {
+  /**
+   * Runs a batch as {@link forward} does, one compute pass per kernel with timestamp queries
+   * around each, and returns the GPU time of each kernel summed over layers, slowest first.
+   * @throws GpuExecutorError `GPU_UNSUPPORTED_MODEL` when the device lacks `timestamp-query`
+   */
+  async profile(batch: ForwardBatch): Promise<KernelTiming[]> {
+    if (!this.device.features.has('timestamp-query')) {
+      throw new GpuExecutorError(
+        'profiling needs the timestamp-query feature, which this adapter lacks',
+        'GPU_UNSUPPORTED_MODEL',
+      );
+    }
+    const run = this.running.then(async () => {
+      this.checkUsable();
+      await this.forwardRows(batch, true);
+      return this.lastTimings ?? [];
+    });
+    this.running = run.catch(() => {});
+    return run;
+  }
+
+  /** Records every op in its own timed pass; the returned function reads the times back. */
+  private encodeTimedPasses(
+    encoder: GPUCommandEncoder,
+    T: number,
+    S: number,
+  ): () => Promise<KernelTiming[]> {
+    const count = this.ops.length * 2;
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count });
+    const resolve = this.device.createBuffer({
+      size: count * 8,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const read = this.device.createBuffer({
+      size: count * 8,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const ran: Op[] = [];
+    for (const op of this.ops) {
+      const [x, y, z] = op.grid(T, S);
+      if (x === 0 || y === 0 || z === 0) continue;
+      const i = ran.length;
+      const pass = encoder.beginComputePass({
+        label: op.label,
+        timestampWrites: {
+          querySet,
+          beginningOfPassWriteIndex: 2 * i,
+          endOfPassWriteIndex: 2 * i + 1,
+        },
+      });
+      pass.setPipeline(op.pipeline);
+      pass.setBindGroup(0, op.bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+      pass.end();
+      ran.push(op);
+    }
+    encoder.resolveQuerySet(querySet, 0, ran.length * 2, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, read, 0, ran.length * 16);
+    return async () => {
+      await read.mapAsync(GPUMapMode.READ);
+      const stamps = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      for (const b of [read, resolve]) b.destroy();
+      querySet.destroy();
+      const byKernel = new Map<string, KernelTiming>();
+      ran.forEach((op, i) => {
+        const kernel = op.label.replace(/^layer \d+ /, '');
+        const ns = Number((stamps[2 * i + 1] as bigint) - (stamps[2 * i] as bigint));
+        const entry = byKernel.get(kernel) ?? { kernel, dispatches: 0, ms: 0 };
+        entry.dispatches++;
+        entry.ms += ns / 1e6;
+        byKernel.set(kernel, entry);
+      });
+      return [...byKernel.values()].sort((a, b) => b.ms - a.ms);
+    };
+  }
+
+  private async forwardRows(batch: ForwardBatch, profile = false): Promise<Float32Array[]> {
     validateBatch(batch, this.kvCache, this.config.vocabSize);
     const T = batch.tokenIds.length;
     const seqs = batch.sequences;
@@ -296,15 +384,18 @@ export class WebGpuExecutor implements ModelExecutor {
     device.queue.writeBuffer(this.stepData, 0, data);
     const encoder = device.createCommandEncoder({ label: 'xinfer step' });
     const swapOutBuffer = this.encodeBlockMoves(encoder, batch);
-    const pass = encoder.beginComputePass({ label: 'forward' });
-    for (const op of this.ops) {
-      const [x, y, z] = op.grid(T, S);
-      if (x === 0 || y === 0 || z === 0) continue;
-      pass.setPipeline(op.pipeline);
-      pass.setBindGroup(0, op.bindGroup);
-      pass.dispatchWorkgroups(x, y, z);
+    const timed = profile ? this.encodeTimedPasses(encoder, T, S) : undefined;
+    if (!timed) {
+      const pass = encoder.beginComputePass({ label: 'forward' });
+      for (const op of this.ops) {
+        const [x, y, z] = op.grid(T, S);
+        if (x === 0 || y === 0 || z === 0) continue;
+        pass.setPipeline(op.pipeline);
+        pass.setBindGroup(0, op.bindGroup);
+        pass.dispatchWorkgroups(x, y, z);
+      }
+      pass.end();
     }
-    pass.end();
     const logitsBytes = S * this.config.vocabSize * 4;
     if (S > 0) encoder.copyBufferToBuffer(this.logits, 0, this.readback, 0, logitsBytes);
     device.queue.submit([encoder.finish()]);
@@ -334,6 +425,7 @@ export class WebGpuExecutor implements ModelExecutor {
         for (let i = 0; i < S; i++) out.push(all.subarray(i * V, (i + 1) * V));
       }
       if (swapOutBuffer) await this.storeSwappedOut(batch, swapOutBuffer);
+      if (timed) this.lastTimings = await timed();
       return out;
     } catch (error) {
       if (this.lost || error instanceof GpuExecutorError) {

@@ -10,6 +10,7 @@ export {
 } from './device.js';
 export { GpuExecutorError, type GpuExecutorErrorCode } from './errors.js';
 export {
+  type KernelTiming,
   WebGpuExecutor,
   type WebGpuExecutorInfo,
   type WebGpuExecutorOptions,
