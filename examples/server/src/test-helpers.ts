@@ -1,13 +1,6 @@
 // Shared by this package's tests and benchmark: a tiny model and a server over an engine.
 import { type EngineOptions, InferenceEngine } from '@x/engine';
-import {
-  byteLevelTokenizer,
-  bytesSource,
-  GgmlType,
-  loadGgufModel,
-  type Model,
-  syntheticGguf,
-} from '@x/model';
+import { byteLevelTokenizer, GgmlType, loadSyntheticModel, type Model } from '@x/model';
 import { type RunningServer, type ServerOptions, startServer } from './serve.js';
 
 export const CHAT_TEMPLATE =
@@ -18,8 +11,8 @@ let tiny: Promise<Model> | undefined;
 
 /** A 2-layer llama with a byte-level vocabulary and a chat template, loaded once. */
 export function tinyModel(): Promise<Model> {
-  tiny ??= (async () => {
-    const chunks = syntheticGguf({
+  tiny ??= loadSyntheticModel(
+    {
       architecture: 'llama',
       tokenizer: byteLevelTokenizer({ chatTemplate: CHAT_TEMPLATE }),
       hiddenSize: 64,
@@ -31,15 +24,9 @@ export function tinyModel(): Promise<Model> {
       weightType: GgmlType.Q8_0,
       logitScale: 4,
       seed: 11,
-    });
-    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.byteLength;
-    }
-    return loadGgufModel(bytesSource(bytes, 'tiny.gguf'));
-  })();
+    },
+    'tiny.gguf',
+  );
   return tiny;
 }
 

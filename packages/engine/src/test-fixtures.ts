@@ -2,17 +2,15 @@
 // one token, so text round-trips and stop strings span tokens), and an executor for the tests.
 import {
   byteLevelTokenizer,
-  bytesSource,
   type ForwardBatch,
   type ForwardResult,
   type ForwardSequence,
   GgmlType,
-  loadGgufModel,
+  loadSyntheticModel,
   type Model,
   type ModelExecutor,
   ReferenceExecutor,
   type SyntheticModelOptions,
-  syntheticGguf,
 } from '@x/model';
 
 export const EOS = 256;
@@ -36,14 +34,7 @@ export const TINY: SyntheticModelOptions = {
 };
 
 export async function tinyModel(options: Partial<SyntheticModelOptions> = {}): Promise<Model> {
-  const chunks = syntheticGguf({ ...TINY, ...options });
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return loadGgufModel(bytesSource(bytes, 'tiny.gguf'));
+  return loadSyntheticModel({ ...TINY, ...options }, 'tiny.gguf');
 }
 
 /**

@@ -3,43 +3,37 @@
 // FFN 704, vocabulary 4096, Q8_0), plus per-kernel GPU times from timestamp queries.
 // tok/s = the bench's ops/s × the batch's tokens.
 import {
-  bytesSource,
   type ForwardBatch,
   GgmlType,
-  loadGgufModel,
+  loadSyntheticModel,
   type ModelExecutor,
   ReferenceExecutor,
   sequenceBatch,
-  syntheticGguf,
 } from '@x/model';
 import { afterAll, bench, describe } from 'vitest';
 import { requestGpuDevice, WebGpuExecutor } from '../src/index.js';
 
 const vocab = Array.from({ length: 4096 }, (_, i) => `t${i}`);
-const chunks = syntheticGguf({
-  architecture: 'llama',
-  tokenizer: {
-    'tokenizer.ggml.model': 'gpt2',
-    'tokenizer.ggml.pre': 'smollm',
-    'tokenizer.ggml.tokens': vocab,
-    'tokenizer.ggml.merges': [],
+const model = await loadSyntheticModel(
+  {
+    architecture: 'llama',
+    tokenizer: {
+      'tokenizer.ggml.model': 'gpt2',
+      'tokenizer.ggml.pre': 'smollm',
+      'tokenizer.ggml.tokens': vocab,
+      'tokenizer.ggml.merges': [],
+    },
+    hiddenSize: 256,
+    intermediateSize: 704,
+    numLayers: 6,
+    numHeads: 8,
+    numKvHeads: 2,
+    contextLength: 512,
+    tieWordEmbeddings: true,
+    weightType: GgmlType.Q8_0,
   },
-  hiddenSize: 256,
-  intermediateSize: 704,
-  numLayers: 6,
-  numHeads: 8,
-  numKvHeads: 2,
-  contextLength: 512,
-  tieWordEmbeddings: true,
-  weightType: GgmlType.Q8_0,
-});
-const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-let at = 0;
-for (const c of chunks) {
-  bytes.set(c, at);
-  at += c.byteLength;
-}
-const model = await loadGgufModel(bytesSource(bytes, 'demo-shapes-q8_0.gguf'));
+  'demo-shapes-q8_0.gguf',
+);
 const SHAPE = { numBlocks: 512, blockSize: 16 };
 const gpu = await requestGpuDevice();
 const webgpu = await WebGpuExecutor.create(model, {

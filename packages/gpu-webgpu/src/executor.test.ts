@@ -3,17 +3,15 @@
 import {
   type Architecture,
   byteLevelTokenizer,
-  bytesSource,
   dequantizeRow,
   type ForwardBatch,
   GgmlType,
-  loadGgufModel,
+  loadSyntheticModel,
   type Model,
   type ModelExecutor,
   ReferenceExecutor,
   type SequenceStep,
   sequenceBatch,
-  syntheticGguf,
   type WeightMatrix,
 } from '@x/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,27 +49,23 @@ async function tinyModel(
   options: { architecture?: Architecture; hidden?: number; tie?: boolean } = {},
 ): Promise<Model> {
   const hidden = options.hidden ?? 64;
-  const chunks = syntheticGguf({
-    architecture: options.architecture ?? 'llama',
-    tokenizer: byteLevelTokenizer(),
-    hiddenSize: hidden,
-    intermediateSize: hidden * 2,
-    numLayers: 2,
-    numHeads: 4,
-    numKvHeads: 2,
-    contextLength: 256,
-    weightType,
-    tieWordEmbeddings: options.tie,
-    logitScale: 4,
-    seed: 11,
-  });
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return loadGgufModel(bytesSource(bytes, `tiny-${weightType}.gguf`));
+  return loadSyntheticModel(
+    {
+      architecture: options.architecture ?? 'llama',
+      tokenizer: byteLevelTokenizer(),
+      hiddenSize: hidden,
+      intermediateSize: hidden * 2,
+      numLayers: 2,
+      numHeads: 4,
+      numKvHeads: 2,
+      contextLength: 256,
+      weightType,
+      tieWordEmbeddings: options.tie,
+      logitScale: 4,
+      seed: 11,
+    },
+    `tiny-${weightType}.gguf`,
+  );
 }
 
 const SHAPE = { numBlocks: 32, blockSize: 16, numHostBlocks: 8 };

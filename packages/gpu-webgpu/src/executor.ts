@@ -7,8 +7,7 @@ import {
   type ModelExecutor,
   type ModelWeights,
   ropeInverseFrequencies,
-  sampleLogits,
-  type TokenLogprobs,
+  sampleSequences,
   validateBatch,
   type WeightMatrix,
 } from '@x/model';
@@ -238,17 +237,7 @@ export class WebGpuExecutor implements ModelExecutor {
     this.checkUsable();
     if (signal?.aborted)
       throw new ExecutorError('aborted before the batch ran', 'EXECUTOR_ABORTED');
-    const rows = await this.forwardRows(batch);
-    const tokens: number[] = [];
-    const logprobs: Array<TokenLogprobs | undefined> = [];
-    let i = 0;
-    for (const seq of batch.sequences) {
-      if (!seq.sample) continue;
-      const sampled = sampleLogits(rows[i++] as Float32Array, seq.sampling, seq);
-      tokens.push(sampled.tokenId);
-      logprobs.push(sampled.logprobs);
-    }
-    return { tokens: Int32Array.from(tokens), logprobs };
+    return sampleSequences(batch.sequences, await this.forwardRows(batch));
   }
 
   /**

@@ -77,11 +77,13 @@ export {
   type SamplingContext,
   SamplingParamsError,
   sampleLogits,
+  sampleSequences,
   seededUniform,
   validateSamplingParams,
 } from './sampling.js';
 export {
   byteLevelTokenizer,
+  loadSyntheticModel,
   permuteForInterleavedRope,
   type SyntheticModelOptions,
   syntheticGguf,

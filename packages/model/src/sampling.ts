@@ -1,4 +1,4 @@
-import type { SamplingParams, TokenLogprobs } from './executor.js';
+import type { ForwardResult, ForwardSequence, SamplingParams, TokenLogprobs } from './executor.js';
 
 /** Temperatures below this sample greedily (vLLM's `_SAMPLING_EPS`). */
 const GREEDY_EPS = 1e-5;
@@ -102,6 +102,27 @@ export function sampleLogits(
     tokenId,
     logprobs: logprobs ? { logprob: logprobs.logprob, top: logprobs.top } : undefined,
   };
+}
+
+/**
+ * Samples each sequence with `sample: true` from its logits row (`rows` in batch order, one per
+ * such sequence, as `ReferenceExecutor.forward` returns them): the result of an executor that
+ * samples on the host. Rows are modified in place (penalties, temperature).
+ */
+export function sampleSequences(
+  sequences: readonly ForwardSequence[],
+  rows: readonly Float32Array[],
+): ForwardResult {
+  const tokens = new Int32Array(rows.length);
+  const logprobs: Array<TokenLogprobs | undefined> = [];
+  let i = 0;
+  for (const seq of sequences) {
+    if (!seq.sample) continue;
+    const sampled = sampleLogits(rows[i] as Float32Array, seq.sampling, seq);
+    tokens[i++] = sampled.tokenId;
+    logprobs.push(sampled.logprobs);
+  }
+  return { tokens, logprobs };
 }
 
 /** Index of the largest value; the lowest index among ties, as llama.cpp and torch.argmax. */

@@ -1,7 +1,9 @@
+import { bytesSource } from './byte-source.js';
 import { type Architecture, type Llama3RopeScaling, llama3RopeFreqFactors } from './config.js';
 import { GgmlType } from './ggml-type.js';
 import { GgufValueType } from './gguf/types.js';
 import { encodeGguf, type GgufMetadataInput, type GgufTensorInput, gguf } from './gguf/writer.js';
+import { loadGgufModel, type Model } from './load.js';
 import { quantize } from './quant/index.js';
 import { encodeSafetensors, type SafetensorsTensorInput } from './safetensors.js';
 import { TokenType } from './tokenizer/token-type.js';
@@ -209,6 +211,24 @@ export function syntheticGguf(options: SyntheticModelOptions): Uint8Array[] {
     ...options.metadata,
   };
   return encodeGguf({ metadata, tensors });
+}
+
+/**
+ * A {@link syntheticGguf} model loaded straight from memory, no file written: for tests and
+ * benchmarks. `name` is what `model.name` (and its errors) say.
+ */
+export async function loadSyntheticModel(
+  options: SyntheticModelOptions,
+  name = 'synthetic.gguf',
+): Promise<Model> {
+  const chunks = syntheticGguf(options);
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return loadGgufModel(bytesSource(bytes, name));
 }
 
 /**

@@ -106,7 +106,7 @@ describe('xinfer generate', () => {
       ids: expected.tokenIds,
       text: expected.text,
     });
-  });
+  }, 120_000);
 
   it.each([
     [['--temperature', '5'], 'xinfer: temperature: must be in [0, 2], got 5\n'],

@@ -12,7 +12,7 @@ import {
   dequantizeRow,
   type PreparedActivations,
 } from '../quant/index.js';
-import { sampleLogits } from '../sampling.js';
+import { sampleSequences } from '../sampling.js';
 import { validateBatch } from '../validate-batch.js';
 import type { ModelWeights } from '../weights.js';
 import { applyRope, matmul, rmsNorm, ropeInverseFrequencies, swiglu } from './ops.js';
@@ -122,17 +122,7 @@ export class ReferenceExecutor implements ModelExecutor {
       throw new ExecutorError('the executor has been disposed', 'EXECUTOR_DISPOSED');
     if (options.signal?.aborted)
       throw new ExecutorError('aborted before the batch ran', 'EXECUTOR_ABORTED');
-    const logits = this.forward(batch);
-    const tokens: number[] = [];
-    const logprobs: Array<TokenLogprobs | undefined> = [];
-    let i = 0;
-    for (const seq of batch.sequences) {
-      if (!seq.sample) continue;
-      const sampled = sampleLogits(logits[i++] as Float32Array, seq.sampling, seq);
-      tokens.push(sampled.tokenId);
-      logprobs.push(sampled.logprobs);
-    }
-    return { tokens: Int32Array.from(tokens), logprobs };
+    return sampleSequences(batch.sequences, this.forward(batch));
   }
 
   /**
