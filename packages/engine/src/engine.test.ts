@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requestGpuDevice } from '@x/gpu-webgpu';
 import {
   byteLevelTokenizer,
   type ForwardBatch,
@@ -11,7 +12,7 @@ import {
   writeFileChunks,
 } from '@x/model';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type EngineOptions, InferenceEngine } from './engine.js';
+import { type EngineOptions, InferenceEngine, isSoftwareAdapter } from './engine.js';
 import { EngineConfigError } from './engine-config.js';
 import { EngineError } from './errors.js';
 import { GenerationParamsError } from './generation-params.js';
@@ -393,9 +394,39 @@ describe('InferenceEngine.create', () => {
     await e.close();
   });
 
+  it('picks WebGPU by default only on a hardware adapter, and says which it took', async () => {
+    const gpu = await requestGpuDevice();
+    const software = isSoftwareAdapter(gpu.adapterInfo);
+    gpu.device.destroy();
+    const lines: string[] = [];
+    const e = await engine({ log: (line) => lines.push(line) });
+    expect(e.info.executor).toBe(software ? 'ReferenceExecutor' : 'WebGpuExecutor');
+    if (software) expect(lines.join('\n')).toContain('is a CPU emulation');
+    await e.close();
+  });
+
+  it('runs the WebGPU executor with an f16 K/V cache: twice the blocks in the same memory', async () => {
+    const e = await engine({
+      executor: 'webgpu',
+      maxNumBlocks: 1024,
+      kvCacheMemoryMb: 0.5,
+      kvCacheDtype: 'f16',
+    });
+    expect(e.info.executor).toBe('WebGpuExecutor');
+    expect(e.info.numBlocks).toBe(128);
+    const result = await e.generate(PROMPTS[1]!, { maxTokens: 16, temperature: 0 }).result;
+    expect(result.tokenIds.length).toBeGreaterThan(0);
+    expect(e.metrics.numFreeBlocks).toBe(128);
+    await e.close();
+    await expect(engine({ executor: 'webgpu', kvCacheDtype: 'q8_0' })).rejects.toThrow(
+      "kvCacheDtype 'q8_0' has no WebGPU kernels",
+    );
+  });
+
   it('says which executor runs and how the KV cache was sized', async () => {
     const lines: string[] = [];
     const e = await engine({
+      executor: 'reference',
       log: (line) => lines.push(line),
       maxNumBlocks: 1024,
       kvCacheMemoryMb: 0.5,

@@ -77,7 +77,10 @@ export interface EngineOptions extends Partial<EngineConfig> {
    * elsewhere, `maxNumBlocks` as asked.
    */
   kvCacheMemoryMb?: number;
-  /** Element type the executor stores K/V in, to size the pool. Default `'f32'` (the reference's). */
+  /**
+   * Element type of the K/V cache, to size the pool; the WebGPU executor stores `'f16'` as halves
+   * (the reference always stores f32). Default `'f32'`.
+   */
   kvCacheDtype?: KvDtype;
   /** Host blocks for swapping preempted sequences (with `preemptionMode: 'swap'`). Default 0. */
   numHostBlocks?: number;
@@ -366,7 +369,7 @@ export class InferenceEngine {
       executor =
         typeof executorOption === 'function'
           ? await executorOption(model, shape, budget)
-          : await builtInExecutor(executorOption, model, shape, budget, log);
+          : await builtInExecutor(executorOption, model, shape, budget, kvCacheDtype, log);
     }
     try {
       assertPoolHoldsOneSequence(
@@ -962,6 +965,9 @@ function resolveChatTemplate(
   return { template: new ChatTemplate(PLAIN_CHAT_TEMPLATE), source: 'plain' };
 }
 
+/** Why `'auto'` found no hardware adapter, once it has looked: the adapters do not change. */
+let noHardwareAdapter: string | undefined;
+
 /**
  * The executor `'auto'`, `'webgpu'` or `'reference'` names. `'auto'` takes a WebGPU adapter only
  * when it is hardware: a software one (lavapipe, SwiftShader) runs kernels on CPU threads, where
@@ -973,26 +979,36 @@ async function builtInExecutor(
   model: Model,
   shape: KvCacheShape,
   budget: StepBudget,
+  kvCacheDtype: KvDtype,
   log: (line: string) => void,
 ): Promise<ModelExecutor> {
   if (name === 'reference') return new ReferenceExecutor(model, shape);
+  if (kvCacheDtype === 'q8_0') {
+    throw new TypeError("kvCacheDtype 'q8_0' has no WebGPU kernels; use 'f16' or 'f32'");
+  }
+  if (name === 'auto' && noHardwareAdapter) {
+    log(`xinfer: ${noHardwareAdapter}; running on ReferenceExecutor`);
+    return new ReferenceExecutor(model, shape);
+  }
   let gpu: GpuDevice;
   try {
     gpu = await requestGpuDevice();
   } catch (error) {
     if (name === 'webgpu') throw error;
-    log(`xinfer: no WebGPU adapter (${(error as Error).message}); running on ReferenceExecutor`);
+    noHardwareAdapter = `no WebGPU adapter (${(error as Error).message})`;
+    log(`xinfer: ${noHardwareAdapter}; running on ReferenceExecutor`);
     return new ReferenceExecutor(model, shape);
   }
   if (name === 'auto' && isSoftwareAdapter(gpu.adapterInfo)) {
     gpu.device.destroy();
-    log(
-      `xinfer: the only WebGPU adapter is a CPU emulation (${gpu.adapterInfo.description || gpu.adapterInfo.architecture}); ` +
-        "running on ReferenceExecutor (executor: 'webgpu' uses it anyway)",
-    );
+    const { description, architecture } = gpu.adapterInfo;
+    noHardwareAdapter =
+      `the only WebGPU adapter is a CPU emulation (${description || architecture}), ` +
+      "which executor: 'webgpu' uses anyway";
+    log(`xinfer: ${noHardwareAdapter}; running on ReferenceExecutor`);
     return new ReferenceExecutor(model, shape);
   }
-  return WebGpuExecutor.create(model, { ...shape, ...budget, gpu, ownsDevice: true });
+  return WebGpuExecutor.create(model, { ...shape, ...budget, gpu, ownsDevice: true, kvCacheDtype });
 }
 
 /** Whether an adapter runs on CPU threads (Mesa's lavapipe/llvmpipe, SwiftShader, WARP). */

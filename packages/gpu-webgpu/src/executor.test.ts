@@ -76,11 +76,12 @@ const SHAPE = { numBlocks: 32, blockSize: 16, numHostBlocks: 8 };
  */
 function pair(
   m: Model,
-  options: { ggml?: boolean } = {},
+  options: { ggml?: boolean; kvCacheDtype?: 'f32' | 'f16' } = {},
 ): Promise<[ReferenceExecutor, WebGpuExecutor]> {
   return WebGpuExecutor.create(m, {
     ...SHAPE,
     gpu,
+    kvCacheDtype: options.kvCacheDtype,
     maxTokensPerStep: 128,
     maxSequencesPerStep: 8,
     maxModelLen: 256,
@@ -187,48 +188,58 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
   ] as const)('%s', async (_, architecture, tie) => {
     const m = await tinyModel(GgmlType.Q8_0, { architecture, tie });
     const [ref, exe] = await pair(m);
-    const batch = sequenceBatch(
-      step(ids('Hello there, general'), 0, [7, 9]),
-      step(ids('x'), 0, [4]),
-    );
+    // 49 tokens: the tiled prefill matmuls (bias included); then a decode step: the split-K ones.
+    const prompt = ids('Hello there, general Kenobi. You are a bold one.');
+    const batch = sequenceBatch(step(prompt, 0, [7, 9, 10, 11]), step(ids('x'), 0, [4]));
     expect(await compare(ref, exe, batch)).toBeLessThan(TOLERANCE);
+    const next = sequenceBatch(step([33], prompt.length, [7, 9, 10, 11]), step([34], 1, [4]));
+    expect(await compare(ref, exe, next)).toBeLessThan(TOLERANCE);
     await exe.dispose();
   });
 
-  it('shares prefix blocks, forks with a block copy, and swaps out and back in', async () => {
-    const m = await tinyModel(GgmlType.Q8_0);
-    const [ref, exe] = await pair(m);
-    const prefix = ids('A shared prefix of exactly 32 b.'); // two full blocks
-    expect(prefix.length).toBe(32);
-    const tail = ids(' and more');
-    // Sequence 1 fills blocks 0, 1 and starts block 2.
-    expect(
-      await compare(ref, exe, sequenceBatch(step([...prefix, ...tail], 0, [0, 1, 2]))),
-    ).toBeLessThan(TOLERANCE);
-    // Sequence 2 reuses blocks 0 and 1 (a prefix-cache hit) and computes only its own tail;
-    // sequence 3 forks sequence 1: block 2 copied to block 3 before its next token.
-    const fork = {
-      ...sequenceBatch(
-        step(ids(' but different'), 32, [0, 1, 4]),
-        step([33], 32 + tail.length, [0, 1, 3]),
-      ),
-      copies: [[2, 3]] as Array<[number, number]>,
-    };
-    expect(await compare(ref, exe, fork)).toBeLessThan(TOLERANCE);
-    // Preempt sequence 1 by swapping its last block out, reuse that device block for a new
-    // sequence, then swap it back into another block and go on.
-    const out = {
-      ...sequenceBatch(step(ids('filler text'), 0, [2])),
-      swapOut: [[2, 5]] as Array<[number, number]>,
-    };
-    expect(await compare(ref, exe, out)).toBeLessThan(TOLERANCE);
-    const back = {
-      ...sequenceBatch(step([44], 32 + tail.length, [0, 1, 6])),
-      swapIn: [[5, 6]] as Array<[number, number]>,
-    };
-    expect(await compare(ref, exe, back)).toBeLessThan(TOLERANCE);
-    await exe.dispose();
-  });
+  it.each([
+    ['f32', TOLERANCE],
+    ['f16', 2e-3],
+  ] as const)(
+    'shares prefix blocks, forks with a block copy, and swaps out and back in (%s K/V)',
+    async (kvCacheDtype, tolerance) => {
+      const m = await tinyModel(GgmlType.Q8_0);
+      const [ref, exe] = await pair(m, { kvCacheDtype });
+      expect(exe.info.kvCacheBytes).toBe(
+        2 * 2 * SHAPE.numBlocks * SHAPE.blockSize * 32 * (kvCacheDtype === 'f16' ? 2 : 4),
+      );
+      const prefix = ids('A shared prefix of exactly 32 b.'); // two full blocks
+      expect(prefix.length).toBe(32);
+      const tail = ids(' and more');
+      // Sequence 1 fills blocks 0, 1 and starts block 2.
+      expect(
+        await compare(ref, exe, sequenceBatch(step([...prefix, ...tail], 0, [0, 1, 2]))),
+      ).toBeLessThan(tolerance);
+      // Sequence 2 reuses blocks 0 and 1 (a prefix-cache hit) and computes only its own tail;
+      // sequence 3 forks sequence 1: block 2 copied to block 3 before its next token.
+      const fork = {
+        ...sequenceBatch(
+          step(ids(' but different'), 32, [0, 1, 4]),
+          step([33], 32 + tail.length, [0, 1, 3]),
+        ),
+        copies: [[2, 3]] as Array<[number, number]>,
+      };
+      expect(await compare(ref, exe, fork)).toBeLessThan(tolerance);
+      // Preempt sequence 1 by swapping its last block out, reuse that device block for a new
+      // sequence, then swap it back into another block and go on.
+      const out = {
+        ...sequenceBatch(step(ids('filler text'), 0, [2])),
+        swapOut: [[2, 5]] as Array<[number, number]>,
+      };
+      expect(await compare(ref, exe, out)).toBeLessThan(tolerance);
+      const back = {
+        ...sequenceBatch(step([44], 32 + tail.length, [0, 1, 6])),
+        swapIn: [[5, 6]] as Array<[number, number]>,
+      };
+      expect(await compare(ref, exe, back)).toBeLessThan(tolerance);
+      await exe.dispose();
+    },
+  );
 
   it.each(['F32', 'Q8_0', 'Q4_K'] as const)(
     '%s: the same greedy tokens as the reference for 64 steps, batched',

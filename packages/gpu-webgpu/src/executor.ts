@@ -23,6 +23,8 @@ import {
   rmsShader,
   ropeKvShader,
   STEP_UNIFORM_WORDS,
+  TILED_MIN_TOKENS,
+  tiledMatmulShader,
 } from './kernels/kernels.js';
 import { type PackedWeight, packWeight } from './kernels/weights.js';
 
@@ -42,6 +44,11 @@ export interface WebGpuExecutorOptions {
   maxModelLen?: number;
   /** The device to run on; default one from `requestGpuDevice()`, destroyed by `dispose()`. */
   gpu?: GpuDevice;
+  /**
+   * Element type of the K/V cache: `'f32'` (default) or `'f16'` (half the memory and attention
+   * traffic; needs the adapter's `shader-f16`).
+   */
+  kvCacheDtype?: 'f32' | 'f16';
   /** Destroy `gpu` on `dispose()` (and when creation fails). Default: only a device it requested. */
   ownsDevice?: boolean;
 }
@@ -76,6 +83,7 @@ export function setDefaultGpuDevice(request: () => Promise<GpuDevice>): void {
 /** What {@link build} makes for the executor. */
 interface ExecutorParts {
   config: ModelConfig;
+  kvCacheDtype: 'f32' | 'f16';
   kvCache: KvCacheShape;
   info: WebGpuExecutorInfo;
   device: GPUDevice;
@@ -135,8 +143,8 @@ export class WebGpuExecutor implements ModelExecutor {
   private readonly readback: GPUBuffer;
   private readonly keys: GPUBuffer[];
   private readonly values: GPUBuffer[];
-  private readonly hostKeys: Float32Array[];
-  private readonly hostValues: Float32Array[];
+  private readonly hostKeys: Uint8Array[];
+  private readonly hostValues: Uint8Array[];
   private readonly limits: { tokens: number; sequences: number; modelLen: number };
   private readonly blockBytes: number;
   private blockScratch: GPUBuffer | undefined;
@@ -162,10 +170,10 @@ export class WebGpuExecutor implements ModelExecutor {
     this.values = parts.values;
     this.limits = parts.limits;
     const kvDim = parts.config.numKvHeads * parts.config.headDim;
-    this.blockBytes = parts.kvCache.blockSize * kvDim * 4;
-    const hostFloats = parts.kvCache.numHostBlocks * parts.kvCache.blockSize * kvDim;
-    this.hostKeys = parts.keys.map(() => new Float32Array(hostFloats));
-    this.hostValues = parts.keys.map(() => new Float32Array(hostFloats));
+    this.blockBytes = parts.kvCache.blockSize * kvDim * (parts.kvCacheDtype === 'f16' ? 2 : 4);
+    const hostBytes = parts.kvCache.numHostBlocks * this.blockBytes;
+    this.hostKeys = parts.keys.map(() => new Uint8Array(hostBytes));
+    this.hostValues = parts.keys.map(() => new Uint8Array(hostBytes));
     void this.device.lost.then((info) => {
       this.lost = info;
     });
@@ -493,18 +501,17 @@ export class WebGpuExecutor implements ModelExecutor {
       });
     }
     if (ins.length > 0) {
-      const floats = bytes / 4;
       const upload = this.device.createBuffer({
         size: ins.length * 2 * layers * bytes,
         usage: GPUBufferUsage.COPY_SRC,
         mappedAtCreation: true,
       });
-      const view = new Float32Array(upload.getMappedRange());
+      const view = new Uint8Array(upload.getMappedRange());
       ins.forEach(([host], i) => {
         for (let l = 0; l < layers; l++) {
-          const at = (i * layers + l) * 2 * floats;
-          view.set(this.hostKeys[l]!.subarray(host * floats, (host + 1) * floats), at);
-          view.set(this.hostValues[l]!.subarray(host * floats, (host + 1) * floats), at + floats);
+          const at = (i * layers + l) * 2 * bytes;
+          view.set(this.hostKeys[l]!.subarray(host * bytes, (host + 1) * bytes), at);
+          view.set(this.hostValues[l]!.subarray(host * bytes, (host + 1) * bytes), at + bytes);
         }
       });
       upload.unmap();
@@ -532,14 +539,14 @@ export class WebGpuExecutor implements ModelExecutor {
 
   private async storeSwappedOut(batch: ForwardBatch, buffer: GPUBuffer): Promise<void> {
     await buffer.mapAsync(GPUMapMode.READ);
-    const all = new Float32Array(buffer.getMappedRange());
-    const floats = this.blockBytes / 4;
+    const all = new Uint8Array(buffer.getMappedRange());
+    const bytes = this.blockBytes;
     const layers = this.keys.length;
     (batch.swapOut ?? []).forEach(([, host], i) => {
       for (let l = 0; l < layers; l++) {
-        const at = (i * layers + l) * 2 * floats;
-        this.hostKeys[l]!.set(all.subarray(at, at + floats), host * floats);
-        this.hostValues[l]!.set(all.subarray(at + floats, at + 2 * floats), host * floats);
+        const at = (i * layers + l) * 2 * bytes;
+        this.hostKeys[l]!.set(all.subarray(at, at + bytes), host * bytes);
+        this.hostValues[l]!.set(all.subarray(at + bytes, at + 2 * bytes), host * bytes);
       }
     });
     buffer.unmap();
@@ -625,12 +632,20 @@ async function build(
   const inv = alloc('rms', Tm * 4, 'arena');
   const logits = alloc('logits', Sm * V * 4, 'arena');
   const readback = alloc('readback', Sm * V * 4, 'arena', 0x01 | 0x08); // MAP_READ | COPY_DST
+  const kvCacheDtype = options.kvCacheDtype ?? 'f32';
+  if (kvCacheDtype === 'f16' && !gpu.features.has('shader-f16')) {
+    throw new GpuExecutorError(
+      "kvCacheDtype 'f16' needs the shader-f16 feature, which this adapter lacks; use 'f32'",
+      'GPU_UNSUPPORTED_MODEL',
+    );
+  }
   const slots = options.numBlocks * options.blockSize;
+  const slotBytes = kvDim * (kvCacheDtype === 'f16' ? 2 : 4);
   const keys: GPUBuffer[] = [];
   const values: GPUBuffer[] = [];
   for (let l = 0; l < c.numLayers; l++) {
-    keys.push(alloc(`layer ${l} keys`, slots * kvDim * 4, 'kv'));
-    values.push(alloc(`layer ${l} values`, slots * kvDim * 4, 'kv'));
+    keys.push(alloc(`layer ${l} keys`, slots * slotBytes, 'kv'));
+    values.push(alloc(`layer ${l} values`, slots * slotBytes, 'kv'));
   }
   const invFreq = ropeInverseFrequencies(c);
   const half = c.headDim / 2;
@@ -721,22 +736,33 @@ async function build(
   };
   const base = { 0: stepUniform, 1: stepData };
   const { rows: R, tokens: TT } = MATMUL_TILE;
+  // Two kernels per matmul; each step runs the one its batch size calls for.
   const matmul = (
     label: string,
     w: { info: PackedWeight; buffer: GPUBuffer },
     variant: MatmulVariant,
     bindings: Record<number, GPUBuffer>,
-  ) =>
-    op(label, matmulShader(w.info, variant), { ...base, ...bindings, 4: w.buffer }, (T, S) => [
-      Math.ceil(variant.n / R),
-      Math.ceil((variant.gather ? S : T) / TT),
-      1,
-    ]);
+  ) => {
+    const all = { ...base, ...bindings, 4: w.buffer };
+    const tiled = !variant.gather;
+    op(label, matmulShader(w.info, variant), all, (T, S) =>
+      tiled && T >= TILED_MIN_TOKENS
+        ? [0, 0, 0]
+        : [Math.ceil(variant.n / R), Math.ceil((variant.gather ? S : T) / TT), 1],
+    );
+    if (tiled) {
+      const rows = variant.dual ? 32 : 64;
+      op(label, tiledMatmulShader(w.info, variant), all, (T) =>
+        T >= TILED_MIN_TOKENS ? [Math.ceil(variant.n / rows), Math.ceil(T / 32), 1] : [0, 0, 0],
+      );
+    }
+  };
   const shape: AttentionShape = {
     numHeads: c.numHeads,
     numKvHeads: c.numKvHeads,
     headDim: c.headDim,
     blockSize: options.blockSize,
+    kvType: kvCacheDtype,
   };
   const perToken = (T: number): [number, number, number] => [T, 1, 1];
   op('embed', embedShader(embedding.info, d), { ...base, 2: x, 3: embedding.buffer }, (T) => [
@@ -792,6 +818,7 @@ async function build(
   const total = sizes.weights + sizes.kv + sizes.arena;
   return {
     config: c,
+    kvCacheDtype,
     kvCache: {
       numBlocks: options.numBlocks,
       numHostBlocks: options.numHostBlocks,

@@ -151,13 +151,123 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 }`;
 }
 
+/** Batches of at least this many tokens use {@link tiledMatmulShader}; smaller ones the split-K matmul. */
+export const TILED_MIN_TOKENS = 32;
+
+/**
+ * The matmul of {@link matmulShader} for large batches (prefill): each workgroup of 16×16 threads
+ * computes a tile of 64 rows (32 with a second weight) × 32 tokens. Per 32-element chunk of K, the
+ * weight tile is decoded once into workgroup memory and the activation tile loaded once (normed on
+ * load), then every thread accumulates a 4×2 (2×2) register tile, so each weight is read once per
+ * 32 tokens and each activation once per tile of rows. Same bindings; no `gather`.
+ * Dispatch `(ceil(n / rows), ceil(T / 32))`.
+ */
+export function tiledMatmulShader(
+  w: Pick<PackedWeight, 'type' | 'rowWords'>,
+  v: MatmulVariant,
+): string {
+  const dual = v.dual !== undefined;
+  const BN = dual ? 32 : 64;
+  const BT = 32;
+  const RPT = BN / 16;
+  const TPT = BT / 16;
+  const k4 = v.k / 4;
+  const stride = 33;
+  const store = (arr: string, val: string) =>
+    [0, 1, 2, 3].map((i) => `${arr}[r * ${stride}u + q * 4u + ${i}u] = ${val}[${i}];`).join(' ');
+  const norm = v.norm
+    ? `@group(0) @binding(6) var<storage, read> inv: array<f32>;
+@group(0) @binding(7) var<storage, read> norm_w: array<vec4<f32>>;`
+    : '';
+  const write = dual
+    ? `let sum2 = acc2[i * ${TPT}u + j];
+        out[o] = sum / (1.0 + exp(-sum)) * sum2;`
+    : v.residual
+      ? 'out[o] = out[o] + sum;'
+      : 'out[o] = sum;';
+  return `${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${wgslWeight(w, 'w', 4)}
+${dual ? wgslWeight(v.dual!, 'w2', 5) : ''}
+${norm}
+${v.bias ? '@group(0) @binding(8) var<storage, read> bias: array<f32>;' : ''}
+var<workgroup> ws: array<f32, ${BN * stride}>;
+${dual ? `var<workgroup> ws2: array<f32, ${BN * stride}>;` : ''}
+var<workgroup> xs: array<f32, ${BT * stride}>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let n0 = wg.x * ${BN}u;
+  let t0 = wg.y * ${BT}u;
+  let count = step.tokens;
+  var acc: array<f32, ${RPT * TPT}>;
+  ${dual ? `var acc2: array<f32, ${RPT * TPT}>;` : ''}
+  for (var c = 0u; c < ${v.k / 32}u; c++) {
+    for (var e = li; e < ${BN * 8}u; e += 256u) {
+      let r = e / 8u;
+      let q = e % 8u;
+      var wv = vec4<f32>(0.0);
+      ${dual ? 'var wv2 = vec4<f32>(0.0);' : ''}
+      if (n0 + r < ${v.n}u) {
+        wv = w_load4(n0 + r, c, q);
+        ${dual ? 'wv2 = w2_load4(n0 + r, c, q);' : ''}
+      }
+      ${store('ws', 'wv')}
+      ${dual ? store('ws2', 'wv2') : ''}
+    }
+    for (var e = li; e < ${BT * 8}u; e += 256u) {
+      let r = e / 8u;
+      let q = e % 8u;
+      let t = t0 + r;
+      var xv = vec4<f32>(0.0);
+      if (t < count) {
+        xv = x[t * ${k4}u + c * 8u + q]${v.norm ? ' * inv[t] * norm_w[c * 8u + q]' : ''};
+      }
+      ${store('xs', 'xv')}
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 32u; kk++) {
+      var b: array<f32, ${TPT}>;
+      for (var j = 0u; j < ${TPT}u; j++) { b[j] = xs[(lid.y + 16u * j) * ${stride}u + kk]; }
+      for (var i = 0u; i < ${RPT}u; i++) {
+        let a = ws[(lid.x + 16u * i) * ${stride}u + kk];
+        ${dual ? `let a2 = ws2[(lid.x + 16u * i) * ${stride}u + kk];` : ''}
+        for (var j = 0u; j < ${TPT}u; j++) {
+          acc[i * ${TPT}u + j] += a * b[j];
+          ${dual ? `acc2[i * ${TPT}u + j] += a2 * b[j];` : ''}
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < ${RPT}u; i++) {
+    let n = n0 + lid.x + 16u * i;
+    for (var j = 0u; j < ${TPT}u; j++) {
+      let t = t0 + lid.y + 16u * j;
+      if (n < ${v.n}u && t < count) {
+        let o = t * ${v.n}u + n;
+        var sum = acc[i * ${TPT}u + j];
+        ${v.bias ? 'sum += bias[n];' : ''}
+        ${write}
+      }
+    }
+  }
+}`;
+}
+
 /** Geometry of attention and the KV cache. */
 export interface AttentionShape {
   numHeads: number;
   numKvHeads: number;
   headDim: number;
   blockSize: number;
+  /** Element type of the K/V cache; `f16` needs `shader-f16`. */
+  kvType: 'f32' | 'f16';
 }
+
+/** `enable f16;` when the cache holds halves. */
+const kvEnable = (a: AttentionShape) => (a.kvType === 'f16' ? 'enable f16;\n' : '');
 
 /**
  * Rotates q in place and k on its way into the cache (RoPE, fused with the K/V write), and copies
@@ -173,12 +283,13 @@ export function ropeKvShader(a: AttentionShape, style: 'interleaved' | 'neox'): 
     style === 'interleaved'
       ? `fn pair(head: u32, i: u32) -> vec2<u32> { let b = head * ${a.headDim}u + 2u * i; return vec2<u32>(b, b + 1u); }`
       : `fn pair(head: u32, i: u32) -> vec2<u32> { let b = head * ${a.headDim}u + i; return vec2<u32>(b, b + ${half}u); }`;
-  return `${stepBindings(0, 1)}
+  const kv = a.kvType;
+  return `${kvEnable(a)}${stepBindings(0, 1)}
 @group(0) @binding(2) var<storage, read_write> q: array<f32>;
 @group(0) @binding(3) var<storage, read> k: array<f32>;
 @group(0) @binding(4) var<storage, read> v: array<f32>;
-@group(0) @binding(5) var<storage, read_write> kc: array<f32>;
-@group(0) @binding(6) var<storage, read_write> vc: array<f32>;
+@group(0) @binding(5) var<storage, read_write> kc: array<${kv}>;
+@group(0) @binding(6) var<storage, read_write> vc: array<${kv}>;
 @group(0) @binding(7) var<storage, read> rope: array<vec2<f32>>;
 ${pair}
 @compute @workgroup_size(64)
@@ -199,11 +310,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let ix = pair(p / ${half}u, p % ${half}u);
     let x0 = k[t * ${kvDim}u + ix.x];
     let x1 = k[t * ${kvDim}u + ix.y];
-    kc[slot * ${kvDim}u + ix.x] = x0 * cs.x - x1 * cs.y;
-    kc[slot * ${kvDim}u + ix.y] = x0 * cs.y + x1 * cs.x;
+    kc[slot * ${kvDim}u + ix.x] = ${kv}(x0 * cs.x - x1 * cs.y);
+    kc[slot * ${kvDim}u + ix.y] = ${kv}(x0 * cs.y + x1 * cs.x);
   }
   for (var e = lid.x; e < ${kvDim}u; e += 64u) {
-    vc[slot * ${kvDim}u + e] = v[t * ${kvDim}u + e];
+    vc[slot * ${kvDim}u + e] = ${kv}(v[t * ${kvDim}u + e]);
   }
 }`;
 }
@@ -225,10 +336,10 @@ export function attentionShader(a: AttentionShape): string {
   const group = a.numHeads / a.numKvHeads;
   const owned = Math.ceil(hd / ATTN_CHUNK);
   const C = ATTN_CHUNK;
-  return `${stepBindings(0, 1)}
+  return `${kvEnable(a)}${stepBindings(0, 1)}
 @group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> kc: array<f32>;
-@group(0) @binding(4) var<storage, read> vc: array<f32>;
+@group(0) @binding(3) var<storage, read> kc: array<${a.kvType}>;
+@group(0) @binding(4) var<storage, read> vc: array<${a.kvType}>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 var<workgroup> qs: array<f32, ${hd}>;
 var<workgroup> scores: array<f32, ${C}>;
@@ -253,7 +364,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       slot = step_data[table + p / ${a.blockSize}u] * ${a.blockSize}u + p % ${a.blockSize}u;
       let kb = slot * ${kvDim}u + kvBase;
       var dot = 0.0;
-      for (var d = 0u; d < ${hd}u; d++) { dot += qs[d] * kc[kb + d]; }
+      for (var d = 0u; d < ${hd}u; d++) { dot += qs[d] * f32(kc[kb + d]); }
       s = dot * ${f32(1 / Math.sqrt(hd))};
     }
     scores[lid.x] = s;
@@ -271,7 +382,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let vb = slots[j] * ${kvDim}u + kvBase;
       for (var o = 0u; o < ${owned}u; o++) {
         let d = lid.x + o * ${C}u;
-        if (d < ${hd}u) { acc[o] += e * vc[vb + d]; }
+        if (d < ${hd}u) { acc[o] += e * f32(vc[vb + d]); }
       }
     }
     m = cm;
