@@ -8,6 +8,7 @@ import {
   type ModelWeights,
   ropeInverseFrequencies,
   sampleSequences,
+  sequenceBatch,
   validateBatch,
   type WeightMatrix,
 } from '@x/model';
@@ -223,12 +224,35 @@ export class WebGpuExecutor implements ModelExecutor {
     const { device } = gpu;
     const ownsDevice = options.ownsDevice ?? options.gpu === undefined;
     try {
-      return new WebGpuExecutor(
+      const executor = new WebGpuExecutor(
         await build(model, gpu, { ...options, blockSize, numHostBlocks }, limits, ownsDevice),
       );
+      await executor.warmUp();
+      return executor;
     } catch (error) {
       if (ownsDevice) device.destroy();
       throw error;
+    }
+  }
+
+  /**
+   * Runs every kernel once (a one-token step and, budget allowing, a prefill-sized one), so that
+   * drivers that compile pipelines on first use do it now and not in a user's first request. The
+   * K/V written to block 0 is overwritten before any sequence reads it.
+   */
+  private async warmUp(): Promise<void> {
+    const sizes = [1, Math.min(TILED_MIN_TOKENS, this.limits.tokens)];
+    for (const n of new Set(sizes)) {
+      const blocks = Math.ceil(n / this.kvCache.blockSize);
+      if (blocks > this.kvCache.numBlocks || n > this.limits.modelLen) continue;
+      await this.forwardRows(
+        sequenceBatch({
+          tokenIds: new Array(n).fill(0),
+          start: 0,
+          blockTable: Array.from({ length: blocks }, (_, b) => b),
+          blockSize: this.kvCache.blockSize,
+        }),
+      );
     }
   }
 
