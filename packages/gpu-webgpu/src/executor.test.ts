@@ -201,6 +201,27 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
     ['f32', TOLERANCE],
     ['f16', 2e-3],
   ] as const)(
+    'attends over contexts longer than one attention chunk: a 150-token prompt in two chunks, then decodes (%s K/V)',
+    async (kvCacheDtype, tolerance) => {
+      const m = await tinyModel(GgmlType.Q8_0);
+      const [ref, exe] = await pair(m, { kvCacheDtype });
+      const prompt = Array.from({ length: 150 }, (_, i) => 32 + ((i * 7) % 90));
+      const table = Array.from({ length: 11 }, (_, b) => 20 - b);
+      for (const batch of [
+        sequenceBatch(step(prompt.slice(0, 100), 0, table, { sample: true })),
+        sequenceBatch(step(prompt.slice(100), 100, table), step(ids('short'), 0, [0])),
+        sequenceBatch(step([65], 150, table), step([66], 5, [0])),
+      ]) {
+        expect(await compare(ref, exe, batch)).toBeLessThan(tolerance);
+      }
+      await exe.dispose();
+    },
+  );
+
+  it.each([
+    ['f32', TOLERANCE],
+    ['f16', 2e-3],
+  ] as const)(
     'shares prefix blocks, forks with a block copy, and swaps out and back in (%s K/V)',
     async (kvCacheDtype, tolerance) => {
       const m = await tinyModel(GgmlType.Q8_0);

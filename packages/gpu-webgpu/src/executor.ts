@@ -817,7 +817,7 @@ async function build(
       `layer ${l} attention`,
       attentionShader(shape),
       { ...base, 2: q, 3: keys[l]!, 4: values[l]!, 5: attn },
-      (T) => [T, c.numHeads, 1],
+      (T) => [T, c.numKvHeads, 1],
     );
     matmul(`layer ${l} o`, layer.wo, { n: d, k: qDim, residual: true }, { 2: attn, 3: x });
     op(`layer ${l} ffn rms`, rms, { ...base, 2: x, 3: inv }, perToken);

@@ -324,16 +324,19 @@ const ATTN_CHUNK = 64;
 
 /**
  * Causal attention of each token over its sequence's cached positions `[0, position]`, reading K/V
- * through the block table and keeping an online softmax, so no score row is ever stored: each
- * chunk of 64 positions is scored (one position per thread), then every thread rescales its
- * running sum and accumulates V for the output dimensions it owns. One workgroup per (token, head).
- * Bindings: 0 step, 1 step data, 2 q, 3 key cache, 4 value cache, 5 out. Dispatch `(T, numHeads)`.
+ * through the block table and keeping an online softmax, so no score row is ever stored. One
+ * workgroup per (token, KV head) serves every query head of that KV head's group (GQA), so each
+ * K and V element is read once for the whole group: each chunk of 64 positions is scored (one
+ * position per thread, all the group's heads), then every thread rescales its running sums and
+ * accumulates V for the output dimensions it owns.
+ * Bindings: 0 step, 1 step data, 2 q, 3 key cache, 4 value cache, 5 out.
+ * Dispatch `(T, numKvHeads)`.
  */
 export function attentionShader(a: AttentionShape): string {
   const hd = a.headDim;
   const kvDim = a.numKvHeads * hd;
   const qDim = a.numHeads * hd;
-  const group = a.numHeads / a.numKvHeads;
+  const G = a.numHeads / a.numKvHeads;
   const owned = Math.ceil(hd / ATTN_CHUNK);
   const C = ATTN_CHUNK;
   return `${kvEnable(a)}${stepBindings(0, 1)}
@@ -341,56 +344,75 @@ export function attentionShader(a: AttentionShape): string {
 @group(0) @binding(3) var<storage, read> kc: array<${a.kvType}>;
 @group(0) @binding(4) var<storage, read> vc: array<${a.kvType}>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
-var<workgroup> qs: array<f32, ${hd}>;
-var<workgroup> scores: array<f32, ${C}>;
+var<workgroup> qs: array<f32, ${G * hd}>;
+var<workgroup> scores: array<f32, ${G * C}>;
 var<workgroup> slots: array<u32, ${C}>;
 @compute @workgroup_size(${C})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = wg.x;
-  let head = wg.y;
-  let kvBase = (head / ${group}u) * ${hd}u;
+  let kvh = wg.y;
+  let kvBase = kvh * ${hd}u;
+  let qBase = t * ${qDim}u + kvh * ${G * hd}u;
   let context = step_data[step.pos + t] + 1u;
   let table = step_data[step.bt + t];
-  for (var d = lid.x; d < ${hd}u; d += ${C}u) { qs[d] = q[t * ${qDim}u + head * ${hd}u + d]; }
+  for (var i = lid.x; i < ${G * hd}u; i += ${C}u) { qs[i] = q[qBase + i]; }
   workgroupBarrier();
-  var m = -3.0e38;
-  var l = 0.0;
-  var acc: array<f32, ${owned}>;
+  var m: array<f32, ${G}>;
+  var l: array<f32, ${G}>;
+  var acc: array<f32, ${G * owned}>;
+  for (var g = 0u; g < ${G}u; g++) { m[g] = -3.0e38; }
   for (var base = 0u; base < context; base += ${C}u) {
     let p = base + lid.x;
-    var s = -3.0e38;
     var slot = 0u;
+    var dots: array<f32, ${G}>;
+    // Zeroed by hand: a loop-scoped \`var\` is not reliably re-zeroed each iteration by every
+    // driver (lavapipe kept the last chunk's sums).
+    for (var g = 0u; g < ${G}u; g++) { dots[g] = 0.0; }
     if (p < context) {
       slot = step_data[table + p / ${a.blockSize}u] * ${a.blockSize}u + p % ${a.blockSize}u;
       let kb = slot * ${kvDim}u + kvBase;
-      var dot = 0.0;
-      for (var d = 0u; d < ${hd}u; d++) { dot += qs[d] * f32(kc[kb + d]); }
-      s = dot * ${f32(1 / Math.sqrt(hd))};
+      for (var d = 0u; d < ${hd}u; d++) {
+        let k = f32(kc[kb + d]);
+        for (var g = 0u; g < ${G}u; g++) { dots[g] += qs[g * ${hd}u + d] * k; }
+      }
     }
-    scores[lid.x] = s;
+    for (var g = 0u; g < ${G}u; g++) {
+      scores[g * ${C}u + lid.x] = select(-3.0e38, dots[g] * ${f32(1 / Math.sqrt(hd))}, p < context);
+    }
     slots[lid.x] = slot;
     workgroupBarrier();
     let n = min(${C}u, context - base);
-    var cm = m;
-    for (var j = 0u; j < n; j++) { cm = max(cm, scores[j]); }
-    let correction = exp(m - cm);
-    l *= correction;
-    for (var o = 0u; o < ${owned}u; o++) { acc[o] *= correction; }
+    var cm: array<f32, ${G}>;
+    for (var g = 0u; g < ${G}u; g++) {
+      cm[g] = m[g];
+      for (var j = 0u; j < n; j++) { cm[g] = max(cm[g], scores[g * ${C}u + j]); }
+      let correction = exp(m[g] - cm[g]);
+      l[g] *= correction;
+      for (var o = 0u; o < ${owned}u; o++) { acc[g * ${owned}u + o] *= correction; }
+      m[g] = cm[g];
+    }
     for (var j = 0u; j < n; j++) {
-      let e = exp(scores[j] - cm);
-      l += e;
       let vb = slots[j] * ${kvDim}u + kvBase;
+      var e: array<f32, ${G}>;
+      for (var g = 0u; g < ${G}u; g++) {
+        e[g] = exp(scores[g * ${C}u + j] - cm[g]);
+        l[g] += e[g];
+      }
       for (var o = 0u; o < ${owned}u; o++) {
         let d = lid.x + o * ${C}u;
-        if (d < ${hd}u) { acc[o] += e * f32(vc[vb + d]); }
+        if (d < ${hd}u) {
+          let v = f32(vc[vb + d]);
+          for (var g = 0u; g < ${G}u; g++) { acc[g * ${owned}u + o] += e[g] * v; }
+        }
       }
     }
-    m = cm;
     workgroupBarrier();
   }
-  for (var o = 0u; o < ${owned}u; o++) {
-    let d = lid.x + o * ${C}u;
-    if (d < ${hd}u) { out[t * ${qDim}u + head * ${hd}u + d] = acc[o] / l; }
+  for (var g = 0u; g < ${G}u; g++) {
+    for (var o = 0u; o < ${owned}u; o++) {
+      let d = lid.x + o * ${C}u;
+      if (d < ${hd}u) { out[qBase + g * ${hd}u + d] = acc[g * ${owned}u + o] / l[g]; }
+    }
   }
 }`;
 }
