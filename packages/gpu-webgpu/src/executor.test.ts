@@ -12,6 +12,7 @@ import {
   ReferenceExecutor,
   type SequenceStep,
   sequenceBatch,
+  type TokenLogprobs,
   type WeightMatrix,
 } from '@x/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -297,6 +298,73 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
       await exe.dispose();
     },
   );
+});
+
+describe('WebGpuExecutor sampling on the device', () => {
+  it('draws what the reference sampler draws: seeded top-k/top-p/min-p, penalties, logprobs', async () => {
+    const m = await tinyModel(GgmlType.F32);
+    const [ref, exe] = await pair(m);
+    const sampling = [
+      { temperature: 0.8, topK: 40, seed: 7 },
+      { temperature: 1, topP: 0.9, minP: 0.02, seed: 8, logprobs: 3 },
+      {
+        temperature: 0.7,
+        repetitionPenalty: 1.3,
+        presencePenalty: 0.5,
+        frequencyPenalty: 0.4,
+        seed: 9,
+      },
+      { temperature: 0, logprobs: 0 },
+    ];
+    const prompts = [ids('In the beginning'), ids('x'), ids('abcabcabc'), ids('Hello')];
+    const tables = prompts.map((_, i) => [i * 4, i * 4 + 1, i * 4 + 2, i * 4 + 3]);
+    const run = async (executor: ModelExecutor) => {
+      const outputs: number[][] = prompts.map(() => []);
+      const logprobs: Array<Array<TokenLogprobs | undefined>> = [];
+      for (let n = 0; n < 16; n++) {
+        const batch = sequenceBatch(
+          ...prompts.map((p, i) =>
+            n === 0
+              ? step(p, 0, tables[i]!, {
+                  sampling: sampling[i],
+                  promptTokenIds: p,
+                  outputTokenIds: [],
+                })
+              : step([outputs[i]!.at(-1)!], p.length + n - 1, tables[i]!, {
+                  sampling: sampling[i],
+                  promptTokenIds: p,
+                  outputTokenIds: outputs[i]!.slice(),
+                }),
+          ),
+        );
+        const result = await executor.execute(batch);
+        result.tokens.forEach((t, i) => {
+          outputs[i]!.push(t);
+        });
+        logprobs.push(result.logprobs);
+      }
+      return { outputs, logprobs };
+    };
+    const want = await run(ref);
+    const got = await run(exe);
+    expect(got.outputs).toEqual(want.outputs);
+    // Log-probabilities agree to f32 rounding of the two forward passes.
+    for (const [n, stepLogprobs] of got.logprobs.entries()) {
+      for (const [i, lp] of stepLogprobs.entries()) {
+        const expected = want.logprobs[n]![i];
+        if (!expected || !lp) {
+          expect(lp).toEqual(expected);
+          continue;
+        }
+        expect(lp.logprob).toBeCloseTo(expected.logprob, 3);
+        expect(lp.top.map((t) => t.tokenId)).toEqual(expected.top.map((t) => t.tokenId));
+        for (const [k, t] of lp.top.entries()) {
+          expect(t.logprob).toBeCloseTo(expected.top[k]!.logprob, 3);
+        }
+      }
+    }
+    await exe.dispose();
+  });
 });
 
 describe('WebGpuExecutor errors', () => {

@@ -7,7 +7,6 @@ import {
   type ModelExecutor,
   type ModelWeights,
   ropeInverseFrequencies,
-  sampleSequences,
   sequenceBatch,
   validateBatch,
   type WeightMatrix,
@@ -27,6 +26,7 @@ import {
   TILED_MIN_TOKENS,
   tiledMatmulShader,
 } from './kernels/kernels.js';
+import { GpuSampler, type SamplerRow } from './kernels/sampler.js';
 import { type PackedWeight, packWeight } from './kernels/weights.js';
 
 /** Options of {@link WebGpuExecutor.create}. */
@@ -96,6 +96,7 @@ interface ExecutorParts {
   stepDataWords: number;
   logits: GPUBuffer;
   readback: GPUBuffer;
+  sampler: GpuSampler;
   keys: GPUBuffer[];
   values: GPUBuffer[];
   limits: { tokens: number; sequences: number; modelLen: number };
@@ -142,6 +143,7 @@ export class WebGpuExecutor implements ModelExecutor {
   private readonly stepDataWords: number;
   private readonly logits: GPUBuffer;
   private readonly readback: GPUBuffer;
+  private readonly sampler: GpuSampler;
   private readonly keys: GPUBuffer[];
   private readonly values: GPUBuffer[];
   private readonly hostKeys: Uint8Array[];
@@ -167,6 +169,7 @@ export class WebGpuExecutor implements ModelExecutor {
     this.stepDataWords = parts.stepDataWords;
     this.logits = parts.logits;
     this.readback = parts.readback;
+    this.sampler = parts.sampler;
     this.keys = parts.keys;
     this.values = parts.values;
     this.limits = parts.limits;
@@ -245,13 +248,15 @@ export class WebGpuExecutor implements ModelExecutor {
     for (const n of new Set(sizes)) {
       const blocks = Math.ceil(n / this.kvCache.blockSize);
       if (blocks > this.kvCache.numBlocks || n > this.limits.modelLen) continue;
-      await this.forwardRows(
+      await this.step(
         sequenceBatch({
           tokenIds: new Array(n).fill(0),
           start: 0,
           blockTable: Array.from({ length: blocks }, (_, b) => b),
           blockSize: this.kvCache.blockSize,
+          sampling: { temperature: 0 },
         }),
+        'sample',
       );
     }
   }
@@ -269,7 +274,8 @@ export class WebGpuExecutor implements ModelExecutor {
     this.checkUsable();
     if (signal?.aborted)
       throw new ExecutorError('aborted before the batch ran', 'EXECUTOR_ABORTED');
-    return sampleSequences(batch.sequences, await this.forwardRows(batch));
+    const { sampled } = await this.step(batch, 'sample');
+    return sampled!;
   }
 
   /**
@@ -280,7 +286,7 @@ export class WebGpuExecutor implements ModelExecutor {
   async forward(batch: ForwardBatch): Promise<Float32Array[]> {
     const run = this.running.then(() => {
       this.checkUsable();
-      return this.forwardRows(batch);
+      return this.step(batch, 'logits').then((out) => out.logits!);
     });
     this.running = run.catch(() => {});
     return run;
@@ -312,7 +318,7 @@ export class WebGpuExecutor implements ModelExecutor {
     }
     const run = this.running.then(async () => {
       this.checkUsable();
-      await this.forwardRows(batch, true);
+      await this.step(batch, 'profile');
       return this.lastTimings ?? [];
     });
     this.running = run.catch(() => {});
@@ -324,8 +330,9 @@ export class WebGpuExecutor implements ModelExecutor {
     encoder: GPUCommandEncoder,
     T: number,
     S: number,
+    sample: ((pass: GPUComputePassEncoder) => void) | undefined,
   ): () => Promise<KernelTiming[]> {
-    const count = this.ops.length * 2;
+    const count = (this.ops.length + 1) * 2;
     const querySet = this.device.createQuerySet({ type: 'timestamp', count });
     const resolve = this.device.createBuffer({
       size: count * 8,
@@ -335,7 +342,7 @@ export class WebGpuExecutor implements ModelExecutor {
       size: count * 8,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
-    const ran: Op[] = [];
+    const ran: string[] = [];
     for (const op of this.ops) {
       const [x, y, z] = op.grid(T, S);
       if (x === 0 || y === 0 || z === 0) continue;
@@ -352,7 +359,21 @@ export class WebGpuExecutor implements ModelExecutor {
       pass.setBindGroup(0, op.bindGroup);
       pass.dispatchWorkgroups(x, y, z);
       pass.end();
-      ran.push(op);
+      ran.push(op.label);
+    }
+    if (sample) {
+      const i = ran.length;
+      const pass = encoder.beginComputePass({
+        label: 'sampling',
+        timestampWrites: {
+          querySet,
+          beginningOfPassWriteIndex: 2 * i,
+          endOfPassWriteIndex: 2 * i + 1,
+        },
+      });
+      sample(pass);
+      pass.end();
+      ran.push('sampling');
     }
     encoder.resolveQuerySet(querySet, 0, ran.length * 2, resolve, 0);
     encoder.copyBufferToBuffer(resolve, 0, read, 0, ran.length * 16);
@@ -363,8 +384,8 @@ export class WebGpuExecutor implements ModelExecutor {
       for (const b of [read, resolve]) b.destroy();
       querySet.destroy();
       const byKernel = new Map<string, KernelTiming>();
-      ran.forEach((op, i) => {
-        const kernel = op.label.replace(/^layer \d+ /, '');
+      ran.forEach((label, i) => {
+        const kernel = label.replace(/^layer \d+ /, '');
         const ns = Number((stamps[2 * i + 1] as bigint) - (stamps[2 * i] as bigint));
         const entry = byKernel.get(kernel) ?? { kernel, dispatches: 0, ms: 0 };
         entry.dispatches++;
@@ -375,7 +396,15 @@ export class WebGpuExecutor implements ModelExecutor {
     };
   }
 
-  private async forwardRows(batch: ForwardBatch, profile = false): Promise<Float32Array[]> {
+  /**
+   * One step: `'logits'` reads back the sampled rows' logits; `'sample'` samples them on the
+   * device and reads back token ids (and log-probabilities); `'profile'` samples with every
+   * kernel in its own timed pass.
+   */
+  private async step(
+    batch: ForwardBatch,
+    mode: 'logits' | 'sample' | 'profile',
+  ): Promise<{ logits?: Float32Array[]; sampled?: ForwardResult }> {
     validateBatch(batch, this.kvCache, this.config.vocabSize);
     const T = batch.tokenIds.length;
     const seqs = batch.sequences;
@@ -396,6 +425,14 @@ export class WebGpuExecutor implements ModelExecutor {
       );
     }
     const data = this.packStep(batch, sampled);
+    const sampleOnDevice = mode !== 'logits' && S > 0;
+    const rows: SamplerRow[] = sampled.map((seq, row) => ({
+      row,
+      params: seq.sampling,
+      promptTokenIds: seq.promptTokenIds,
+      outputTokenIds: seq.outputTokenIds,
+    }));
+    if (sampleOnDevice) this.sampler.prepare(rows);
     const uniform = new Uint32Array(STEP_UNIFORM_WORDS);
     uniform.set([T, S, T, 2 * T, 3 * T, 4 * T]);
     const { device } = this;
@@ -405,7 +442,10 @@ export class WebGpuExecutor implements ModelExecutor {
     device.queue.writeBuffer(this.stepData, 0, data);
     const encoder = device.createCommandEncoder({ label: 'xinfer step' });
     const swapOutBuffer = this.encodeBlockMoves(encoder, batch);
-    const timed = profile ? this.encodeTimedPasses(encoder, T, S) : undefined;
+    const sample = sampleOnDevice
+      ? (pass: GPUComputePassEncoder) => this.sampler.encode(pass, this.logits)
+      : undefined;
+    const timed = mode === 'profile' ? this.encodeTimedPasses(encoder, T, S, sample) : undefined;
     if (!timed) {
       const pass = encoder.beginComputePass({ label: 'forward' });
       for (const op of this.ops) {
@@ -415,10 +455,19 @@ export class WebGpuExecutor implements ModelExecutor {
         pass.setBindGroup(0, op.bindGroup);
         pass.dispatchWorkgroups(x, y, z);
       }
+      sample?.(pass);
       pass.end();
     }
-    const logitsBytes = S * this.config.vocabSize * 4;
-    if (S > 0) encoder.copyBufferToBuffer(this.logits, 0, this.readback, 0, logitsBytes);
+    const readBytes = sampleOnDevice ? this.sampler.resultBytes(S) : S * this.config.vocabSize * 4;
+    if (S > 0) {
+      encoder.copyBufferToBuffer(
+        sampleOnDevice ? this.sampler.result : this.logits,
+        0,
+        this.readback,
+        0,
+        readBytes,
+      );
+    }
     device.queue.submit([encoder.finish()]);
     const oom = device.popErrorScope();
     const invalid = device.popErrorScope();
@@ -437,17 +486,23 @@ export class WebGpuExecutor implements ModelExecutor {
           'GPU_DEVICE_ERROR',
         );
       }
-      const out: Float32Array[] = [];
+      let bytes = new ArrayBuffer(0);
       if (S > 0) {
-        await this.readback.mapAsync(GPUMapMode.READ, 0, logitsBytes);
-        const all = new Float32Array(this.readback.getMappedRange(0, logitsBytes).slice(0));
+        await this.readback.mapAsync(GPUMapMode.READ, 0, readBytes);
+        bytes = this.readback.getMappedRange(0, readBytes).slice(0);
         this.readback.unmap();
-        const V = this.config.vocabSize;
-        for (let i = 0; i < S; i++) out.push(all.subarray(i * V, (i + 1) * V));
       }
       if (swapOutBuffer) await this.storeSwappedOut(batch, swapOutBuffer);
       if (timed) this.lastTimings = await timed();
-      return out;
+      if (mode !== 'logits') {
+        return {
+          sampled:
+            S > 0 ? this.sampler.decode(bytes, rows) : { tokens: new Int32Array(0), logprobs: [] },
+        };
+      }
+      const all = new Float32Array(bytes);
+      const V = this.config.vocabSize;
+      return { logits: Array.from({ length: S }, (_, i) => all.subarray(i * V, (i + 1) * V)) };
     } catch (error) {
       if (this.lost || error instanceof GpuExecutorError) {
         this.checkUsable();
@@ -582,6 +637,7 @@ export class WebGpuExecutor implements ModelExecutor {
     this.disposed = true;
     await this.running;
     for (const b of this.buffers) b.destroy();
+    this.sampler.destroy();
     this.blockScratch?.destroy();
     if (this.ownsDevice) this.device.destroy();
   }
@@ -837,6 +893,7 @@ async function build(
     { 2: x, 3: logits, 6: inv, 7: outputNorm },
   );
   const ops = await Promise.all(pending);
+  const sampler = new GpuSampler(device, { vocabSize: V, maxRows: Sm });
 
   const { vendor, architecture, description } = gpu.adapterInfo;
   const total = sizes.weights + sizes.kv + sizes.arena;
@@ -865,6 +922,7 @@ async function build(
     stepDataWords,
     logits,
     readback,
+    sampler,
     keys,
     values,
     limits,

@@ -1,0 +1,1073 @@
+// Token sampling on the device: draws the tokens `sampleLogits` (@x/model) draws for seeded and
+// greedy rows, without sorting the vocabulary or reading rows back. One workgroup samples a row.
+//
+// `sampleLogits` walks candidates in descending order of logit (ties: lower id first), or in id
+// order when nothing filters. Each cut it makes (top-k, top-p, the draw) ends at the first element
+// of that order whose inclusive prefix weight (a count, or a mass exp((l - max) / T)) reaches a
+// threshold. The kernel finds that element with a radix select over the composite key (the
+// order-preserving u32 image of the logit, then ~id): 4 bits a step, each step one pass over the
+// row summing 16 digit bins across the workgroup and keeping the digit where the prefix weight
+// crosses the threshold. 8 steps fix the logit, ceil(log16 vocab) more fix the id among its ties;
+// in id order the select runs on ~id alone. The top log-probabilities use the same select for the
+// n-th most likely token, then gather the n and sort them.
+import {
+  type SamplingParams,
+  seededUniform,
+  type TokenLogprobs,
+  validateSamplingParams,
+} from '@x/model';
+
+/** Temperatures below this sample greedily, as in `sampleLogits`. */
+const GREEDY_EPS = 1e-5;
+/** Most top log-probabilities a row may ask for (`SamplingParams.logprobs`). */
+const MAX_TOP_LOGPROBS = 20;
+const WORKGROUP_SIZE = 256;
+/** u32 words per row parameter record (see `RowParams` in the shader). */
+const PARAM_WORDS = 16;
+/** u32 words per penalty entry: token id, then the f32 subtracted after the repetition penalty. */
+const PENALTY_WORDS = 2;
+/**
+ * u32 words per result record: the sampled token id, the f32 log-probability of that token, then
+ * `MAX_TOP_LOGPROBS` pairs (token id, f32 log-probability), most likely first.
+ */
+const RESULT_WORDS = 2 + 2 * MAX_TOP_LOGPROBS;
+const RESULT_BYTES = RESULT_WORDS * 4;
+
+/** Reductions go 16 × 16 over the workgroup; the kernel reads this from a uniform (see WGSL). */
+const REDUCTION_FAN = 16;
+/** Selection stages of the kernel (see `main` in the WGSL), also read from the uniform. */
+const STAGES = 5;
+
+const FLAG_GREEDY = 1;
+const FLAG_FILTERED = 2;
+const FLAG_LOGPROBS = 4;
+const FLAG_TOP_K = 8;
+const FLAG_TOP_P = 16;
+const FLAG_REPETITION = 32;
+
+/** Stable codes of {@link GpuSamplerError}. */
+export type GpuSamplerErrorCode =
+  /** Constructor options out of range (vocabulary size, rows). */
+  | 'SAMPLER_BAD_OPTIONS'
+  /** More rows than `maxRows` in one `prepare`. */
+  | 'SAMPLER_TOO_MANY_ROWS'
+  /** A row index that is not a non-negative integer, or lies past the logits buffer. */
+  | 'SAMPLER_BAD_ROW'
+  /** Two entries sample the same logits row and one of them applies penalties to it in place. */
+  | 'SAMPLER_ROW_CONFLICT'
+  /** The logits buffer or offset cannot be bound (usage, alignment). */
+  | 'SAMPLER_BAD_LOGITS'
+  /** `decode` was given fewer bytes than `resultBytes(rows.length)`. */
+  | 'SAMPLER_SHORT_RESULT';
+
+/** A request the {@link GpuSampler} cannot carry out, with a stable `code`. */
+export class GpuSamplerError extends RangeError {
+  override readonly name = 'GpuSamplerError';
+  readonly code: GpuSamplerErrorCode;
+
+  constructor(message: string, code: GpuSamplerErrorCode) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** One row to sample, with what `sampleLogits` would be given for it. */
+export interface SamplerRow {
+  /** Row index into the logits buffer (rows of `vocabSize` f32). */
+  row: number;
+  /** Sampling parameters, with `sampleLogits`' defaults (temperature 1, no filters, no penalties). */
+  params: SamplingParams | undefined;
+  /** Prompt token ids (for the repetition penalty). */
+  promptTokenIds?: ArrayLike<number>;
+  /** Tokens generated so far (for penalties, and the index of a seeded draw). */
+  outputTokenIds?: ArrayLike<number>;
+}
+
+/** Options of {@link GpuSampler}. */
+export interface GpuSamplerOptions {
+  /** Logits per row. */
+  vocabSize: number;
+  /** Most rows one `prepare` may hold (one workgroup each). */
+  maxRows: number;
+  /**
+   * Penalty entries (distinct penalized token ids, summed over the rows of one `prepare`) to
+   * allocate room for up front; the buffer grows when a batch needs more. Default 4096.
+   */
+  initialPenaltyEntries?: number;
+}
+
+/** What {@link GpuSampler.decode} returns: the pieces of a `ForwardResult`. */
+export interface SampledRows {
+  /** The sampled token of each row, in `prepare` order. */
+  tokens: Int32Array;
+  /** Per row, its log-probabilities when its `params.logprobs` was set. */
+  logprobs: Array<TokenLogprobs | undefined>;
+}
+
+interface SamplerKernel {
+  pipeline: GPUComputePipeline;
+  ownLayout: GPUBindGroupLayout;
+  logitsLayout: GPUBindGroupLayout;
+}
+
+interface LogitsBinding {
+  bindGroup: GPUBindGroup;
+  /** The kernel's `Dispatch` uniform: the sub-alignment offset of row 0 and loop bounds. */
+  uniform: GPUBuffer;
+  /** Elements of the bound range the rows may use (past the sub-alignment start). */
+  elements: number;
+}
+
+/** Pipelines per device and vocabulary size, shared by every sampler. */
+const kernels = new WeakMap<GPUDevice, Map<number, SamplerKernel>>();
+/** Logits bindings kept per sampler (least recently used dropped first). */
+const MAX_LOGITS_BINDINGS = 8;
+
+/**
+ * Samples rows of logits held in a device buffer, drawing the tokens `sampleLogits` draws for
+ * the same logits (seeded and greedy rows), and reading back only token ids and log-probabilities.
+ *
+ * Per step: `prepare(rows)` writes the rows' parameters with `queue.writeBuffer`, `encode(pass,
+ * logits)` records one dispatch into the caller's compute pass, the caller copies
+ * `resultBytes(rows.length)` bytes of `result` to its own readback buffer, and `decode` turns
+ * them into tokens and log-probabilities. The logits rows sampled with penalties are modified in
+ * place (penalties applied), as `sampleLogits` modifies its argument; other rows are only read.
+ * A `prepare` rewrites what the next dispatch reads (and may reallocate the penalty buffers), so
+ * submit each `encode` before the next `prepare`.
+ *
+ * Matches `sampleLogits` up to f32 rounding: the device sums probabilities in f32 where the CPU
+ * uses f64, so a draw landing within about 1e-7 of the total mass from a boundary between two
+ * tokens may pick the neighbour, and top log-probabilities within an ulp of each other may swap.
+ */
+export class GpuSampler {
+  /** Result records, one per row in `prepare` order (STORAGE | COPY_SRC). */
+  readonly result: GPUBuffer;
+  readonly vocabSize: number;
+  readonly maxRows: number;
+  readonly #device: GPUDevice;
+  readonly #kernel: SamplerKernel;
+  readonly #params: GPUBuffer;
+  readonly #paramWords: Uint32Array<ArrayBuffer>;
+  readonly #paramFloats: Float32Array<ArrayBuffer>;
+  #penalties: GPUBuffer;
+  #penaltyRaw: GPUBuffer;
+  #penaltyWords: Uint32Array<ArrayBuffer>;
+  #penaltyFloats: Float32Array<ArrayBuffer>;
+  #ownBindGroup: GPUBindGroup;
+  readonly #logitsBindings = new Map<GPUBuffer, Map<number, LogitsBinding>>();
+  #rowCount = 0;
+  #maxRowIndex = -1;
+  readonly #counts = new Map<number, number>();
+  #sortScratch = new Uint32Array(256);
+  readonly #penalizedRows = new Set<number>();
+  readonly #sampledRows = new Set<number>();
+
+  /**
+   * Compiles (once per device and vocabulary size) the sampling pipeline and allocates the
+   * parameter, penalty and result buffers.
+   * @throws GpuSamplerError `SAMPLER_BAD_OPTIONS` for a vocabulary size not in [1, 2^24) or
+   *   `maxRows` not in [1, maxComputeWorkgroupsPerDimension]
+   */
+  constructor(device: GPUDevice, options: GpuSamplerOptions) {
+    const { vocabSize, maxRows } = options;
+    // Counts are summed in f32 on the device: exact below 2^24.
+    if (!Number.isInteger(vocabSize) || vocabSize < 1 || vocabSize >= 2 ** 24) {
+      throw new GpuSamplerError(
+        `vocabSize must be an integer in [1, 2^24), got ${vocabSize}`,
+        'SAMPLER_BAD_OPTIONS',
+      );
+    }
+    const maxWorkgroups = device.limits.maxComputeWorkgroupsPerDimension;
+    if (!Number.isInteger(maxRows) || maxRows < 1 || maxRows > maxWorkgroups) {
+      throw new GpuSamplerError(
+        `maxRows must be an integer in [1, ${maxWorkgroups}], got ${maxRows}`,
+        'SAMPLER_BAD_OPTIONS',
+      );
+    }
+    this.#device = device;
+    this.vocabSize = vocabSize;
+    this.maxRows = maxRows;
+    this.#kernel = samplerKernel(device, vocabSize);
+    const paramBytes = maxRows * PARAM_WORDS * 4;
+    this.#params = device.createBuffer({
+      label: 'sampler params',
+      size: paramBytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    const staging = new ArrayBuffer(paramBytes);
+    this.#paramWords = new Uint32Array(staging);
+    this.#paramFloats = new Float32Array(staging);
+    this.result = device.createBuffer({
+      label: 'sampler result',
+      size: maxRows * RESULT_BYTES,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const entries = Math.max(1, Math.ceil(options.initialPenaltyEntries ?? 4096));
+    this.#penalties = this.#createPenaltyBuffer(entries);
+    this.#penaltyRaw = this.#createPenaltyRawBuffer(entries);
+    const penaltyStaging = new ArrayBuffer(entries * PENALTY_WORDS * 4);
+    this.#penaltyWords = new Uint32Array(penaltyStaging);
+    this.#penaltyFloats = new Float32Array(penaltyStaging);
+    this.#ownBindGroup = this.#createOwnBindGroup();
+  }
+
+  /** Bytes of `result` holding the records of the first `rows` rows. */
+  resultBytes(rows: number): number {
+    return rows * RESULT_BYTES;
+  }
+
+  /**
+   * Writes the rows' parameters for the next `encode`: uniform draws made here exactly as
+   * `sampleLogits` makes them (`seededUniform(seed, outputTokenIds.length)`, else `Math.random()`),
+   * and each row's penalized token ids (prompt ∪ output) with their output counts.
+   * @throws GpuSamplerError `SAMPLER_TOO_MANY_ROWS`, `SAMPLER_BAD_ROW`, `SAMPLER_ROW_CONFLICT`
+   * @throws SamplingParamsError (from @x/model) for parameters out of range
+   */
+  prepare(rows: readonly SamplerRow[]): void {
+    if (rows.length > this.maxRows) {
+      throw new GpuSamplerError(
+        `cannot sample ${rows.length} rows: this sampler was created with maxRows ${this.maxRows}`,
+        'SAMPLER_TOO_MANY_ROWS',
+      );
+    }
+    const words = this.#paramWords;
+    const floats = this.#paramFloats;
+    words.fill(0, 0, rows.length * PARAM_WORDS);
+    let penaltyCount = 0;
+    let maxRowIndex = -1;
+    this.#penalizedRows.clear();
+    this.#sampledRows.clear();
+    for (let r = 0; r < rows.length; r++) {
+      const entry = rows[r] as SamplerRow;
+      const params = entry.params ?? {};
+      if (!Number.isInteger(entry.row) || entry.row < 0 || entry.row >= 2 ** 32 / this.vocabSize) {
+        throw new GpuSamplerError(
+          `rows[${r}].row must be a non-negative integer logits row, got ${entry.row}`,
+          'SAMPLER_BAD_ROW',
+        );
+      }
+      validateSamplingParams(params);
+      maxRowIndex = Math.max(maxRowIndex, entry.row);
+      const at = r * PARAM_WORDS;
+      const temperature = params.temperature ?? 1;
+      const topK = params.topK ?? 0;
+      const topP = params.topP ?? 1;
+      const minP = params.minP ?? 0;
+      const repetition = params.repetitionPenalty ?? 1;
+      const topKActive = topK > 0 && topK < this.vocabSize;
+      let flags = 0;
+      if (temperature < GREEDY_EPS) flags |= FLAG_GREEDY;
+      if (topKActive || topP < 1 || minP > 0) flags |= FLAG_FILTERED;
+      if (topKActive) flags |= FLAG_TOP_K;
+      if (topP < 1) flags |= FLAG_TOP_P;
+      if (repetition !== 1) flags |= FLAG_REPETITION;
+      if (params.logprobs !== undefined) flags |= FLAG_LOGPROBS;
+      let u = 0;
+      if (temperature >= GREEDY_EPS) {
+        const outputs = entry.outputTokenIds?.length ?? 0;
+        u = params.seed === undefined ? Math.random() : seededUniform(params.seed, outputs);
+      }
+      const start = penaltyCount;
+      penaltyCount = this.#collectPenalties(entry, params, penaltyCount);
+      const penalized = penaltyCount - start;
+      if (
+        this.#penalizedRows.has(entry.row) ||
+        (penalized > 0 && this.#sampledRows.has(entry.row))
+      ) {
+        throw new GpuSamplerError(
+          `rows[${r}] samples logits row ${entry.row} again, and one of its samplings applies ` +
+            'penalties to that row in place: give each penalized sampling its own logits row',
+          'SAMPLER_ROW_CONFLICT',
+        );
+      }
+      this.#sampledRows.add(entry.row);
+      if (penalized > 0) this.#penalizedRows.add(entry.row);
+      words[at] = entry.row;
+      words[at + 1] = flags;
+      words[at + 2] = topKActive ? topK : 0;
+      words[at + 3] = Math.min(params.logprobs ?? 0, this.vocabSize);
+      words[at + 4] = start;
+      words[at + 5] = penalized;
+      floats[at + 8] = temperature;
+      floats[at + 9] = topP;
+      floats[at + 10] = minP;
+      // A draw just below 1 must not round up to 1 in f32.
+      floats[at + 11] = Math.min(Math.fround(u), 1 - 2 ** -24);
+      floats[at + 12] = repetition;
+    }
+    const queue = this.#device.queue;
+    if (rows.length > 0) queue.writeBuffer(this.#params, 0, words, 0, rows.length * PARAM_WORDS);
+    if (penaltyCount > 0) {
+      queue.writeBuffer(this.#penalties, 0, this.#penaltyWords, 0, penaltyCount * PENALTY_WORDS);
+    }
+    this.#rowCount = rows.length;
+    this.#maxRowIndex = maxRowIndex;
+  }
+
+  /**
+   * Records the sampling of the prepared rows into `pass`: one dispatch, which sets the pass's
+   * pipeline and bind groups 0 and 1 (nothing when the last `prepare` had no rows). `logits` holds
+   * rows of `vocabSize` f32 from `logitsOffsetBytes` (any multiple of 4); it must have STORAGE
+   * usage and is modified in place for rows with penalties. Bind groups are made once per
+   * (buffer, offset) and reused.
+   * @throws GpuSamplerError `SAMPLER_BAD_LOGITS` when the buffer lacks STORAGE usage or the offset
+   *   is not a multiple of 4; `SAMPLER_BAD_ROW` when a prepared row lies past the buffer's end
+   */
+  encode(pass: GPUComputePassEncoder, logits: GPUBuffer, logitsOffsetBytes = 0): void {
+    if (this.#rowCount === 0) return;
+    const binding = this.#logitsBinding(logits, logitsOffsetBytes);
+    if ((this.#maxRowIndex + 1) * this.vocabSize > binding.elements) {
+      throw new GpuSamplerError(
+        `logits row ${this.#maxRowIndex} ends past the logits buffer: ${binding.elements} f32 ` +
+          `from offset ${logitsOffsetBytes} hold ${Math.floor(binding.elements / this.vocabSize)} ` +
+          `rows of ${this.vocabSize}`,
+        'SAMPLER_BAD_ROW',
+      );
+    }
+    pass.setPipeline(this.#kernel.pipeline);
+    pass.setBindGroup(0, this.#ownBindGroup);
+    pass.setBindGroup(1, binding.bindGroup);
+    pass.dispatchWorkgroups(this.#rowCount);
+  }
+
+  /**
+   * Decodes result records (copied from `result`, starting at its first byte) for `rows`, the
+   * rows last prepared.
+   * @throws GpuSamplerError `SAMPLER_SHORT_RESULT` when `bytes` holds fewer than
+   *   `resultBytes(rows.length)` bytes
+   */
+  decode(bytes: ArrayBuffer, rows: readonly SamplerRow[]): SampledRows {
+    const needed = this.resultBytes(rows.length);
+    if (bytes.byteLength < needed) {
+      throw new GpuSamplerError(
+        `decode needs ${needed} bytes for ${rows.length} rows, got ${bytes.byteLength}`,
+        'SAMPLER_SHORT_RESULT',
+      );
+    }
+    const words = new Uint32Array(bytes, 0, needed / 4);
+    const floats = new Float32Array(bytes, 0, needed / 4);
+    const tokens = new Int32Array(rows.length);
+    const logprobs: Array<TokenLogprobs | undefined> = [];
+    for (let r = 0; r < rows.length; r++) {
+      const at = r * RESULT_WORDS;
+      tokens[r] = words[at] as number;
+      const wanted = rows[r]?.params?.logprobs;
+      if (wanted === undefined) {
+        logprobs.push(undefined);
+        continue;
+      }
+      const top: TokenLogprobs['top'] = [];
+      for (let i = 0; i < Math.min(wanted, this.vocabSize); i++) {
+        top.push({
+          tokenId: words[at + 2 + 2 * i] as number,
+          logprob: floats[at + 3 + 2 * i] as number,
+        });
+      }
+      logprobs.push({ logprob: floats[at + 1] as number, top });
+    }
+    return { tokens, logprobs };
+  }
+
+  /** Frees the sampler's buffers (the shared pipeline stays cached for the device). */
+  destroy(): void {
+    for (const buffer of [this.#params, this.#penalties, this.#penaltyRaw, this.result]) {
+      buffer.destroy();
+    }
+    for (const byOffset of this.#logitsBindings.values()) {
+      for (const binding of byOffset.values()) binding.uniform.destroy();
+    }
+    this.#logitsBindings.clear();
+  }
+
+  /**
+   * Appends `entry`'s penalty list from `at`: each distinct in-range token id of prompt ∪ output
+   * (output only without a repetition penalty) with what is subtracted from its logit after the
+   * repetition penalty, `presence + frequency · count in output` (0 for prompt-only ids).
+   * Returns the new end of the list.
+   */
+  #collectPenalties(entry: SamplerRow, params: SamplingParams, at: number): number {
+    const repetition = params.repetitionPenalty ?? 1;
+    const presence = params.presencePenalty ?? 0;
+    const frequency = params.frequencyPenalty ?? 0;
+    const additive = presence !== 0 || frequency !== 0;
+    if (repetition === 1 && !additive) return at;
+    const counts = this.#counts;
+    counts.clear();
+    const output = entry.outputTokenIds ?? [];
+    for (let i = 0; i < output.length; i++) {
+      const id = output[i] as number;
+      if (this.#inVocab(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    if (repetition !== 1) {
+      const prompt = entry.promptTokenIds ?? [];
+      for (let i = 0; i < prompt.length; i++) {
+        const id = prompt[i] as number;
+        if (this.#inVocab(id) && !counts.has(id)) counts.set(id, 0);
+      }
+    }
+    this.#reservePenalties(at + counts.size);
+    // Sorted by id: the kernel finds the sampled token's entry by bisection.
+    if (this.#sortScratch.length < counts.size) {
+      this.#sortScratch = new Uint32Array(Math.max(counts.size, 2 * this.#sortScratch.length));
+    }
+    const ids = this.#sortScratch.subarray(0, counts.size);
+    let n = 0;
+    for (const id of counts.keys()) ids[n++] = id;
+    ids.sort();
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      const count = counts.get(id) as number;
+      this.#penaltyWords[(at + i) * PENALTY_WORDS] = id;
+      this.#penaltyFloats[(at + i) * PENALTY_WORDS + 1] =
+        additive && count > 0 ? presence + frequency * count : 0;
+    }
+    return at + ids.length;
+  }
+
+  #inVocab(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.vocabSize;
+  }
+
+  /** Grows the penalty buffers (and staging) to hold at least `entries` entries. */
+  #reservePenalties(entries: number): void {
+    const capacity = this.#penaltyWords.length / PENALTY_WORDS;
+    if (entries <= capacity) return;
+    const grown = Math.max(entries, capacity * 2);
+    const staging = new ArrayBuffer(grown * PENALTY_WORDS * 4);
+    new Uint32Array(staging).set(this.#penaltyWords);
+    this.#penaltyWords = new Uint32Array(staging);
+    this.#penaltyFloats = new Float32Array(staging);
+    // Work already submitted keeps the old buffers alive until it completes.
+    this.#penalties.destroy();
+    this.#penaltyRaw.destroy();
+    this.#penalties = this.#createPenaltyBuffer(grown);
+    this.#penaltyRaw = this.#createPenaltyRawBuffer(grown);
+    this.#ownBindGroup = this.#createOwnBindGroup();
+  }
+
+  #createPenaltyBuffer(entries: number): GPUBuffer {
+    return this.#device.createBuffer({
+      label: 'sampler penalties',
+      size: entries * PENALTY_WORDS * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  /** The raw logits of penalized tokens, saved for the sampled token's log-probability. */
+  #createPenaltyRawBuffer(entries: number): GPUBuffer {
+    return this.#device.createBuffer({
+      label: 'sampler penalized raw logits',
+      size: entries * 4,
+      usage: GPUBufferUsage.STORAGE,
+    });
+  }
+
+  #createOwnBindGroup(): GPUBindGroup {
+    return this.#device.createBindGroup({
+      label: 'sampler',
+      layout: this.#kernel.ownLayout,
+      entries: [
+        { binding: 0, resource: { buffer: this.#params } },
+        { binding: 1, resource: { buffer: this.#penalties } },
+        { binding: 2, resource: { buffer: this.#penaltyRaw } },
+        { binding: 3, resource: { buffer: this.result } },
+      ],
+    });
+  }
+
+  /**
+   * The bind group of `logits` from `offsetBytes`, made once per (buffer, offset). The binding
+   * starts at the offset rounded down to the storage alignment; a small uniform holds the rest.
+   */
+  #logitsBinding(logits: GPUBuffer, offsetBytes: number): LogitsBinding {
+    const byOffset = this.#logitsBindings.get(logits);
+    const cached = byOffset?.get(offsetBytes);
+    if (cached) {
+      // Most recently used last.
+      this.#logitsBindings.delete(logits);
+      this.#logitsBindings.set(logits, byOffset as Map<number, LogitsBinding>);
+      return cached;
+    }
+    if ((logits.usage & GPUBufferUsage.STORAGE) === 0) {
+      throw new GpuSamplerError(
+        'the logits buffer needs STORAGE usage to be sampled',
+        'SAMPLER_BAD_LOGITS',
+      );
+    }
+    if (!Number.isInteger(offsetBytes) || offsetBytes < 0 || offsetBytes % 4 !== 0) {
+      throw new GpuSamplerError(
+        `logitsOffsetBytes must be a non-negative multiple of 4, got ${offsetBytes}`,
+        'SAMPLER_BAD_LOGITS',
+      );
+    }
+    const limits = this.#device.limits;
+    const aligned = offsetBytes - (offsetBytes % limits.minStorageBufferOffsetAlignment);
+    const size = Math.min(logits.size - aligned, limits.maxStorageBufferBindingSize) & ~3;
+    const skip = (offsetBytes - aligned) / 4;
+    if (size <= skip * 4) {
+      throw new GpuSamplerError(
+        `logitsOffsetBytes ${offsetBytes} is past the end of the ${logits.size}-byte logits buffer`,
+        'SAMPLER_BAD_LOGITS',
+      );
+    }
+    const uniform = this.#device.createBuffer({
+      label: 'sampler dispatch',
+      size: 16,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.#device.queue.writeBuffer(uniform, 0, new Uint32Array([skip, REDUCTION_FAN, STAGES, 0]));
+    const bindGroup = this.#device.createBindGroup({
+      label: 'sampler logits',
+      layout: this.#kernel.logitsLayout,
+      entries: [
+        { binding: 0, resource: { buffer: logits, offset: aligned, size } },
+        { binding: 1, resource: { buffer: uniform } },
+      ],
+    });
+    const binding = { bindGroup, uniform, elements: size / 4 - skip };
+    const entries = byOffset ?? new Map<number, LogitsBinding>();
+    entries.set(offsetBytes, binding);
+    this.#logitsBindings.delete(logits);
+    this.#logitsBindings.set(logits, entries);
+    if (this.#logitsBindings.size > MAX_LOGITS_BINDINGS) {
+      const [oldest, dropped] = this.#logitsBindings.entries().next().value as [
+        GPUBuffer,
+        Map<number, LogitsBinding>,
+      ];
+      this.#logitsBindings.delete(oldest);
+      for (const old of dropped.values()) old.uniform.destroy();
+    }
+    return binding;
+  }
+}
+
+function samplerKernel(device: GPUDevice, vocabSize: number): SamplerKernel {
+  let byVocab = kernels.get(device);
+  if (!byVocab) {
+    byVocab = new Map();
+    kernels.set(device, byVocab);
+  }
+  const cached = byVocab.get(vocabSize);
+  if (cached) return cached;
+  const storage = (type: GPUBufferBindingType, binding: number): GPUBindGroupLayoutEntry => ({
+    binding,
+    visibility: GPUShaderStage.COMPUTE,
+    buffer: { type },
+  });
+  const ownLayout = device.createBindGroupLayout({
+    label: 'sampler',
+    entries: [
+      storage('read-only-storage', 0),
+      storage('read-only-storage', 1),
+      storage('storage', 2),
+      storage('storage', 3),
+    ],
+  });
+  const logitsLayout = device.createBindGroupLayout({
+    label: 'sampler logits',
+    entries: [storage('storage', 0), storage('uniform', 1)],
+  });
+  const module = device.createShaderModule({
+    label: 'sampler',
+    code: samplerWgsl(vocabSize),
+  });
+  const pipeline = device.createComputePipeline({
+    label: `sampler (vocab ${vocabSize})`,
+    layout: device.createPipelineLayout({ bindGroupLayouts: [ownLayout, logitsLayout] }),
+    compute: { module, entryPoint: 'main' },
+  });
+  const kernel = { pipeline, ownLayout, logitsLayout };
+  byVocab.set(vocabSize, kernel);
+  return kernel;
+}
+
+/**
+ * The sampling kernel: one workgroup of 256 per row. Layouts (u32 words):
+ * - `params[r]` (16 words): row, flags, topK (0: off), number of top logprobs, first penalty
+ *   entry, penalty entries, 2 unused; then f32 temperature, topP, minP, u (the uniform draw),
+ *   repetition penalty, 3 unused.
+ * - `penalties[e]` (2 words): token id, then the f32 subtracted after the repetition penalty;
+ *   a row's entries are sorted by id.
+ * - `result[r]` (42 words): token id, f32 logprob of it, then 20 × (token id, f32 logprob).
+ *
+ * Every ordered search (top log-probabilities, top-k, top-p, the draw, its fallback) is one radix
+ * select over a composite key, from one call site in a loop over stages, and that loop and the
+ * small loops over workgroup memory take their bounds from a uniform. Both keep the compiled shader small:
+ * llvmpipe (lavapipe) unrolls constant loops and turns each workgroup-memory access into 8 scalar
+ * loads, and a fully unrolled version of this kernel took it over 20 s to compile.
+ * Workgroup memory: 8 KiB of digit bins and 3 KiB of scratch, inside WebGPU's 16 KiB default.
+ */
+function samplerWgsl(vocabSize: number): string {
+  // Hex digits of the largest index; the bits of ~index above them are ones for every index.
+  const indexLevels = Math.max(1, Math.ceil(Math.log2(vocabSize) / 4));
+  const indexHigh = indexLevels >= 8 ? 0 : ~(2 ** (4 * indexLevels) - 1) >>> 0;
+  return /* wgsl */ `
+const WG = ${WORKGROUP_SIZE}u;
+const HALF = ${WORKGROUP_SIZE / 2}u;
+const VOCAB = ${vocabSize}u;
+const STRIDE = ${RESULT_WORDS}u;
+const MAX_TOP = ${MAX_TOP_LOGPROBS}u;
+const KEY_LEVELS = 8u;
+const INDEX_LEVELS = ${indexLevels}u;
+const INDEX_HIGH = ${indexHigh}u;
+const GREEDY = ${FLAG_GREEDY}u;
+const FILTERED = ${FLAG_FILTERED}u;
+const LOGPROBS = ${FLAG_LOGPROBS}u;
+const TOP_K = ${FLAG_TOP_K}u;
+const TOP_P = ${FLAG_TOP_P}u;
+const REPETITION = ${FLAG_REPETITION}u;
+const NONE = 0xffffffffu;
+// Selection kinds: the first candidate (in order) whose inclusive prefix count reaches the goal;
+// whose prefix mass reaches it; whose prefix mass exceeds it.
+const COUNT_GE = 0u;
+const MASS_GE = 1u;
+const MASS_GT = 2u;
+
+struct RowParams {
+  row: u32, flags: u32, topK: u32, nTop: u32,
+  penaltyStart: u32, penaltyCount: u32, unused0: u32, unused1: u32,
+  temperature: f32, topP: f32, minP: f32, u: f32,
+  repetition: f32, unused2: f32, unused3: f32, unused4: f32,
+}
+struct Penalty { id: u32, delta: f32 }
+struct Dispatch {
+  // Element offset of row 0 in the logits binding.
+  logitsOffset: u32,
+  // 16 and 5, read at run time so that the loops they bound are not unrolled: the small loops
+  // over workgroup memory, and the loop over stages in main.
+  fan: u32,
+  stages: u32,
+  unused: u32,
+}
+// A selection. Its order: descending keyOf(logit - offset), then ascending index. Its
+// candidates: at or before (bKey, bIdx) in that order and, when minP > 0, with probability
+// ≥ minP or the largest logit (keyMax).
+struct Sel { kind: u32, bKey: u32, bIdx: u32, keyMax: u32, minP: f32, offset: f32 }
+
+@group(0) @binding(0) var<storage, read> params: array<RowParams>;
+@group(0) @binding(1) var<storage, read> penalties: array<Penalty>;
+@group(0) @binding(2) var<storage, read_write> penaltyRaw: array<f32>;
+@group(0) @binding(3) var<storage, read_write> result: array<u32>;
+@group(1) @binding(0) var<storage, read_write> logits: array<f32>;
+@group(1) @binding(1) var<uniform> dispatch: Dispatch;
+
+var<workgroup> redK: array<u32, WG>;
+var<workgroup> redI: array<u32, WG>;
+var<workgroup> redF: array<f32, WG>;
+// 128 partial sums of 16 digit bins, 4 digits to a vec4.
+var<workgroup> bins: array<vec4f, 512>;
+var<workgroup> digitTotal: array<f32, 16>;
+// The selection so far: key digits, ~index digits, weight before the chosen digit, goal.
+var<workgroup> selKey: u32;
+var<workgroup> selIndexBits: u32;
+var<workgroup> selAbove: f32;
+var<workgroup> selGoal: f32;
+var<workgroup> selFound: u32;
+var<workgroup> gathered: atomic<u32>;
+
+// The same in every invocation of a workgroup.
+var<private> rowBase: u32;
+var<private> maxLogit: f32;
+var<private> temperature: f32;
+
+// Order-preserving u32 image of an f32 (-0 is 0, as a float comparison has it).
+fn keyOf(x: f32) -> u32 {
+  var b = bitcast<u32>(x);
+  if (b == 0x80000000u) { b = 0u; }
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+fn valueOf(k: u32) -> f32 {
+  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
+}
+
+fn prob(x: f32) -> f32 {
+  return exp((x - maxLogit) / temperature);
+}
+
+fn logit(i: u32) -> f32 {
+  return logits[rowBase + i];
+}
+
+fn before(k: u32, i: u32, bk: u32, bi: u32) -> bool {
+  return k > bk || (k == bk && i < bi);
+}
+
+// The (key, index) pair first in descending order (ties: lower index) over the workgroup.
+fn reduceArgmax(lid: u32, k: u32, i: u32) -> vec2u {
+  redK[lid] = k;
+  redI[lid] = i;
+  workgroupBarrier();
+  if (lid < 16u) {
+    var bk = redK[lid * 16u];
+    var bi = redI[lid * 16u];
+    for (var j = 1u; j < dispatch.fan; j++) {
+      let ok = redK[lid * 16u + j];
+      let oi = redI[lid * 16u + j];
+      if (before(ok, oi, bk, bi)) {
+        bk = ok;
+        bi = oi;
+      }
+    }
+    redK[lid * 16u] = bk;
+    redI[lid * 16u] = bi;
+  }
+  workgroupBarrier();
+  var bk = redK[0];
+  var bi = redI[0];
+  for (var j = 1u; j < dispatch.fan; j++) {
+    if (before(redK[j * 16u], redI[j * 16u], bk, bi)) {
+      bk = redK[j * 16u];
+      bi = redI[j * 16u];
+    }
+  }
+  workgroupBarrier();
+  return vec2u(bk, bi);
+}
+
+// log Σ exp(raw logits), before penalties: a running (max, sum) per invocation, then one
+// reduction of the pairs.
+fn logSumExp(lid: u32) -> f32 {
+  // The lowest finite f32: exp(-inf - m) is 0, where exp(-inf - -inf) would be NaN.
+  var m = -0x1.fffffep+127f;
+  var sum = 0.0;
+  for (var i = lid; i < VOCAB; i += WG) {
+    let x = logit(i);
+    if (x > m) {
+      sum = sum * exp(m - x) + 1.0;
+      m = x;
+    } else {
+      sum += exp(x - m);
+    }
+  }
+  redF[lid] = sum;
+  redK[lid] = bitcast<u32>(m);
+  workgroupBarrier();
+  if (lid < 16u) {
+    var gm = bitcast<f32>(redK[lid * 16u]);
+    var gs = redF[lid * 16u];
+    for (var j = 1u; j < dispatch.fan; j++) {
+      let om = bitcast<f32>(redK[lid * 16u + j]);
+      let os = redF[lid * 16u + j];
+      let nm = max(gm, om);
+      gs = gs * exp(gm - nm) + os * exp(om - nm);
+      gm = nm;
+    }
+    redK[lid * 16u] = bitcast<u32>(gm);
+    redF[lid * 16u] = gs;
+  }
+  workgroupBarrier();
+  var gm = bitcast<f32>(redK[0]);
+  var gs = redF[0];
+  for (var j = 1u; j < dispatch.fan; j++) {
+    let om = bitcast<f32>(redK[j * 16u]);
+    let os = redF[j * 16u];
+    let nm = max(gm, om);
+    gs = gs * exp(gm - nm) + os * exp(om - nm);
+    gm = nm;
+  }
+  workgroupBarrier();
+  return gm + log(gs);
+}
+
+// Weight of element i (logit x, key k) in a selection; negative when it is not a candidate.
+fn weightOf(s: Sel, i: u32, x: f32, k: u32) -> f32 {
+  if (!(k > s.bKey || (k == s.bKey && i <= s.bIdx))) { return -1.0; }
+  if (s.minP > 0.0) {
+    let p = prob(x);
+    if (k != s.keyMax && p < s.minP) { return -1.0; }
+    return select(p, 1.0, s.kind == COUNT_GE);
+  }
+  if (s.kind == COUNT_GE) { return 1.0; }
+  return prob(x);
+}
+
+// Sums each invocation's 16 bins (digit d in lanes[d / 4][d % 4]) over the workgroup into 16
+// group partials: the digit d total is the sum over g of bins[32 g + d / 4][d % 4].
+fn reduceBins(lid: u32, lanes: mat4x4f) {
+  if (lid >= HALF) {
+    let o = (lid - HALF) * 4u;
+    bins[o] = lanes[0];
+    bins[o + 1u] = lanes[1];
+    bins[o + 2u] = lanes[2];
+    bins[o + 3u] = lanes[3];
+  }
+  workgroupBarrier();
+  if (lid < HALF) {
+    let o = lid * 4u;
+    bins[o] += lanes[0];
+    bins[o + 1u] += lanes[1];
+    bins[o + 2u] += lanes[2];
+    bins[o + 3u] += lanes[3];
+  }
+  workgroupBarrier();
+  // 64 invocations: one of 4 vec4s, over one of 16 groups of 8 slots.
+  if (lid < 64u) {
+    let h = lid & 3u;
+    let first = (lid >> 2u) * 8u;
+    var acc = bins[first * 4u + h];
+    for (var j = 1u; j < dispatch.fan / 2u; j++) { acc += bins[(first + j) * 4u + h]; }
+    bins[first * 4u + h] = acc;
+  }
+  workgroupBarrier();
+}
+
+// Invocation 0, after a radix step: picks the digit whose bin the walk ends in.
+fn chooseDigit(kind: u32, first: bool, onKey: bool, shift: u32, factor: f32, relative: bool) {
+  if (selFound == 0u) { return; }
+  var t0 = vec4f();
+  var t1 = vec4f();
+  var t2 = vec4f();
+  var t3 = vec4f();
+  for (var g = 0u; g < dispatch.fan; g++) {
+    t0 += bins[g * 32u];
+    t1 += bins[g * 32u + 1u];
+    t2 += bins[g * 32u + 2u];
+    t3 += bins[g * 32u + 3u];
+  }
+  for (var c = 0u; c < dispatch.fan / 4u; c++) {
+    digitTotal[c] = t0[c];
+    digitTotal[c + 4u] = t1[c];
+    digitTotal[c + 8u] = t2[c];
+    digitTotal[c + 12u] = t3[c];
+  }
+  if (first) {
+    var total = 0.0;
+    for (var d = dispatch.fan; d > 0u; d--) { total += digitTotal[d - 1u]; }
+    selGoal = select(factor, factor * total, relative);
+  }
+  let goal = selGoal;
+  var acc = selAbove;
+  var chosen = 16u;
+  var above = acc;
+  var lastNonEmpty = 16u;
+  var aboveLast = acc;
+  for (var d = dispatch.fan; d > 0u; d--) {
+    let v = digitTotal[d - 1u];
+    if (v > 0.0) {
+      lastNonEmpty = d - 1u;
+      aboveLast = acc;
+      let reached = select(acc + v >= goal, acc + v > goal, kind == MASS_GT);
+      if (reached && chosen == 16u) {
+        chosen = d - 1u;
+        above = acc;
+      }
+    }
+    acc += v;
+  }
+  if (chosen == 16u) {
+    // Past the end: at the first step the goal exceeds the total (sampleLogits then keeps all,
+    // or takes the last candidate); later, f32 rounding put it just past this group's weight.
+    if (first || lastNonEmpty == 16u) {
+      selFound = 0u;
+      return;
+    }
+    chosen = lastNonEmpty;
+    above = aboveLast;
+  }
+  selAbove = above;
+  if (onKey) {
+    selKey |= chosen << shift;
+  } else {
+    selIndexBits |= chosen << shift;
+  }
+}
+
+// Radix select, 4 bits a step over (key, ~index), or ~index alone (byIndex: the order is token
+// ids): the first candidate in that order whose inclusive prefix weight reaches the goal (factor
+// × the candidates' total when relative, else factor). Leaves its key in selKey, ~index in
+// selIndexBits, and selFound = 0 when there is none.
+fn radixSelect(lid: u32, s: Sel, byIndex: bool, factor: f32, relative: bool) {
+  workgroupBarrier();
+  if (lid == 0u) {
+    selKey = 0u;
+    selIndexBits = INDEX_HIGH;
+    selAbove = 0.0;
+    selFound = 1u;
+  }
+  workgroupBarrier();
+  var keyMask = 0u;
+  var indexMask = INDEX_HIGH;
+  let firstLevel = select(0u, KEY_LEVELS, byIndex);
+  for (var level = firstLevel; level < KEY_LEVELS + INDEX_LEVELS; level++) {
+    let onKey = level < KEY_LEVELS;
+    let shift = select(4u * (KEY_LEVELS + INDEX_LEVELS - 1u - level), 28u - 4u * level, onKey);
+    let keyPrefix = selKey;
+    let indexPrefix = selIndexBits;
+    // Registers, not an indexed array: digit d adds to lanes[d / 4][d % 4].
+    var lanes = mat4x4f();
+    for (var i = lid; i < VOCAB; i += WG) {
+      let x = logit(i);
+      let k = keyOf(x - s.offset);
+      if ((k & keyMask) == keyPrefix && (~i & indexMask) == indexPrefix) {
+        let w = weightOf(s, i, x, k);
+        if (w >= 0.0) {
+          let d = (select(~i, k, onKey) >> shift) & 15u;
+          let v = select(vec4f(), vec4f(w), vec4u(d & 3u) == vec4u(0u, 1u, 2u, 3u));
+          let h = d >> 2u;
+          lanes[0] += select(vec4f(), v, h == 0u);
+          lanes[1] += select(vec4f(), v, h == 1u);
+          lanes[2] += select(vec4f(), v, h == 2u);
+          lanes[3] += select(vec4f(), v, h == 3u);
+        }
+      }
+    }
+    reduceBins(lid, lanes);
+    if (lid == 0u) { chooseDigit(s.kind, level == firstLevel, onKey, shift, factor, relative); }
+    workgroupBarrier();
+    if (onKey) {
+      keyMask = (keyMask >> 4u) | 0xf0000000u;
+    } else {
+      indexMask |= 15u << shift;
+    }
+  }
+}
+
+// The n most likely tokens, once a selection has found the n-th: gathered, then sorted.
+fn writeTopLogprobs(lid: u32, logZ: f32, n: u32, rec: u32) {
+  let bKey = selKey;
+  let bIdx = ~selIndexBits;
+  if (lid == 0u) { atomicStore(&gathered, 0u); }
+  workgroupBarrier();
+  for (var i = lid; i < VOCAB; i += WG) {
+    let k = keyOf(logit(i) - logZ);
+    if (k > bKey || (k == bKey && i <= bIdx)) {
+      let slot = atomicAdd(&gathered, 1u);
+      if (slot < MAX_TOP) {
+        redK[slot] = k;
+        redI[slot] = i;
+      }
+    }
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    let count = min(atomicLoad(&gathered), n);
+    for (var a = 1u; a < count; a++) {
+      let k = redK[a];
+      let i = redI[a];
+      var b = a;
+      while (b > 0u && before(k, i, redK[b - 1u], redI[b - 1u])) {
+        redK[b] = redK[b - 1u];
+        redI[b] = redI[b - 1u];
+        b -= 1u;
+      }
+      redK[b] = k;
+      redI[b] = i;
+    }
+    for (var r = 0u; r < count; r++) {
+      result[rec + 2u + 2u * r] = redI[r];
+      result[rec + 3u + 2u * r] = bitcast<u32>(valueOf(redK[r]));
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let p = params[wid.x];
+  rowBase = dispatch.logitsOffset + p.row * VOCAB;
+  temperature = p.temperature;
+  let rec = wid.x * STRIDE;
+  let wantLogprobs = (p.flags & LOGPROBS) != 0u;
+  let sampled = (p.flags & GREEDY) == 0u;
+  var logZ = 0.0;
+  if (wantLogprobs) { logZ = logSumExp(lid); }
+  var s = Sel(COUNT_GE, 0u, NONE, 0u, 0.0, logZ);
+  var token = 0u;
+  // Stages: 0 the top log-probabilities (raw logits); then penalties and argmax; 1 top-k; 2 top-p;
+  // 3 the draw (with min-p); 4 its fallback, the last candidate, when rounding overshot.
+  for (var stage = 0u; stage < dispatch.stages; stage++) {
+    if (stage == 1u) {
+      for (var j = lid; j < p.penaltyCount; j += WG) {
+        let e = penalties[p.penaltyStart + j];
+        let v = logit(e.id);
+        penaltyRaw[p.penaltyStart + j] = v;
+        var w = v;
+        if ((p.flags & REPETITION) != 0u) {
+          w = select(v * p.repetition, v / p.repetition, v > 0.0);
+        }
+        logits[rowBase + e.id] = w - e.delta;
+      }
+      storageBarrier();
+      var bk = 0u;
+      var bi = NONE;
+      for (var i = lid; i < VOCAB; i += WG) {
+        let x = logit(i);
+        let k = keyOf(x);
+        // NaNs are skipped, as by sampleLogits' argmax.
+        if (x == x && k > bk) {
+          bk = k;
+          bi = i;
+        }
+      }
+      let top = reduceArgmax(lid, bk, bi);
+      token = select(top.y, 0u, top.y == NONE);
+      maxLogit = valueOf(top.x);
+      s = Sel(COUNT_GE, 0u, NONE, top.x, 0.0, 0.0);
+    }
+    var run = false;
+    var factor = 1.0;
+    var relative = true;
+    switch (stage) {
+      case 0u: {
+        run = wantLogprobs && p.nTop > 0u;
+        factor = f32(p.nTop);
+        relative = false;
+      }
+      case 1u: {
+        run = sampled && (p.flags & TOP_K) != 0u;
+        factor = f32(p.topK);
+        relative = false;
+      }
+      case 2u: {
+        run = sampled && (p.flags & TOP_P) != 0u;
+        s.kind = MASS_GE;
+        factor = p.topP;
+      }
+      case 3u: {
+        run = sampled;
+        s.kind = MASS_GT;
+        s.minP = p.minP;
+        factor = p.u;
+      }
+      default: {
+        let drawn = workgroupUniformLoad(&selFound) != 0u;
+        run = sampled && !drawn;
+        s.kind = COUNT_GE;
+      }
+    }
+    if (run) {
+      radixSelect(lid, s, stage >= 3u && (p.flags & FILTERED) == 0u, factor, relative);
+      let found = selFound != 0u;
+      if (stage == 0u) { writeTopLogprobs(lid, logZ, p.nTop, rec); }
+      if (found && (stage == 1u || stage == 2u)) {
+        s.bKey = selKey;
+        s.bIdx = ~selIndexBits;
+      }
+      if (found && stage >= 3u) { token = ~selIndexBits; }
+    }
+  }
+  if (wantLogprobs && lid == 0u) {
+    // The sampled token's raw logit: saved by the penalties if it had one (ids are sorted).
+    var raw = logit(token);
+    var lo = 0u;
+    var hi = p.penaltyCount;
+    while (lo < hi) {
+      let mid = (lo + hi) / 2u;
+      let id = penalties[p.penaltyStart + mid].id;
+      if (id == token) {
+        raw = penaltyRaw[p.penaltyStart + mid];
+        break;
+      }
+      if (id < token) {
+        lo = mid + 1u;
+      } else {
+        hi = mid;
+      }
+    }
+    result[rec + 1u] = bitcast<u32>(raw - logZ);
+  }
+  if (lid == 0u) { result[rec] = token; }
+}
+`;
+}
