@@ -66,6 +66,45 @@ describe('xinfer serve', () => {
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 
+  it('serves on the WebGPU executor with --executor webgpu (lavapipe where there is no GPU)', async () => {
+    let stderr = '';
+    const io: CliIo = {
+      out: () => {},
+      err: (text) => {
+        stderr += text;
+      },
+    };
+    let stop!: (signal: string) => void;
+    const command = serveCommand(io, () => new Promise((resolve) => (stop = resolve)));
+    command.exitOverride();
+    const running = command.parseAsync(['--model', model, '--port', '0', '--executor', 'webgpu'], {
+      from: 'user',
+    });
+    for (let i = 0; i < 3000 && !stderr.includes('serving'); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(stderr)?.[1];
+    expect(url, stderr).toBeDefined();
+    expect(stderr).toContain('on WebGpuExecutor');
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        model: 'tiny',
+        messages: [{ role: 'user', content: 'Hello' }],
+        max_tokens: 8,
+        temperature: 0,
+      }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { usage: { completion_tokens: number } };
+    expect(body.usage.completion_tokens).toBeGreaterThan(0);
+    stop('SIGTERM');
+    await running;
+    const [, free, total] = /KV blocks free (\d+)\/(\d+)/.exec(stderr) ?? [];
+    expect(free).toBe(total);
+  }, 120_000);
+
   it('takes an xinfer bench run with a third of the clients disconnecting, and frees every block', async () => {
     const engine = await InferenceEngine.create({ model, log: false, maxNumBlocks: 128 });
     const server = await startServer({ engine, port: 0 });
