@@ -14,33 +14,32 @@ beforeAll(async () => {
   model = await writeTinyModel({ contextLength: 256 });
 });
 
+/** Runs `xinfer serve` in this process until `stop(signal)`; resolves once it is serving. */
+async function serveInProcess(args: string[]) {
+  let stderr = '';
+  const io: CliIo = {
+    out: () => {},
+    err: (text) => {
+      stderr += text;
+    },
+  };
+  let stop!: (signal: string) => void;
+  const command = serveCommand(io, () => new Promise((resolve) => (stop = resolve)));
+  command.exitOverride();
+  const running = command.parseAsync(args, { from: 'user' });
+  for (let i = 0; i < 3000 && !stderr.includes('serving'); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(stderr)?.[1];
+  expect(url, stderr).toBeDefined();
+  return { url: url!, running, stop, stderr: () => stderr };
+}
+
 describe('xinfer serve', () => {
   it('serves until SIGTERM, lets the request in flight finish, and frees every KV block', async () => {
-    let stderr = '';
-    const io: CliIo = {
-      out: () => {},
-      err: (text) => {
-        stderr += text;
-      },
-    };
-    let stop!: (signal: string) => void;
-    const command = serveCommand(
-      io,
-      () =>
-        new Promise((resolve) => {
-          stop = resolve;
-        }),
-    );
-    command.exitOverride();
-    const running = command.parseAsync(['--model', model, '--port', '0', '--api-key', 'k'], {
-      from: 'user',
-    });
-    for (let i = 0; i < 200 && !stderr.includes('serving'); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(stderr)?.[1];
-    expect(url, stderr).toBeDefined();
-    expect(stderr).toContain('on ReferenceExecutor');
+    const serve = await serveInProcess(['--model', model, '--port', '0', '--api-key', 'k']);
+    const { url, running, stop } = serve;
+    expect(serve.stderr()).toContain('on ReferenceExecutor');
     const inFlight = fetch(`${url}/v1/completions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: 'Bearer k' },
@@ -60,32 +59,16 @@ describe('xinfer serve', () => {
       ((await response.json()) as { usage: { completion_tokens: number } }).usage,
     ).toMatchObject({ completion_tokens: 200 });
     await running;
-    expect(stderr).toMatch(/SIGTERM: finishing 1 request\(s\) in flight/);
-    const [, free, total] = /KV blocks free (\d+)\/(\d+)/.exec(stderr) ?? [];
+    expect(serve.stderr()).toMatch(/SIGTERM: finishing 1 request\(s\) in flight/);
+    const [, free, total] = /KV blocks free (\d+)\/(\d+)/.exec(serve.stderr()) ?? [];
     expect(free).toBe(total);
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 
   it('serves on the WebGPU executor with --executor webgpu (lavapipe where there is no GPU)', async () => {
-    let stderr = '';
-    const io: CliIo = {
-      out: () => {},
-      err: (text) => {
-        stderr += text;
-      },
-    };
-    let stop!: (signal: string) => void;
-    const command = serveCommand(io, () => new Promise((resolve) => (stop = resolve)));
-    command.exitOverride();
-    const running = command.parseAsync(['--model', model, '--port', '0', '--executor', 'webgpu'], {
-      from: 'user',
-    });
-    for (let i = 0; i < 3000 && !stderr.includes('serving'); i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const url = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(stderr)?.[1];
-    expect(url, stderr).toBeDefined();
-    expect(stderr).toContain('on WebGpuExecutor');
+    const serve = await serveInProcess(['--model', model, '--port', '0', '--executor', 'webgpu']);
+    const { url, running, stop } = serve;
+    expect(serve.stderr()).toContain('on WebGpuExecutor');
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -101,7 +84,7 @@ describe('xinfer serve', () => {
     expect(body.usage.completion_tokens).toBeGreaterThan(0);
     stop('SIGTERM');
     await running;
-    const [, free, total] = /KV blocks free (\d+)\/(\d+)/.exec(stderr) ?? [];
+    const [, free, total] = /KV blocks free (\d+)\/(\d+)/.exec(serve.stderr()) ?? [];
     expect(free).toBe(total);
   }, 120_000);
 
