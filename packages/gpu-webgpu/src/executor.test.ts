@@ -416,7 +416,10 @@ describe('WebGpuExecutor errors', () => {
     const { info } = exe;
     expect(info.weightBytes).toBeGreaterThan(0);
     expect(info.kvCacheBytes).toBe(2 * 2 * SHAPE.numBlocks * SHAPE.blockSize * 32 * 4);
-    expect(info.peakDeviceBytes).toBe(info.weightBytes + info.kvCacheBytes + info.arenaBytes);
+    expect(info.samplerBytes).toBeGreaterThan(0);
+    expect(info.peakDeviceBytes).toBe(
+      info.weightBytes + info.kvCacheBytes + info.arenaBytes + info.samplerBytes,
+    );
     await exe.dispose();
   });
 });

@@ -66,6 +66,11 @@ export interface WebGpuExecutorInfo {
   kvCacheBytes: number;
   /** Bytes of the activation arena, sized for the step budget. */
   arenaBytes: number;
+  /**
+   * Bytes of the device sampler: per-row parameters and results, and penalty lists sized for the
+   * worst step (every sequence penalizing as many distinct tokens as `maxModelLen` allows).
+   */
+  samplerBytes: number;
   /** Every device allocation together: what the executor holds at its peak, allocated once. */
   peakDeviceBytes: number;
 }
@@ -893,10 +898,29 @@ async function build(
     { 2: x, 3: logits, 6: inv, 7: outputNorm },
   );
   const ops = await Promise.all(pending);
-  const sampler = new GpuSampler(device, { vocabSize: V, maxRows: Sm });
+  // A row penalizes at most its distinct tokens, fewer than min(V, maxModelLen): sized for the
+  // worst step up front, the penalty lists never grow.
+  device.pushErrorScope('out-of-memory');
+  const sampler = new GpuSampler(device, {
+    vocabSize: V,
+    maxRows: Sm,
+    initialPenaltyEntries: Sm * Math.min(V, limits.modelLen),
+  });
+  // The logits binding (one uniform) is made now rather than in the first step.
+  sampler.bindLogits(logits);
+  const samplerOom = await device.popErrorScope();
+  if (samplerOom) {
+    sampler.destroy();
+    for (const b of buffers) b.destroy();
+    throw new GpuExecutorError(
+      `out of device memory allocating the sampler: ${samplerOom.message}`,
+      'GPU_OUT_OF_MEMORY',
+    );
+  }
 
   const { vendor, architecture, description } = gpu.adapterInfo;
-  const total = sizes.weights + sizes.kv + sizes.arena;
+  const samplerBytes = sampler.deviceBytes;
+  const total = sizes.weights + sizes.kv + sizes.arena + samplerBytes;
   return {
     config: c,
     kvCacheDtype,
@@ -911,6 +935,7 @@ async function build(
       weightBytes: sizes.weights,
       kvCacheBytes: sizes.kv,
       arenaBytes: sizes.arena,
+      samplerBytes,
       peakDeviceBytes: total,
     },
     device,

@@ -267,6 +267,25 @@ describe('GpuSampler', () => {
     expect(mismatches).toEqual([]);
   });
 
+  it('counts its device bytes, and grows its penalty lists only when a batch needs more', () => {
+    const small = new GpuSampler(gpu.device, {
+      vocabSize: VOCAB,
+      maxRows: 4,
+      initialPenaltyEntries: 8,
+    });
+    // Parameters (16 words a row), results, 8 penalty entries (2 words) and their raw logits.
+    const before = small.deviceBytes;
+    expect(before).toBe(4 * 16 * 4 + small.resultBytes(4) + 8 * 2 * 4 + 8 * 4);
+    small.prepare([{ row: 0, params: { repetitionPenalty: 1.1 }, promptTokenIds: [1, 2, 3] }]);
+    expect(small.deviceBytes).toBe(before);
+    const many = Array.from({ length: 100 }, (_, i) => i);
+    small.prepare([{ row: 0, params: { repetitionPenalty: 1.1 }, promptTokenIds: many }]);
+    expect(small.deviceBytes).toBe(before + (100 - 8) * (2 * 4 + 4));
+    small.bindLogits(logitsBuffer, offsetBytes);
+    expect(small.deviceBytes).toBe(before + (100 - 8) * (2 * 4 + 4) + 16);
+    small.destroy();
+  });
+
   it('rejects more rows than maxRows with a typed error', () => {
     const rows = Array.from({ length: MAX_ROWS + 1 }, (_, row) => ({ row, params: undefined }));
     const call = () => sampler.prepare(rows);

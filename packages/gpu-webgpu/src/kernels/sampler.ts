@@ -305,6 +305,14 @@ export class GpuSampler {
   }
 
   /**
+   * Makes (or finds) the bind group of `logits` from `logitsOffsetBytes` ahead of the first
+   * `encode` that reads it, so that its allocation happens when the caller plans memory.
+   */
+  bindLogits(logits: GPUBuffer, logitsOffsetBytes = 0): void {
+    this.#logitsBinding(logits, logitsOffsetBytes);
+  }
+
+  /**
    * Records the sampling of the prepared rows into `pass`: one dispatch, which sets the pass's
    * pipeline and bind groups 0 and 1 (nothing when the last `prepare` had no rows). `logits` holds
    * rows of `vocabSize` f32 from `logitsOffsetBytes` (any multiple of 4); it must have STORAGE
@@ -366,6 +374,18 @@ export class GpuSampler {
       logprobs.push({ logprob: floats[at + 1] as number, top });
     }
     return { tokens, logprobs };
+  }
+
+  /**
+   * Bytes this sampler holds on the device now: parameters, results, the penalty lists (which grow
+   * only when a batch needs more entries than they hold) and the logits-binding uniforms.
+   */
+  get deviceBytes(): number {
+    let bytes = this.#params.size + this.result.size + this.#penalties.size + this.#penaltyRaw.size;
+    for (const byOffset of this.#logitsBindings.values()) {
+      for (const binding of byOffset.values()) bytes += binding.uniform.size;
+    }
+    return bytes;
   }
 
   /** Frees the sampler's buffers (the shared pipeline stays cached for the device). */
