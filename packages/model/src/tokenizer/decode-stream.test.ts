@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RedecodeStream } from './decode-stream.js';
 import { cleanSpaces, SpaceCleaner } from './space-cleanup.js';
 import { hfFiles, type VocabularyName } from './test-helpers.js';
 import { Tokenizer } from './tokenizer.js';
@@ -92,6 +93,73 @@ describe('createDecodeStream', () => {
       );
     },
   );
+});
+
+describe('createDecodeStream for a tokenizer.json decoder without pieces (WordPiece)', () => {
+  const special = (id: number, content: string) => ({
+    id,
+    content,
+    special: true,
+    normalized: false,
+  });
+  // Punctuation and contractions exercise the decoder's clean-up, which joins a token to the one
+  // before it; '##' pieces join without a space.
+  const words = ['hello', 'world', 'do', "n't", 'it', "'s", '.', ',', '!', '?', 'a', 'b'];
+  const pieces = ['##s', '##ing', '##ly', '##.'];
+  const vocab = Object.fromEntries(
+    ['[UNK]', '[CLS]', '[SEP]', ...words, ...pieces].map((token, id) => [token, id]),
+  );
+  let t: Tokenizer;
+  beforeAll(() => {
+    t = Tokenizer.fromJson({
+      added_tokens: [special(0, '[UNK]'), special(1, '[CLS]'), special(2, '[SEP]')],
+      normalizer: { type: 'BertNormalizer', lowercase: true, clean_text: true },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+      model: {
+        type: 'WordPiece',
+        unk_token: '[UNK]',
+        continuing_subword_prefix: '##',
+        max_input_chars_per_word: 100,
+        vocab,
+      },
+    });
+  });
+
+  it('streams random token sequences to their decode, never taking text back', () => {
+    const id = fc.integer({ min: 0, max: Object.keys(vocab).length - 1 });
+    fc.assert(
+      fc.property(fc.array(id, { maxLength: 40 }), fc.boolean(), (ids, skipSpecialTokens) => {
+        const full = t.decode(ids, { skipSpecialTokens });
+        const decoder = t.createDecodeStream({ skipSpecialTokens });
+        let text = '';
+        for (const id of ids) {
+          text += decoder.push(id);
+          expect(full.startsWith(text)).toBe(true);
+        }
+        expect(text + decoder.flush()).toBe(full);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('decodes a few tokens a push, however long the stream', () => {
+    let decoded = 0;
+    const stream = new RedecodeStream((ids) => {
+      decoded += ids.length;
+      return t.decode(ids);
+    });
+    const ids = t.encode("hello world, do n't it's a b.", { addSpecialTokens: false });
+    let text = '';
+    const pushes = 5000;
+    for (let i = 0; i < pushes; i++) text += stream.push(ids[i % ids.length] as number);
+    text += stream.flush();
+    expect(text).toBe(
+      t.decode(Array.from({ length: pushes }, (_, i) => ids[i % ids.length] as number)),
+    );
+    // Two decodes of a window of a few tokens per push, not of the whole stream.
+    expect(decoded).toBeLessThan(pushes * 8);
+  });
 });
 
 /** llama.cpp's three `clean_spaces` loops in `llama_vocab::impl::detokenize`, transcribed. */

@@ -49,31 +49,56 @@ export class PieceDecodeStream implements DecodeStream {
 }
 
 /**
- * A {@link DecodeStream} for vocabularies decoded by their tokenizer.json decoder: decodes all
- * tokens so far at each push and returns what was added, holding back while the text ends in
- * U+FFFD (an incomplete character) or does not extend what was returned. Quadratic in the length
- * of the stream; exact when the decoder never rewrites earlier text.
+ * A {@link DecodeStream} for vocabularies decoded by their tokenizer.json decoder, which has no
+ * per-token pieces. It keeps a window of ids: the tokens behind the text returned last (the
+ * prefix) and those after them. Each push decodes the prefix and the whole window and returns what
+ * the window adds to the prefix, unless that is nothing, ends in U+FFFD (an incomplete character)
+ * or does not extend the prefix's text (the decoder rewrote it); then it holds back and the window
+ * grows. When it returns text, the window moves on to start at the tokens that text came from, so
+ * decoders that treat the first token specially (a stripped leading space) see the same first
+ * token in both decodes. Each push decodes a few tokens, not the whole stream (as text-generation-
+ * inference's `decode_token` does, with its prefix and read offsets).
  */
 export class RedecodeStream implements DecodeStream {
-  private readonly ids: number[] = [];
-  private emitted = '';
+  private ids: number[] = [];
+  /** Where the prefix's tokens start in `ids`. */
+  private prefixStart = 0;
+  /** Where the prefix's tokens end (and the tokens not yet returned start). */
+  private readStart = 0;
 
   constructor(private readonly decodeAll: (ids: number[]) => string) {}
 
   push(id: number): string {
     this.ids.push(id);
-    const text = this.decodeAll(this.ids);
-    if (text.endsWith('\uFFFD') || !text.startsWith(this.emitted)) return '';
-    const added = text.slice(this.emitted.length);
-    this.emitted = text;
+    const added = this.added();
+    if (added === undefined || added === '' || added.endsWith('\uFFFD')) return '';
+    this.prefixStart = this.readStart;
+    this.readStart = this.ids.length;
+    // Only the window is ever decoded again.
+    if (this.prefixStart > 64) {
+      this.ids = this.ids.slice(this.prefixStart);
+      this.readStart -= this.prefixStart;
+      this.prefixStart = 0;
+    }
     return added;
   }
 
   flush(): string {
-    const text = this.decodeAll(this.ids);
-    const added = text.startsWith(this.emitted) ? text.slice(this.emitted.length) : '';
-    this.ids.length = 0;
-    this.emitted = '';
+    const added = this.added() ?? '';
+    this.ids = [];
+    this.prefixStart = 0;
+    this.readStart = 0;
     return added;
+  }
+
+  /** The text the window adds to its prefix, or undefined when it does not extend the prefix. */
+  private added(): string | undefined {
+    const window = this.ids.slice(this.prefixStart);
+    const prefix =
+      this.readStart > this.prefixStart
+        ? this.decodeAll(window.slice(0, this.readStart - this.prefixStart))
+        : '';
+    const text = this.decodeAll(window);
+    return text.startsWith(prefix) ? text.slice(prefix.length) : undefined;
   }
 }
