@@ -5,7 +5,6 @@ import {
   type ForwardResult,
   type KvCacheShape,
   type ModelExecutor,
-  type TokenLogprobs,
 } from '../executor.js';
 import {
   createPreparedActivations,

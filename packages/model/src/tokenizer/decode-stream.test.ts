@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RedecodeStream } from './decode-stream.js';
 import { cleanSpaces, SpaceCleaner } from './space-cleanup.js';
-import { hfFiles, type VocabularyName } from './test-helpers.js';
+import { hfFiles, type VocabularyName, wordPieceTokenizerJson } from './test-helpers.js';
 import { Tokenizer } from './tokenizer.js';
 
 const tokenizers = new Map<VocabularyName, Tokenizer>();
@@ -19,6 +19,31 @@ beforeAll(() => {
 function stream(t: Tokenizer, ids: readonly number[], skipSpecialTokens = false): string[] {
   const decoder = t.createDecodeStream({ skipSpecialTokens });
   return [...ids.map((id) => decoder.push(id)), decoder.flush()];
+}
+
+/**
+ * Random token sequences (ids from `id`) stream to their decode, with and without special tokens:
+ * every prefix of the streamed text is a prefix of the decode, and the flush completes it.
+ */
+function expectStreamsToDecode(
+  t: Tokenizer,
+  id: fc.Arbitrary<number>,
+  maxLength: number,
+  numRuns: number,
+): void {
+  fc.assert(
+    fc.property(fc.array(id, { maxLength }), fc.boolean(), (ids, skipSpecialTokens) => {
+      const full = t.decode(ids, { skipSpecialTokens });
+      const decoder = t.createDecodeStream({ skipSpecialTokens });
+      let text = '';
+      for (const id of ids) {
+        text += decoder.push(id);
+        expect(full.startsWith(text)).toBe(true);
+      }
+      expect(text + decoder.flush()).toBe(full);
+    }),
+    { numRuns },
+  );
 }
 
 describe('createDecodeStream', () => {
@@ -78,69 +103,24 @@ describe('createDecodeStream', () => {
         fc.integer({ min: 0, max: 300 }),
         fc.integer({ min: 0, max: t.vocabSize - 1 }),
       );
-      fc.assert(
-        fc.property(fc.array(id, { maxLength: 24 }), fc.boolean(), (ids, skipSpecialTokens) => {
-          const full = t.decode(ids, { skipSpecialTokens });
-          const decoder = t.createDecodeStream({ skipSpecialTokens });
-          let text = '';
-          for (const id of ids) {
-            text += decoder.push(id);
-            expect(full.startsWith(text)).toBe(true);
-          }
-          expect(text + decoder.flush()).toBe(full);
-        }),
-        { numRuns: 300 },
-      );
+      expectStreamsToDecode(t, id, 24, 300);
     },
   );
 });
 
 describe('createDecodeStream for a tokenizer.json decoder without pieces (WordPiece)', () => {
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    special: true,
-    normalized: false,
-  });
   // Punctuation and contractions exercise the decoder's clean-up, which joins a token to the one
   // before it; '##' pieces join without a space.
   const words = ['hello', 'world', 'do', "n't", 'it', "'s", '.', ',', '!', '?', 'a', 'b'];
-  const pieces = ['##s', '##ing', '##ly', '##.'];
-  const vocab = Object.fromEntries(
-    ['[UNK]', '[CLS]', '[SEP]', ...words, ...pieces].map((token, id) => [token, id]),
-  );
+  const tokens = [...words, '##s', '##ing', '##ly', '##.'];
   let t: Tokenizer;
   beforeAll(() => {
-    t = Tokenizer.fromJson({
-      added_tokens: [special(0, '[UNK]'), special(1, '[CLS]'), special(2, '[SEP]')],
-      normalizer: { type: 'BertNormalizer', lowercase: true, clean_text: true },
-      pre_tokenizer: { type: 'BertPreTokenizer' },
-      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-      model: {
-        type: 'WordPiece',
-        unk_token: '[UNK]',
-        continuing_subword_prefix: '##',
-        max_input_chars_per_word: 100,
-        vocab,
-      },
-    });
+    t = Tokenizer.fromJson(wordPieceTokenizerJson(tokens));
   });
 
   it('streams random token sequences to their decode, never taking text back', () => {
-    const id = fc.integer({ min: 0, max: Object.keys(vocab).length - 1 });
-    fc.assert(
-      fc.property(fc.array(id, { maxLength: 40 }), fc.boolean(), (ids, skipSpecialTokens) => {
-        const full = t.decode(ids, { skipSpecialTokens });
-        const decoder = t.createDecodeStream({ skipSpecialTokens });
-        let text = '';
-        for (const id of ids) {
-          text += decoder.push(id);
-          expect(full.startsWith(text)).toBe(true);
-        }
-        expect(text + decoder.flush()).toBe(full);
-      }),
-      { numRuns: 500 },
-    );
+    const id = fc.integer({ min: 0, max: tokens.length + 2 });
+    expectStreamsToDecode(t, id, 40, 500);
   });
 
   it('decodes a few tokens a push, however long the stream', () => {

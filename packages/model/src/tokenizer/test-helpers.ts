@@ -92,3 +92,36 @@ export const CORPUS: readonly string[] = [
   '<|eot_id|> and <|im_end|> and <s> and </s> inside text',
   'Unicode spaces:\u00a0nbsp\u2003em\u3000ideographic',
 ];
+
+/**
+ * A BERT-style tokenizer.json (WordPiece model and decoder, with clean-up) over `[UNK]`, `[CLS]`,
+ * `[SEP]` (ids 0 to 2) and then `tokens`; with `bertProcessing`, encode wraps text in CLS and SEP.
+ */
+export function wordPieceTokenizerJson(
+  tokens: readonly string[],
+  { bertProcessing = false } = {},
+): Record<string, unknown> {
+  const special = (id: number, content: string) => ({
+    id,
+    content,
+    special: true,
+    normalized: false,
+  });
+  const all = ['[UNK]', '[CLS]', '[SEP]', ...tokens];
+  return {
+    added_tokens: [special(0, '[UNK]'), special(1, '[CLS]'), special(2, '[SEP]')],
+    normalizer: { type: 'BertNormalizer', lowercase: true, clean_text: true },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    ...(bertProcessing
+      ? { post_processor: { type: 'BertProcessing', cls: ['[CLS]', 1], sep: ['[SEP]', 2] } }
+      : {}),
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(all.map((token, id) => [token, id])),
+    },
+  };
+}

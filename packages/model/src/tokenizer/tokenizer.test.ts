@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelFileError } from '../errors.js';
-import { CORPUS, hfFiles, type VocabularyName } from './test-helpers.js';
+import { CORPUS, hfFiles, type VocabularyName, wordPieceTokenizerJson } from './test-helpers.js';
 import { Tokenizer } from './tokenizer.js';
 
 const tokenizers = new Map<VocabularyName, Tokenizer>();
@@ -133,26 +133,9 @@ describe('Tokenizer.fromJson', () => {
   });
 
   it('runs other tokenizer.json models, decoding with their own decoder', () => {
-    const special = (id: number, content: string) => ({
-      id,
-      content,
-      special: true,
-      normalized: false,
-    });
-    const t = Tokenizer.fromJson({
-      added_tokens: [special(0, '[UNK]'), special(1, '[CLS]'), special(2, '[SEP]')],
-      normalizer: { type: 'BertNormalizer', lowercase: true, clean_text: true },
-      pre_tokenizer: { type: 'BertPreTokenizer' },
-      post_processor: { type: 'BertProcessing', cls: ['[CLS]', 1], sep: ['[SEP]', 2] },
-      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-      model: {
-        type: 'WordPiece',
-        unk_token: '[UNK]',
-        continuing_subword_prefix: '##',
-        max_input_chars_per_word: 100,
-        vocab: { '[UNK]': 0, '[CLS]': 1, '[SEP]': 2, hello: 3, world: 4, '##s': 5, '!': 6 },
-      },
-    });
+    const t = Tokenizer.fromJson(
+      wordPieceTokenizerJson(['hello', 'world', '##s', '!'], { bertProcessing: true }),
+    );
     const ids = t.encode('Hello worlds!');
     expect(ids).toEqual([1, 3, 4, 5, 6, 2]);
     expect([t.bosToken, t.eosToken]).toEqual(['[CLS]', '[SEP]']);
