@@ -111,14 +111,21 @@ function relativeError(want: Float32Array[], got: Float32Array[]): number {
  * The model with every weight matrix dequantized to F32: the reference then computes in f32 as
  * the kernels do, so the two agree to rounding.
  */
+function f32(w: WeightMatrix): WeightMatrix {
+  const values = new Float32Array(w.rows * w.cols);
+  for (let r = 0; r < w.rows; r++) {
+    dequantizeRow(w.type, w.data, r * w.rowBytes, values, r * w.cols, w.cols);
+  }
+  return { ...w, type: GgmlType.F32, rowBytes: w.cols * 4, data: new Uint8Array(values.buffer) };
+}
+
+/** `m` with every V projection in F32: Q, K and V of different types, so not fused. */
+function vInF32(m: Model): Model {
+  const layers = m.weights.layers.map((l) => ({ ...l, wv: f32(l.wv) }));
+  return { ...m, weights: { ...m.weights, layers } };
+}
+
 function dequantized(m: Model): Model {
-  const f32 = (w: WeightMatrix): WeightMatrix => {
-    const values = new Float32Array(w.rows * w.cols);
-    for (let r = 0; r < w.rows; r++) {
-      dequantizeRow(w.type, w.data, r * w.rowBytes, values, r * w.cols, w.cols);
-    }
-    return { ...w, type: GgmlType.F32, rowBytes: w.cols * 4, data: new Uint8Array(values.buffer) };
-  };
   const { weights } = m;
   const embedding = f32(weights.tokenEmbedding);
   return {
@@ -184,10 +191,17 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
   });
 
   it.each([
-    ['qwen2 (QKV bias, NeoX rope)', 'qwen2', false],
-    ['mistral with tied embeddings', 'mistral', true],
-  ] as const)('%s', async (_, architecture, tie) => {
-    const m = await tinyModel(GgmlType.Q8_0, { architecture, tie });
+    ['qwen2 (QKV bias, NeoX rope)', 'qwen2', false, false],
+    [
+      'qwen2 with V in another type than Q and K (three matmuls, three biases)',
+      'qwen2',
+      false,
+      true,
+    ],
+    ['mistral with tied embeddings', 'mistral', true, false],
+  ] as const)('%s', async (_, architecture, tie, mixed) => {
+    const q8 = await tinyModel(GgmlType.Q8_0, { architecture, tie });
+    const m = mixed ? vInF32(q8) : q8;
     const [ref, exe] = await pair(m);
     // 49 tokens: the tiled prefill matmuls (bias included); then a decode step: the split-K ones.
     const prompt = ids('Hello there, general Kenobi. You are a bold one.');
@@ -195,6 +209,11 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
     expect(await compare(ref, exe, batch)).toBeLessThan(TOLERANCE);
     const next = sequenceBatch(step([33], prompt.length, [7, 9, 10, 11]), step([34], 1, [4]));
     expect(await compare(ref, exe, next)).toBeLessThan(TOLERANCE);
+    // Q, K and V of one type run as one matmul; of different types, as three.
+    const kernels = (await exe.profile(next)).map((timing) => timing.kernel);
+    expect(kernels.filter((kernel) => /^(q|k|v|qkv)$/.test(kernel)).sort()).toEqual(
+      mixed ? ['k', 'q', 'v'] : ['qkv'],
+    );
     await exe.dispose();
   });
 

@@ -696,6 +696,23 @@ async function build(
     }
     return entry;
   };
+  /** Matrices of one type and width as one, their rows one after another (Q, K and V). */
+  const fused = (label: string, ws: readonly WeightMatrix[]) => {
+    const parts = ws.map(packWeight);
+    const words = new Uint32Array(parts.reduce((n, p) => n + p.words.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      words.set(part.words, at);
+      at += part.words.length;
+    }
+    const first = parts[0]!;
+    const info: PackedWeight = {
+      ...first,
+      rows: parts.reduce((n, p) => n + p.rows, 0),
+      words: new Uint32Array(0),
+    };
+    return { info, buffer: upload(label, words, 'weights') };
+  };
 
   const d = c.hiddenSize;
   const qDim = c.numHeads * c.headDim;
@@ -747,20 +764,54 @@ async function build(
   const embedding = weight(weights.tokenEmbedding);
   const output = weight(weights.output);
   const outputNorm = upload('output norm', weights.outputNorm, 'weights');
-  const layers = weights.layers.map((layer, l) => ({
-    attnNorm: upload(`layer ${l} attention norm`, layer.attnNorm, 'weights'),
-    ffnNorm: upload(`layer ${l} ffn norm`, layer.ffnNorm, 'weights'),
-    wq: weight(layer.wq),
-    wk: weight(layer.wk),
-    wv: weight(layer.wv),
-    wo: weight(layer.wo),
-    wGate: weight(layer.wGate),
-    wUp: weight(layer.wUp),
-    wDown: weight(layer.wDown),
-    bq: layer.bq && upload(`layer ${l} q bias`, layer.bq, 'weights'),
-    bk: layer.bk && upload(`layer ${l} k bias`, layer.bk, 'weights'),
-    bv: layer.bv && upload(`layer ${l} v bias`, layer.bv, 'weights'),
-  }));
+  type Projection = {
+    name: string;
+    w: { info: PackedWeight; buffer: GPUBuffer };
+    bias: GPUBuffer | undefined;
+    /** Q, K and V rows, when `w` holds all three. */
+    split?: readonly [number, number, number];
+  };
+  const layers = weights.layers.map((layer, l) => {
+    const { wq, wk, wv, bq, bk, bv } = layer;
+    // One matmul for Q, K and V where their weights share a type (a mixed quantization may give
+    // V another one): the normed input is read once, and two dispatches fewer a layer.
+    let projections: Projection[];
+    if (wk.type === wq.type && wv.type === wq.type) {
+      let bias: GPUBuffer | undefined;
+      if (bq || bk || bv) {
+        const all = new Float32Array(qDim + 2 * kvDim);
+        if (bq) all.set(bq, 0);
+        if (bk) all.set(bk, qDim);
+        if (bv) all.set(bv, qDim + kvDim);
+        bias = upload(`layer ${l} qkv bias`, all, 'weights');
+      }
+      projections = [
+        {
+          name: 'qkv',
+          w: fused(`layer ${l} qkv`, [wq, wk, wv]),
+          bias,
+          split: [qDim, kvDim, kvDim],
+        },
+      ];
+    } else {
+      const bias = (b: Float32Array | undefined, name: string) =>
+        b && upload(`layer ${l} ${name} bias`, b, 'weights');
+      projections = [
+        { name: 'q', w: weight(wq), bias: bias(bq, 'q') },
+        { name: 'k', w: weight(wk), bias: bias(bk, 'k') },
+        { name: 'v', w: weight(wv), bias: bias(bv, 'v') },
+      ];
+    }
+    return {
+      attnNorm: upload(`layer ${l} attention norm`, layer.attnNorm, 'weights'),
+      ffnNorm: upload(`layer ${l} ffn norm`, layer.ffnNorm, 'weights'),
+      projections,
+      wo: weight(layer.wo),
+      wGate: weight(layer.wGate),
+      wUp: weight(layer.wUp),
+      wDown: weight(layer.wDown),
+    };
+  });
   const oom = await device.popErrorScope();
   if (oom) {
     for (const b of buffers) b.destroy();
@@ -859,14 +910,19 @@ async function build(
   layers.forEach((layer, l) => {
     op(`layer ${l} rms`, rms, { ...base, 2: x, 3: inv }, perToken);
     const normed = (norm: GPUBuffer) => ({ 2: x, 6: inv, 7: norm });
-    for (const [name, w, out, n, bias] of [
-      ['q', layer.wq, q, qDim, layer.bq],
-      ['k', layer.wk, k, kvDim, layer.bk],
-      ['v', layer.wv, v, kvDim, layer.bv],
-    ] as const) {
+    const outputs: Record<string, [GPUBuffer, number]> = {
+      qkv: [q, qDim + 2 * kvDim],
+      q: [q, qDim],
+      k: [k, kvDim],
+      v: [v, kvDim],
+    };
+    for (const { name, w, bias, split } of layer.projections) {
+      const [out, n] = outputs[name]!;
       const bindings: Record<number, GPUBuffer> = { ...normed(layer.attnNorm), 3: out };
       if (bias) bindings[8] = bias;
-      matmul(`layer ${l} ${name}`, w, { n, k: d, norm: true, bias: bias !== undefined }, bindings);
+      if (split) Object.assign(bindings, { 9: k, 10: v });
+      const variant = { n, k: d, norm: true, bias: bias !== undefined, split };
+      matmul(`layer ${l} ${name}`, w, variant, bindings);
     }
     op(
       `layer ${l} rope + kv write`,

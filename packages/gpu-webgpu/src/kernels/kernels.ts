@@ -82,6 +82,42 @@ export interface MatmulVariant {
   dual?: Pick<PackedWeight, 'type' | 'rowWords'>;
   /** Input rows are the batch rows listed at `step.rows` (one per sample), not every token. */
   gather?: boolean;
+  /**
+   * Output rows go to three buffers (Q, K and V from one concatenated weight): rows `[0, a)` to
+   * `out` (binding 3), `[a, a + b)` to binding 9 and `[a + b, n)` to binding 10, each with its own
+   * row stride.
+   */
+  split?: readonly [number, number, number];
+}
+
+/** The bindings and `store(t, n, value)` function that write one output element of a variant. */
+function outputStore(v: MatmulVariant): {
+  bindings: string;
+  store: (t: string, n: string, value: string) => string;
+} {
+  if (!v.split) {
+    const at = (t: string, n: string) => `out[${t} * ${v.n}u + ${n}]`;
+    return {
+      bindings: '',
+      store: (t, n, value) =>
+        v.residual ? `${at(t, n)} = ${at(t, n)} + ${value};` : `${at(t, n)} = ${value};`,
+    };
+  }
+  const [a, b, c] = v.split;
+  return {
+    bindings: `@group(0) @binding(9) var<storage, read_write> out_b: array<f32>;
+@group(0) @binding(10) var<storage, read_write> out_c: array<f32>;
+fn store(t: u32, n: u32, value: f32) {
+  if (n < ${a}u) {
+    out[t * ${a}u + n] = value;
+  } else if (n < ${a + b}u) {
+    out_b[t * ${b}u + n - ${a}u] = value;
+  } else {
+    out_c[t * ${c}u + n - ${a + b}u] = value;
+  }
+}`,
+    store: (t, n, value) => `store(${t}, ${n}, ${value});`,
+  };
 }
 
 /** Rows of W per workgroup, threads splitting K per row, and tokens per workgroup. */
@@ -92,7 +128,7 @@ export const MATMUL_TILE = { rows: 4, split: 32, tokens: 8 } as const;
  * input norm, bias, residual add or SwiGLU. Each workgroup computes {@link MATMUL_TILE}.rows rows
  * for {@link MATMUL_TILE}.tokens tokens: a weight vector is decoded once and dotted with every
  * token's activations, then the split-K partial sums meet in workgroup memory. Bindings: 0 step,
- * 1 step data, 2 x, 3 out, 4 W, 5 W2, 6 inv, 7 norm weight, 8 bias.
+ * 1 step data, 2 x, 3 out, 4 W, 5 W2, 6 inv, 7 norm weight, 8 bias, 9 and 10 the split outputs.
  * Dispatch `(ceil(n / rows), ceil(T / tokens))`.
  */
 export function matmulShader(w: Pick<PackedWeight, 'type' | 'rowWords'>, v: MatmulVariant): string {
@@ -101,9 +137,11 @@ export function matmulShader(w: Pick<PackedWeight, 'type' | 'rowWords'>, v: Matm
   const count = v.gather ? 'step.samples' : 'step.tokens';
   const dual = v.dual !== undefined;
   const row = v.gather ? 'step_data[step.rows + t]' : 't';
+  const output = outputStore(v);
   return `${stepBindings(0, 1)}
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${output.bindings}
 ${wgslWeight(w, 'w', 4)}
 ${dual ? wgslWeight(v.dual!, 'w2', 5) : ''}
 ${v.norm ? '@group(0) @binding(6) var<storage, read> inv: array<f32>;\n@group(0) @binding(7) var<storage, read> norm_w: array<vec4<f32>>;' : ''}
@@ -144,9 +182,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       ${dual ? `sum2 += part[${R * S * TT}u + base + s];` : ''}
     }
     let t = t0 + lid.x;
-    let o = t * ${v.n}u + n;
     ${v.bias ? 'sum += bias[n];' : ''}
-    ${dual ? 'out[o] = sum / (1.0 + exp(-sum)) * sum2;' : v.residual ? 'out[o] = out[o] + sum;' : 'out[o] = sum;'}
+    ${output.store('t', 'n', dual ? 'sum / (1.0 + exp(-sum)) * sum2' : 'sum')}
   }
 }`;
 }
@@ -179,15 +216,15 @@ export function tiledMatmulShader(
     ? `@group(0) @binding(6) var<storage, read> inv: array<f32>;
 @group(0) @binding(7) var<storage, read> norm_w: array<vec4<f32>>;`
     : '';
+  const output = outputStore(v);
   const write = dual
     ? `let sum2 = acc2[i * ${TPT}u + j];
-        out[o] = sum / (1.0 + exp(-sum)) * sum2;`
-    : v.residual
-      ? 'out[o] = out[o] + sum;'
-      : 'out[o] = sum;';
+        ${output.store('t', 'n', 'sum / (1.0 + exp(-sum)) * sum2')}`
+    : output.store('t', 'n', 'sum');
   return `${stepBindings(0, 1)}
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${output.bindings}
 ${wgslWeight(w, 'w', 4)}
 ${dual ? wgslWeight(v.dual!, 'w2', 5) : ''}
 ${norm}
@@ -246,7 +283,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var j = 0u; j < ${TPT}u; j++) {
       let t = t0 + lid.y + 16u * j;
       if (n < ${v.n}u && t < count) {
-        let o = t * ${v.n}u + n;
         var sum = acc[i * ${TPT}u + j];
         ${v.bias ? 'sum += bias[n];' : ''}
         ${write}
