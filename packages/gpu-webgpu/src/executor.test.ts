@@ -190,6 +190,23 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
     await exe.dispose();
   });
 
+  it.each(TYPES)(
+    "%s weights: close to the reference's ggml-faithful numerics (activations quantized as llama.cpp's CPU backend does)",
+    async (name) => {
+      const kQuant = name === 'Q4_K' || name === 'Q6_K';
+      const m = await tinyModel(GgmlType[name], { hidden: kQuant ? 256 : 64 });
+      const [ref, exe] = await pair(m, { ggml: true });
+      const a = ids('In the beginning God created');
+      const prefill = sequenceBatch(step(a, 0, [0, 1]), step(ids('x'), 0, [2]));
+      const decode = sequenceBatch(step([32], a.length, [0, 1]), step([33], 1, [2]));
+      const errors = [await compare(ref, exe, prefill), await compare(ref, exe, decode)];
+      for (const e of errors) expect(e).toBeLessThan(GGML_TOLERANCE[name]!);
+      // Not equal either, except for F32: the difference is the activation rounding.
+      if (name !== 'F32') expect(Math.max(...errors)).toBeGreaterThan(TOLERANCE);
+      await exe.dispose();
+    },
+  );
+
   it.each([
     ['qwen2 (QKV bias, NeoX rope)', 'qwen2', false, false],
     [

@@ -198,7 +198,7 @@ export class WebGpuExecutor implements ModelExecutor {
     model: { config: ModelConfig; weights: ModelWeights; name?: string },
     options: WebGpuExecutorOptions,
   ): Promise<WebGpuExecutor> {
-    const { config: c, weights } = model;
+    const { config: c } = model;
     const blockSize = options.blockSize ?? 16;
     const numHostBlocks = options.numHostBlocks ?? 0;
     if (!(Number.isInteger(options.numBlocks) && options.numBlocks > 0)) {
