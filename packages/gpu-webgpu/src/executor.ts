@@ -156,6 +156,7 @@ export class WebGpuExecutor implements ModelExecutor {
   private readonly limits: { tokens: number; sequences: number; modelLen: number };
   private readonly blockBytes: number;
   private blockScratch: GPUBuffer | undefined;
+  private logitsStaging: GPUBuffer | undefined;
   private lost: GPUDeviceLostInfo | undefined;
   private lastTimings: KernelTiming[] | undefined;
   private disposed = false;
@@ -464,11 +465,12 @@ export class WebGpuExecutor implements ModelExecutor {
       pass.end();
     }
     const readBytes = sampleOnDevice ? this.sampler.resultBytes(S) : S * this.config.vocabSize * 4;
+    const readback = sampleOnDevice ? this.readback : this.logitsReadback();
     if (S > 0) {
       encoder.copyBufferToBuffer(
         sampleOnDevice ? this.sampler.result : this.logits,
         0,
-        this.readback,
+        readback,
         0,
         readBytes,
       );
@@ -493,9 +495,9 @@ export class WebGpuExecutor implements ModelExecutor {
       }
       let bytes = new ArrayBuffer(0);
       if (S > 0) {
-        await this.readback.mapAsync(GPUMapMode.READ, 0, readBytes);
-        bytes = this.readback.getMappedRange(0, readBytes).slice(0);
-        this.readback.unmap();
+        await readback.mapAsync(GPUMapMode.READ, 0, readBytes);
+        bytes = readback.getMappedRange(0, readBytes).slice(0);
+        readback.unmap();
       }
       if (swapOutBuffer) await this.storeSwappedOut(batch, swapOutBuffer);
       if (timed) this.lastTimings = await timed();
@@ -552,6 +554,19 @@ export class WebGpuExecutor implements ModelExecutor {
       table += blocks;
     }
     return data;
+  }
+
+  /**
+   * The staging buffer logits rows come back through (`forward`), made the first time: sampling
+   * steps read back token ids only, so most executors never need it.
+   */
+  private logitsReadback(): GPUBuffer {
+    this.logitsStaging ??= this.device.createBuffer({
+      label: 'logits readback',
+      size: this.limits.sequences * this.config.vocabSize * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    return this.logitsStaging;
   }
 
   /**
@@ -644,6 +659,7 @@ export class WebGpuExecutor implements ModelExecutor {
     for (const b of this.buffers) b.destroy();
     this.sampler.destroy();
     this.blockScratch?.destroy();
+    this.logitsStaging?.destroy();
     if (this.ownsDevice) this.device.destroy();
   }
 }
@@ -733,7 +749,6 @@ async function build(
   const hidden = alloc('ffn', Tm * ff * 4, 'arena');
   const inv = alloc('rms', Tm * 4, 'arena');
   const logits = alloc('logits', Sm * V * 4, 'arena');
-  const readback = alloc('readback', Sm * V * 4, 'arena', 0x01 | 0x08); // MAP_READ | COPY_DST
   const kvCacheDtype = options.kvCacheDtype ?? 'f32';
   if (kvCacheDtype === 'f16' && !gpu.features.has('shader-f16')) {
     throw new GpuExecutorError(
@@ -964,6 +979,9 @@ async function build(
   });
   // The logits binding (one uniform) is made now rather than in the first step.
   sampler.bindLogits(logits);
+  // Sampled token ids and log-probabilities come back through this; logits rows (`forward`) through
+  // a buffer made on first use.
+  const readback = alloc('readback', sampler.resultBytes(Sm), 'arena', 0x01 | 0x08); // MAP_READ | COPY_DST
   const samplerOom = await device.popErrorScope();
   if (samplerOom) {
     sampler.destroy();
