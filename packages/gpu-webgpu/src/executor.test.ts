@@ -42,6 +42,7 @@ const GGML_TOLERANCE: Record<string, number> = {
   Q8_0: 5e-2,
   Q4_0: 5e-2,
   Q4_K: 5e-2,
+  Q5_K: 5e-2,
   Q6_K: 5e-2,
 };
 
@@ -163,11 +164,12 @@ const step = (
 ) =>
   ({ tokenIds: tokens, start, blockTable, blockSize: SHAPE.blockSize, ...extra }) as SequenceStep;
 
-const TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const;
+const TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q5_K', 'Q6_K'] as const;
+const K_QUANTS: readonly string[] = ['Q4_K', 'Q5_K', 'Q6_K'];
 
 describe('WebGpuExecutor parity with ReferenceExecutor', () => {
   it.each(TYPES)('%s weights: a mixed batch of prefills and decodes', async (name) => {
-    const kQuant = name === 'Q4_K' || name === 'Q6_K';
+    const kQuant = K_QUANTS.includes(name);
     const m = await tinyModel(GgmlType[name], { hidden: kQuant ? 256 : 64 });
     const [ref, exe] = await pair(m);
     // Two prompts prefilled together, then a step mixing a decode, a prefill chunk and a new prompt.
@@ -193,7 +195,7 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
   it.each(TYPES)(
     "%s weights: close to the reference's ggml-faithful numerics (activations quantized as llama.cpp's CPU backend does)",
     async (name) => {
-      const kQuant = name === 'Q4_K' || name === 'Q6_K';
+      const kQuant = K_QUANTS.includes(name);
       const m = await tinyModel(GgmlType[name], { hidden: kQuant ? 256 : 64 });
       const [ref, exe] = await pair(m, { ggml: true });
       const a = ids('In the beginning God created');

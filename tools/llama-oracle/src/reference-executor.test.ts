@@ -41,14 +41,15 @@ const BASE: SyntheticModelOptions = {
 const PROMPT = [5, 17, 3, 88, 41, 41, 9, 60, 2, 33];
 const STEPS = 32;
 
-const TYPES: GgmlTypeName[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
+const TYPES: GgmlTypeName[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q5_K', 'Q6_K'];
 
 describe('ReferenceExecutor against llama.cpp: same greedy continuation for 32 tokens', () => {
   const dir = fixtureDir();
   const cases: Array<[string, SyntheticModelOptions]> = [
     ...TYPES.map((t): [string, SyntheticModelOptions] => [
       `llama GQA ${t}`,
-      { ...BASE, weightType: GgmlType[t] },
+      // With seed 2, Q5_K weights leave the top two logits 0.036 apart at one step.
+      { ...BASE, weightType: GgmlType[t], ...(t === 'Q5_K' ? { seed: 3 } : {}) },
     ]),
     ...TYPES.map((t): [string, SyntheticModelOptions] => [
       `qwen2 (QKV bias) ${t}`,

@@ -35,6 +35,7 @@ const REPACK: ReadonlyMap<number, Repack> = new Map([
   // d (f16) then 16 bytes of nibbles → nibbles, d, padding.
   [GgmlType.Q4_0, { srcBytes: 18, dstBytes: 20, headToTail: true }],
   [GgmlType.Q4_K, { srcBytes: 144, dstBytes: 144, headToTail: false }],
+  [GgmlType.Q5_K, { srcBytes: 176, dstBytes: 176, headToTail: false }],
   // ql, qh, scales, d: already in that order; 2 bytes of padding.
   [GgmlType.Q6_K, { srcBytes: 210, dstBytes: 212, headToTail: false }],
 ]);
@@ -50,9 +51,15 @@ export const GPU_WEIGHT_TYPES: readonly number[] = [...REPACK.keys()];
 export function packWeight(w: WeightMatrix): PackedWeight {
   const repack = REPACK.get(w.type);
   if (!repack) {
-    const known = [...REPACK.keys()].includes(w.type);
+    let type = `GGML type ${w.type}`;
+    try {
+      type = ggmlTypeTraits(w.type).name;
+    } catch {
+      // Not a type @x/model reads either: keep the id.
+    }
+    const supported = GPU_WEIGHT_TYPES.map((t) => ggmlTypeTraits(t).name).join(', ');
     throw new GpuExecutorError(
-      `${w.name}: ${known ? ggmlTypeTraits(w.type).name : `GGML type ${w.type}`} weights have no WebGPU kernel (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)`,
+      `${w.name}: ${type} weights have no WebGPU kernel (supported: ${supported})`,
       'GPU_UNSUPPORTED_MODEL',
     );
   }
@@ -150,10 +157,21 @@ ${fn} {
   return (vec4<f32>(n) - 8.0) * d;
 }`;
     case GgmlType.Q4_K:
+    case GgmlType.Q5_K: {
+      // d, dmin, then the 6-bit scales and mins of the 8 sub-blocks (get_scale_min_k4); Q4_K's
+      // nibbles follow in 32 words, Q5_K's after 8 words of high bits (bit c of byte e: element e
+      // of sub-block c).
+      const five = w.type === GgmlType.Q5_K;
+      const qs = five ? 12 : 4;
+      const high = five
+        ? `
+  let hb = ${name}[b + 4u + i] >> c;
+  n |= vec4<u32>(hb & 1u, (hb >> 8u) & 1u, (hb >> 16u) & 1u, (hb >> 24u) & 1u) << vec4<u32>(4u);`
+        : '';
       return `${decl}
 fn ${name}_byte(word: u32, k: u32) -> u32 { return (${name}[word + k / 4u] >> (8u * (k % 4u))) & 255u; }
 ${fn} {
-  let b = row * ${rw} + (chunk / 8u) * 36u;
+  let b = row * ${rw} + (chunk / 8u) * ${five ? 44 : 36}u;
   let c = chunk % 8u;
   let dm = unpack2x16float(${name}[b]);
   var sc: u32;
@@ -165,10 +183,11 @@ ${fn} {
     sc = (${name}_byte(b + 1u, c + 4u) & 15u) | ((${name}_byte(b + 1u, c - 4u) >> 6u) << 4u);
     m = (${name}_byte(b + 1u, c + 4u) >> 4u) | ((${name}_byte(b + 1u, c) >> 6u) << 4u);
   }
-  let q = ${name}[b + 4u + (c / 2u) * 8u + i] >> (4u * (c % 2u));
-  let n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
+  let q = ${name}[b + ${qs}u + (c / 2u) * 8u + i] >> (4u * (c % 2u));
+  var n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);${high}
   return dm.x * f32(sc) * vec4<f32>(n) - dm.y * f32(m);
 }`;
+    }
     case GgmlType.Q6_K:
       return `${decl}
 ${fn} {

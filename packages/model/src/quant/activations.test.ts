@@ -23,7 +23,7 @@ interface TypeGolden {
   dots: string;
   stressDots: string;
 }
-type TypeName = 'F32' | 'F16' | 'BF16' | 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K';
+type TypeName = 'F32' | 'F16' | 'BF16' | 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q5_K' | 'Q6_K';
 interface Golden {
   ggmlCommit: string;
   fixed: { n: number; acts: string; q8_0: string; q8_K: string };
@@ -34,7 +34,16 @@ const golden = JSON.parse(
   readFileSync(new URL('../../test-fixtures/quant/activations.json', import.meta.url), 'utf8'),
 ) as Golden;
 
-const TYPE_NAMES: readonly TypeName[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
+const TYPE_NAMES: readonly TypeName[] = [
+  'F32',
+  'F16',
+  'BF16',
+  'Q8_0',
+  'Q4_0',
+  'Q4_K',
+  'Q5_K',
+  'Q6_K',
+];
 const BLOCK: Record<TypeName, number> = {
   F32: 1,
   F16: 1,
@@ -42,6 +51,7 @@ const BLOCK: Record<TypeName, number> = {
   Q8_0: 32,
   Q4_0: 32,
   Q4_K: 256,
+  Q5_K: 256,
   Q6_K: 256,
 };
 const FIXED_ACTS = 4;
@@ -162,7 +172,7 @@ describe('prepareActivations matches ggml-cpu from_float bit for bit', () => {
     const view = new DataView(want.buffer);
     const act = createPreparedActivations(fixedN);
     for (let a = 0; a < FIXED_ACTS; a++) {
-      for (const weightType of [GgmlType.Q4_K, GgmlType.Q6_K]) {
+      for (const weightType of [GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
         prepareActivations(weightType, actAt(a), 0, fixedN, act);
         expect(act.vecDotType).toBe(GGML_TYPE_Q8_K);
         for (let b = 0; b < fixedN / 256; b++) {
@@ -244,6 +254,8 @@ for (const name of TYPE_NAMES) {
         Q8_0: 2e-2,
         Q4_0: 2e-2,
         Q4_K: 2e-2,
+        // Row 2 (one -2.5 among ±0.1) against activations of ±0.01 with one 50: 1.8e-2.
+        Q5_K: 3e-2,
         Q6_K: 2e-2,
       }[name];
       const w = new Float32Array(fixedN);
@@ -294,6 +306,7 @@ describe('API', () => {
       GgmlType.Q8_0,
       GGML_TYPE_Q8_K,
       GGML_TYPE_Q8_K,
+      GGML_TYPE_Q8_K,
     ]);
   });
 
@@ -328,7 +341,7 @@ describe('API', () => {
     expect(() => prepareActivations(GgmlType.Q4_K, x, 0, 128, act)).toThrow(RangeError);
     expect(() => prepareActivations(GgmlType.Q8_0, x, 0, 288, act)).toThrow(/capacity/);
     expect(() => prepareActivations(GgmlType.F32, x, 400, 200, act)).toThrow(RangeError);
-    expect(() => prepareActivations(13, x, 0, 256, act)).toThrow(UnsupportedTensorTypeError);
+    expect(() => prepareActivations(11, x, 0, 256, act)).toThrow(UnsupportedTensorTypeError);
     prepareActivations(GgmlType.Q8_0, x, 0, 64, act);
     expect(() => dotPrepared(GgmlType.Q8_0, new Uint8Array(67), 0, act)).toThrow(RangeError);
     expect(() => dotPrepared(GgmlType.Q8_0, new Uint8Array(68), 1, act)).toThrow(RangeError);

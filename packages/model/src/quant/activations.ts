@@ -8,7 +8,7 @@
  * | weights    | activations (from_float)                  | kernel (ggml/src/ggml-cpu/...)        |
  * | ---------- | ----------------------------------------- | ------------------------------------- |
  * | Q8_0, Q4_0 | Q8_0, AVX2 `quantize_row_q8_0`            | arch/x86/quants.c vec_dot_q{8,4}_0_q8_0 |
- * | Q4_K, Q6_K | Q8_K, `quantize_row_q8_K_ref`             | arch/x86/quants.c vec_dot_q{4,6}_K_q8_K |
+ * | Q4_K, Q5_K, Q6_K | Q8_K, `quantize_row_q8_K_ref`       | arch/x86/quants.c vec_dot_q{4,5,6}_K_q8_K |
  * | F16        | F16 (F16C, round to nearest even)         | vec.cpp ggml_vec_dot_f16 (GGML_SIMD)  |
  * | BF16       | BF16 (round to nearest even)              | vec.cpp ggml_vec_dot_bf16 (AVX2)      |
  * | F32        | F32 (copy)                                | vec.cpp ggml_vec_dot_f32 (GGML_SIMD)  |
@@ -30,6 +30,7 @@
 import { GgmlType, ggmlTypeTraits, UnsupportedTensorTypeError } from '../ggml-type.js';
 import { nearestInt } from './common.js';
 import { f16Table32, f32ToBf16, f32ToF16 } from './half.js';
+import { scaleMin } from './q4_k.js';
 
 /** ggml's type id of Q8_K, the activation type of the K-quants (not a storage type here). */
 export const GGML_TYPE_Q8_K = 15;
@@ -74,6 +75,7 @@ export function vecDotType(weightType: number): number {
     case GgmlType.Q4_0:
       return GgmlType.Q8_0;
     case GgmlType.Q4_K:
+    case GgmlType.Q5_K:
     case GgmlType.Q6_K:
       return GGML_TYPE_Q8_K;
   }
@@ -180,6 +182,9 @@ export function dotPrepared(
     case GgmlType.Q4_K:
       checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 144);
       return dotQ4_K(row, rowOffset, act);
+    case GgmlType.Q5_K:
+      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 176);
+      return dotQ5_K(row, rowOffset, act);
     case GgmlType.Q6_K:
       checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 210);
       return dotQ6_K(row, rowOffset, act);
@@ -600,6 +605,56 @@ function dotQ4_K(row: Uint8Array, rowOffset: number, act: PreparedActivations): 
     for (let l = 0; l < 8; l++) acc[l] = fmaF32(d, sumi[l] as number, acc[l] as number);
   }
   return fround(hsumLanes(acc) + fround(fround(m0 + m2) + fround(m1 + m3)));
+}
+
+/**
+ * ggml_vec_dot_q5_K_q8_K, AVX2: lane l sums sc·q5·q8 over elements 4l..4l+3 of each 32 (q5 the
+ * nibble plus 16 for its `qh` bit); the mins go to one binary32 sum, `fma(dmin, Σ m·bsum-pair)`
+ * per block, added after the lanes.
+ */
+function dotQ5_K(row: Uint8Array, rowOffset: number, act: PreparedActivations): number {
+  const table = f16Table32();
+  const qs = act.qs;
+  const ds = act.d;
+  const bsums = act.bsums;
+  const acc = lanes.fill(0);
+  const sumi = laneSums;
+  let summs = 0;
+  const nb = act.n >> 8;
+  for (let b = 0, o = rowOffset, q = 0; b < nb; b++, o += 176, q += 256) {
+    const yd = ds[b] as number;
+    const d = fround(yd * (table[(row[o] as number) | ((row[o + 1] as number) << 8)] as number));
+    const dmin = -fround(
+      yd * (table[(row[o + 2] as number) | ((row[o + 3] as number) << 8)] as number),
+    );
+    const bs = 16 * b;
+    let minSum = 0;
+    for (let k = 0; k < 8; k++) {
+      const pair = (bsums[bs + 2 * k] as number) + (bsums[bs + 2 * k + 1] as number);
+      minSum += (scaleMin(row, o + 4, k) >> 8) * pair;
+    }
+    summs = fmaF32(dmin, minSum, summs);
+    sumi.fill(0);
+    for (let j = 0; j < 4; j++) {
+      const scLo = scaleMin(row, o + 4, 2 * j) & 0xff;
+      const scHi = scaleMin(row, o + 4, 2 * j + 1) & 0xff;
+      const w0 = o + 48 + 32 * j;
+      const a0 = q + 64 * j;
+      for (let l = 0; l < 8; l++) {
+        let lo = 0;
+        let hi = 0;
+        for (let e = 4 * l; e < 4 * l + 4; e++) {
+          const nibbles = row[w0 + e] as number;
+          const high = (row[o + 16 + e] as number) >> (2 * j);
+          lo += ((nibbles & 15) | ((high & 1) << 4)) * (qs[a0 + e] as number);
+          hi += ((nibbles >> 4) | ((high & 2) << 3)) * (qs[a0 + 32 + e] as number);
+        }
+        sumi[l] = (sumi[l] as number) + scLo * lo + scHi * hi;
+      }
+    }
+    for (let l = 0; l < 8; l++) acc[l] = fmaF32(d, sumi[l] as number, acc[l] as number);
+  }
+  return fround(hsumLanes(acc) + summs);
 }
 
 /**

@@ -8,6 +8,8 @@
  * - Q4_0: 32 elements in 18 bytes — f16 d, qs[16] (low nibble j, high nibble j+16); x = (q-8)·d.
  * - Q4_K: 256 elements in 144 bytes — f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, qs[128];
  *   x = d·sc·q − dmin·m per sub-block of 32.
+ * - Q5_K: 256 elements in 176 bytes — as Q4_K, with qh[32] of high bits before qs[128];
+ *   x = d·sc·q − dmin·m with q in 0..31.
  * - Q6_K: 256 elements in 210 bytes — ql[128], qh[64], int8 scales[16], f16 d;
  *   x = d·scale·(q−32) per sub-block of 16.
  */
@@ -31,6 +33,7 @@ import {
 } from './float.js';
 import { dequantizeQ4_0, dotQ4_0, quantizeQ4_0 } from './q4_0.js';
 import { dequantizeQ4_K, dotQ4_K, quantizeQ4_K } from './q4_k.js';
+import { dequantizeQ5_K, dotQ5_K, quantizeQ5_K } from './q5_k.js';
 import { dequantizeQ6_K, dotQ6_K, quantizeQ6_K } from './q6_k.js';
 import { dequantizeQ8_0, dotQ8_0, quantizeQ8_0 } from './q8_0.js';
 
@@ -106,6 +109,9 @@ export function dequantizeRow(
     case GgmlType.Q4_K:
       dequantizeQ4_K(src, srcOffset, dst, dstOffset, nb);
       return;
+    case GgmlType.Q5_K:
+      dequantizeQ5_K(src, srcOffset, dst, dstOffset, nb);
+      return;
     case GgmlType.Q6_K:
       dequantizeQ6_K(src, srcOffset, dst, dstOffset, nb);
       return;
@@ -144,6 +150,8 @@ export function dotRow(
       return dotQ4_0(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q4_K:
       return dotQ4_K(src, srcOffset, x, xOffset, nb);
+    case GgmlType.Q5_K:
+      return dotQ5_K(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q6_K:
       return dotQ6_K(src, srcOffset, x, xOffset, nb);
   }
@@ -152,7 +160,7 @@ export function dotRow(
 
 /**
  * Encodes src[srcOffset..srcOffset+n) (a whole number of blocks) as `type` into `dst` from byte
- * `dstOffset`, bit for bit as ggml's quantize_row_*_ref (Q8_0, Q4_0, Q4_K, Q6_K),
+ * `dstOffset`, bit for bit as ggml's quantize_row_*_ref (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K),
  * ggml_compute_fp32_to_fp16 (F16, round to nearest even) and ggml_compute_fp32_to_bf16 (BF16,
  * round to nearest even, NaN made quiet). F32 copies the bits.
  * @throws UnsupportedTensorTypeError for a type id without a kernel
@@ -186,6 +194,9 @@ export function quantizeRow(
       return;
     case GgmlType.Q4_K:
       quantizeQ4_K(src, srcOffset, dst, dstOffset, nb);
+      return;
+    case GgmlType.Q5_K:
+      quantizeQ5_K(src, srcOffset, dst, dstOffset, nb);
       return;
     case GgmlType.Q6_K:
       quantizeQ6_K(src, srcOffset, dst, dstOffset, nb);

@@ -14,7 +14,7 @@ const BLOCK_BYTES = 144;
 const { fround } = Math;
 
 /** get_scale_min_k4: the 6-bit scale (low 8 bits) and min (next 8 bits) of sub-block j. */
-function scaleMin(q: Uint8Array, o: number, j: number): number {
+export function scaleMin(q: Uint8Array, o: number, j: number): number {
   let sc: number;
   let m: number;
   if (j < 4) {
@@ -27,8 +27,25 @@ function scaleMin(q: Uint8Array, o: number, j: number): number {
   return sc | (m << 8);
 }
 
-/** Decodes nb blocks from byte `srcOffset` into dst[dstOffset..], bit for bit as ggml. */
-export function dequantizeQ4_K(
+/**
+ * Where Q4_K and Q5_K keep their quants: both start with d, dmin and the 12 bytes of scales and
+ * mins; Q5_K then has 32 bytes of high bits (`qh`, -1 for none) before the nibbles (`qs`).
+ */
+export interface ScaledMinsLayout {
+  blockBytes: number;
+  qs: number;
+  qh: number;
+}
+
+const Q4_K_LAYOUT: ScaledMinsLayout = { blockBytes: BLOCK_BYTES, qs: 16, qh: -1 };
+
+/**
+ * dequantize_row_q4_K and dequantize_row_q5_K: decodes nb blocks from byte `srcOffset` into
+ * dst[dstOffset..], bit for bit as ggml. A Q5_K quant is its nibble plus 16 for bit `s` of `qh`
+ * byte l, for element l of sub-block s.
+ */
+export function dequantizeScaledMins(
+  layout: ScaledMinsLayout,
   src: Uint8Array,
   srcOffset: number,
   dst: Float32Array,
@@ -36,24 +53,33 @@ export function dequantizeQ4_K(
   nb: number,
 ): void {
   const table = f16Table32();
-  for (let b = 0, o = srcOffset, y = dstOffset; b < nb; b++, o += BLOCK_BYTES) {
+  const { blockBytes, qs, qh } = layout;
+  for (let b = 0, o = srcOffset, y = dstOffset; b < nb; b++, o += blockBytes) {
     const d = table[(src[o] as number) | ((src[o + 1] as number) << 8)] as number;
     const min = table[(src[o + 2] as number) | ((src[o + 3] as number) << 8)] as number;
-    for (let is = 0, q = o + 16; is < 8; is += 2, q += 32) {
+    const h = o + qh;
+    for (let is = 0, q = o + qs; is < 8; is += 2, q += 32) {
       const sm1 = scaleMin(src, o + 4, is);
       const sm2 = scaleMin(src, o + 4, is + 1);
       const d1 = fround(d * (sm1 & 0xff));
       const m1 = fround(min * (sm1 >> 8));
       const d2 = fround(d * (sm2 & 0xff));
       const m2 = fround(min * (sm2 >> 8));
-      for (let l = 0; l < 32; l++) dst[y++] = fround(d1 * ((src[q + l] as number) & 0xf)) - m1;
-      for (let l = 0; l < 32; l++) dst[y++] = fround(d2 * ((src[q + l] as number) >> 4)) - m2;
+      for (let l = 0; l < 32; l++) {
+        const high = qh < 0 ? 0 : (((src[h + l] as number) >> is) & 1) << 4;
+        dst[y++] = fround(d1 * (((src[q + l] as number) & 0xf) | high)) - m1;
+      }
+      for (let l = 0; l < 32; l++) {
+        const high = qh < 0 ? 0 : (((src[h + l] as number) >> (is + 1)) & 1) << 4;
+        dst[y++] = fround(d2 * (((src[q + l] as number) >> 4) | high)) - m2;
+      }
     }
   }
 }
 
-/** Dot of the nb blocks at byte `srcOffset` with x[xOffset..], decoded inline. */
-export function dotQ4_K(
+/** Dot of the nb Q4_K or Q5_K blocks at byte `srcOffset` with x[xOffset..], decoded inline. */
+export function dotScaledMins(
+  layout: ScaledMinsLayout,
   src: Uint8Array,
   srcOffset: number,
   x: Float32Array,
@@ -61,11 +87,13 @@ export function dotQ4_K(
   nb: number,
 ): number {
   const table = f16Table32();
+  const { blockBytes, qs, qh } = layout;
   let sum = 0;
-  for (let b = 0, o = srcOffset, xi = xOffset; b < nb; b++, o += BLOCK_BYTES) {
+  for (let b = 0, o = srcOffset, xi = xOffset; b < nb; b++, o += blockBytes) {
     const d = table[(src[o] as number) | ((src[o + 1] as number) << 8)] as number;
     const min = table[(src[o + 2] as number) | ((src[o + 3] as number) << 8)] as number;
-    for (let is = 0, q = o + 16; is < 8; is += 2, q += 32, xi += 64) {
+    const h = o + qh;
+    for (let is = 0, q = o + qs; is < 8; is += 2, q += 32, xi += 64) {
       const sm1 = scaleMin(src, o + 4, is);
       const sm2 = scaleMin(src, o + 4, is + 1);
       let sq1 = 0;
@@ -74,11 +102,12 @@ export function dotQ4_K(
       let sx2 = 0;
       for (let l = 0; l < 32; l++) {
         const qb = src[q + l] as number;
+        const hb = qh < 0 ? 0 : (src[h + l] as number) >> is;
         const x1 = x[xi + l] as number;
         const x2 = x[xi + l + 32] as number;
-        sq1 += (qb & 0xf) * x1;
+        sq1 += ((qb & 0xf) | ((hb & 1) << 4)) * x1;
         sx1 += x1;
-        sq2 += (qb >> 4) * x2;
+        sq2 += ((qb >> 4) | ((hb & 2) << 3)) * x2;
         sx2 += x2;
       }
       sum +=
@@ -89,6 +118,28 @@ export function dotQ4_K(
     }
   }
   return sum;
+}
+
+/** Decodes nb blocks from byte `srcOffset` into dst[dstOffset..], bit for bit as ggml. */
+export function dequantizeQ4_K(
+  src: Uint8Array,
+  srcOffset: number,
+  dst: Float32Array,
+  dstOffset: number,
+  nb: number,
+): void {
+  dequantizeScaledMins(Q4_K_LAYOUT, src, srcOffset, dst, dstOffset, nb);
+}
+
+/** Dot of the nb blocks at byte `srcOffset` with x[xOffset..], decoded inline. */
+export function dotQ4_K(
+  src: Uint8Array,
+  srcOffset: number,
+  x: Float32Array,
+  xOffset: number,
+  nb: number,
+): number {
+  return dotScaledMins(Q4_K_LAYOUT, src, srcOffset, x, xOffset, nb);
 }
 
 /**
@@ -198,6 +249,89 @@ const mins = new Float32Array(QK_K / 32);
 const scales = new Float32Array(QK_K / 32);
 const fit = new Float32Array(2);
 
+/**
+ * The first half of quantize_row_q{4,5}_K_ref for the super-block at src[xb..xb+256): fits each
+ * sub-block of 32 with make_qkx2_quants (`nmax` 15 for Q4_K, 31 for Q5_K, with that type's search),
+ * writes f16 `d` and `dmin` at dst[o..o+4) and the packed 6-bit scales and mins at dst[o+4..o+16),
+ * and leaves each element's level (0..nmax) under the rounded scales in `levels`.
+ */
+export function fitScalesAndMins(
+  src: Float32Array,
+  xb: number,
+  dst: Uint8Array,
+  o: number,
+  nmax: 15 | 31,
+  levels: Uint8Array,
+): void {
+  let maxScale = 0;
+  let maxMin = 0;
+  const [rmin, nstep] = nmax === 15 ? [-1, 20] : [-0.5, 15];
+  for (let j = 0; j < QK_K / 32; j++) {
+    const xo = xb + 32 * j;
+    let sumX2 = 0;
+    for (let l = 0; l < 32; l++) {
+      const v = src[xo + l] as number;
+      sumX2 = fround(sumX2 + fround(v * v));
+    }
+    const avX = fround(Math.sqrt(fround(sumX2 / 32)));
+    for (let l = 0; l < 32; l++) weights[l] = avX + Math.abs(src[xo + l] as number);
+    makeQkx2Quants(
+      32,
+      nmax,
+      src,
+      xo,
+      weights,
+      levels,
+      32 * j,
+      Laux,
+      rmin,
+      fround(0.1),
+      nstep,
+      false,
+      fit,
+    );
+    const scale = fit[0] as number;
+    scales[j] = scale;
+    if (scale > maxScale) maxScale = scale;
+    const min = fit[1] as number;
+    mins[j] = min;
+    if (min > maxMin) maxMin = min;
+  }
+
+  const invScale = maxScale > 0 ? fround(63 / maxScale) : 0;
+  const invMin = maxMin > 0 ? fround(63 / maxMin) : 0;
+  const sc = o + 4;
+  for (let j = 0; j < QK_K / 32; j++) {
+    let ls = nearestInt(fround(invScale * (scales[j] as number))) & 0xff;
+    let lm = nearestInt(fround(invMin * (mins[j] as number))) & 0xff;
+    ls = Math.min(63, ls);
+    lm = Math.min(63, lm);
+    if (j < 4) {
+      dst[sc + j] = ls;
+      dst[sc + j + 4] = lm;
+    } else {
+      dst[sc + j + 4] = (ls & 0xf) | ((lm & 0xf) << 4);
+      dst[sc + j - 4] = (dst[sc + j - 4] as number) | ((ls >> 4) << 6);
+      dst[sc + j] = (dst[sc + j] as number) | ((lm >> 4) << 6);
+    }
+  }
+  const dBits = f32ToF16(fround(maxScale / 63));
+  const dminBits = f32ToF16(fround(maxMin / 63));
+  putU16(dst, o, dBits);
+  putU16(dst, o + 2, dminBits);
+
+  for (let j = 0; j < QK_K / 32; j++) {
+    const sm = scaleMin(dst, sc, j);
+    const d = fround(f16ToF32(dBits) * (sm & 0xff));
+    if (d === 0) continue;
+    const dm = fround(f16ToF32(dminBits) * (sm >> 8));
+    for (let ii = 0; ii < 32; ii++) {
+      const l = nearestInt(fround(fround((src[xb + 32 * j + ii] as number) + dm) / d));
+      levels[32 * j + ii] = Math.max(0, Math.min(nmax, l));
+    }
+  }
+}
+
 /** Encodes nb blocks of src[srcOffset..] into dst at byte `dstOffset`, as ggml. */
 export function quantizeQ4_K(
   src: Float32Array,
@@ -207,59 +341,7 @@ export function quantizeQ4_K(
   nb: number,
 ): void {
   for (let b = 0, xb = srcOffset, o = dstOffset; b < nb; b++, xb += QK_K, o += BLOCK_BYTES) {
-    let maxScale = 0;
-    let maxMin = 0;
-    for (let j = 0; j < QK_K / 32; j++) {
-      const xo = xb + 32 * j;
-      let sumX2 = 0;
-      for (let l = 0; l < 32; l++) {
-        const v = src[xo + l] as number;
-        sumX2 = fround(sumX2 + fround(v * v));
-      }
-      const avX = fround(Math.sqrt(fround(sumX2 / 32)));
-      for (let l = 0; l < 32; l++) weights[l] = avX + Math.abs(src[xo + l] as number);
-      makeQkx2Quants(32, 15, src, xo, weights, L, 32 * j, Laux, -1, fround(0.1), 20, false, fit);
-      const scale = fit[0] as number;
-      scales[j] = scale;
-      if (scale > maxScale) maxScale = scale;
-      const min = fit[1] as number;
-      mins[j] = min;
-      if (min > maxMin) maxMin = min;
-    }
-
-    const invScale = maxScale > 0 ? fround(63 / maxScale) : 0;
-    const invMin = maxMin > 0 ? fround(63 / maxMin) : 0;
-    const sc = o + 4;
-    for (let j = 0; j < QK_K / 32; j++) {
-      let ls = nearestInt(fround(invScale * (scales[j] as number))) & 0xff;
-      let lm = nearestInt(fround(invMin * (mins[j] as number))) & 0xff;
-      ls = Math.min(63, ls);
-      lm = Math.min(63, lm);
-      if (j < 4) {
-        dst[sc + j] = ls;
-        dst[sc + j + 4] = lm;
-      } else {
-        dst[sc + j + 4] = (ls & 0xf) | ((lm & 0xf) << 4);
-        dst[sc + j - 4] = (dst[sc + j - 4] as number) | ((ls >> 4) << 6);
-        dst[sc + j] = (dst[sc + j] as number) | ((lm >> 4) << 6);
-      }
-    }
-    const dBits = f32ToF16(fround(maxScale / 63));
-    const dminBits = f32ToF16(fround(maxMin / 63));
-    putU16(dst, o, dBits);
-    putU16(dst, o + 2, dminBits);
-
-    for (let j = 0; j < QK_K / 32; j++) {
-      const sm = scaleMin(dst, sc, j);
-      const d = fround(f16ToF32(dBits) * (sm & 0xff));
-      if (d === 0) continue;
-      const dm = fround(f16ToF32(dminBits) * (sm >> 8));
-      for (let ii = 0; ii < 32; ii++) {
-        const l = nearestInt(fround(fround((src[xb + 32 * j + ii] as number) + dm) / d));
-        L[32 * j + ii] = Math.max(0, Math.min(15, l));
-      }
-    }
-
+    fitScalesAndMins(src, xb, dst, o, 15, L);
     for (let j = 0, q = o + 16; j < QK_K; j += 64, q += 32) {
       for (let l = 0; l < 32; l++) {
         dst[q + l] = (L[j + l] as number) | ((L[j + l + 32] as number) << 4);

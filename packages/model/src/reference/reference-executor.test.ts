@@ -76,6 +76,7 @@ describe('ReferenceExecutor', () => {
       [GgmlType.BF16, 0.05],
       [GgmlType.Q8_0, 0.05],
       [GgmlType.Q6_K, 0.1],
+      [GgmlType.Q5_K, 0.2],
       [GgmlType.Q4_K, 0.3],
       [GgmlType.Q4_0, 0.3],
     ] as const) {
