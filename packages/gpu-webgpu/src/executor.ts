@@ -16,6 +16,7 @@ import { GpuExecutorError } from './errors.js';
 import {
   type AttentionShape,
   attentionShader,
+  attentionTileTokens,
   embedShader,
   MATMUL_TILE,
   type MatmulVariant,
@@ -24,6 +25,7 @@ import {
   ropeKvShader,
   STEP_UNIFORM_WORDS,
   TILED_MIN_TOKENS,
+  tiledAttentionShader,
   tiledMatmulShader,
 } from './kernels/kernels.js';
 import { GpuSampler, type SamplerRow } from './kernels/sampler.js';
@@ -99,6 +101,7 @@ interface ExecutorParts {
   stepUniform: GPUBuffer;
   stepData: GPUBuffer;
   stepDataWords: number;
+  tileTokens: number;
   logits: GPUBuffer;
   readback: GPUBuffer;
   sampler: GpuSampler;
@@ -122,8 +125,11 @@ interface Op {
   label: string;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
-  /** Workgroup counts for a batch of `tokens` tokens and `samples` sampled rows. */
-  grid: (tokens: number, samples: number) => [number, number, number];
+  /**
+   * Workgroup counts for a batch of `tokens` tokens, `samples` sampled rows and `tiles` attention
+   * tiles (runs of up to `tileTokens` tokens of one sequence).
+   */
+  grid: (tokens: number, samples: number, tiles: number) => [number, number, number];
 }
 
 const USAGE_STORAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
@@ -146,6 +152,8 @@ export class WebGpuExecutor implements ModelExecutor {
   private readonly stepUniform: GPUBuffer;
   private readonly stepData: GPUBuffer;
   private readonly stepDataWords: number;
+  /** Tokens per attention tile (1: no tiled attention kernel for this shape). */
+  private readonly tileTokens: number;
   private readonly logits: GPUBuffer;
   private readonly readback: GPUBuffer;
   private readonly sampler: GpuSampler;
@@ -173,6 +181,7 @@ export class WebGpuExecutor implements ModelExecutor {
     this.stepUniform = parts.stepUniform;
     this.stepData = parts.stepData;
     this.stepDataWords = parts.stepDataWords;
+    this.tileTokens = parts.tileTokens;
     this.logits = parts.logits;
     this.readback = parts.readback;
     this.sampler = parts.sampler;
@@ -336,6 +345,7 @@ export class WebGpuExecutor implements ModelExecutor {
     encoder: GPUCommandEncoder,
     T: number,
     S: number,
+    tiles: number,
     sample: ((pass: GPUComputePassEncoder) => void) | undefined,
   ): () => Promise<KernelTiming[]> {
     const count = (this.ops.length + 1) * 2;
@@ -350,7 +360,7 @@ export class WebGpuExecutor implements ModelExecutor {
     });
     const ran: string[] = [];
     for (const op of this.ops) {
-      const [x, y, z] = op.grid(T, S);
+      const [x, y, z] = op.grid(T, S, tiles);
       if (x === 0 || y === 0 || z === 0) continue;
       const i = ran.length;
       const pass = encoder.beginComputePass({
@@ -430,7 +440,7 @@ export class WebGpuExecutor implements ModelExecutor {
         'EXECUTOR_BAD_BATCH',
       );
     }
-    const data = this.packStep(batch, sampled);
+    const { data, tiles } = this.packStep(batch, sampled);
     const sampleOnDevice = mode !== 'logits' && S > 0;
     const rows: SamplerRow[] = sampled.map((seq, row) => ({
       row,
@@ -440,7 +450,7 @@ export class WebGpuExecutor implements ModelExecutor {
     }));
     if (sampleOnDevice) this.sampler.prepare(rows);
     const uniform = new Uint32Array(STEP_UNIFORM_WORDS);
-    uniform.set([T, S, T, 2 * T, 3 * T, 4 * T]);
+    uniform.set([T, S, T, 2 * T, 3 * T, 4 * T, 4 * T + S]);
     const { device } = this;
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
@@ -451,11 +461,12 @@ export class WebGpuExecutor implements ModelExecutor {
     const sample = sampleOnDevice
       ? (pass: GPUComputePassEncoder) => this.sampler.encode(pass, this.logits)
       : undefined;
-    const timed = mode === 'profile' ? this.encodeTimedPasses(encoder, T, S, sample) : undefined;
+    const timed =
+      mode === 'profile' ? this.encodeTimedPasses(encoder, T, S, tiles, sample) : undefined;
     if (!timed) {
       const pass = encoder.beginComputePass({ label: 'forward' });
       for (const op of this.ops) {
-        const [x, y, z] = op.grid(T, S);
+        const [x, y, z] = op.grid(T, S, tiles);
         if (x === 0 || y === 0 || z === 0) continue;
         pass.setPipeline(op.pipeline);
         pass.setBindGroup(0, op.bindGroup);
@@ -526,15 +537,25 @@ export class WebGpuExecutor implements ModelExecutor {
   }
 
   /** The step data: token ids, positions, slots, block-table offsets, sampled rows, block tables. */
+  /**
+   * The step data: token ids, positions, slots, each token's block-table offset, sampled rows,
+   * attention tiles (runs of up to `tileTokens` tokens of one sequence: first token << 8 | count),
+   * then the block tables.
+   */
   private packStep(
     batch: ForwardBatch,
     sampled: ForwardBatch['sequences'],
-  ): Uint32Array<ArrayBuffer> {
+  ): { data: Uint32Array<ArrayBuffer>; tiles: number } {
     const T = batch.tokenIds.length;
     const bs = this.kvCache.blockSize;
+    const per = this.tileTokens;
     let tableWords = 0;
-    for (const s of batch.sequences) tableWords += Math.ceil((s.start + s.numTokens) / bs);
-    const data = new Uint32Array(4 * T + sampled.length + tableWords);
+    let tiles = 0;
+    for (const s of batch.sequences) {
+      tableWords += Math.ceil((s.start + s.numTokens) / bs);
+      tiles += Math.ceil(s.numTokens / per);
+    }
+    const data = new Uint32Array(4 * T + sampled.length + tiles + tableWords);
     if (data.length > this.stepDataWords) {
       throw new ExecutorError(
         `the batch's block tables (${tableWords} entries) are over this executor's budget`,
@@ -544,16 +565,20 @@ export class WebGpuExecutor implements ModelExecutor {
     data.set(batch.tokenIds, 0);
     data.set(batch.positions, T);
     data.set(batch.slotMapping, 2 * T);
-    let table = 4 * T + sampled.length;
+    let tile = 4 * T + sampled.length;
+    let table = tile + tiles;
     let row = 0;
     for (const s of batch.sequences) {
       const blocks = Math.ceil((s.start + s.numTokens) / bs);
       for (let b = 0; b < blocks; b++) data[table + b] = s.blockTable[b] as number;
       data.fill(table, 3 * T + s.offset, 3 * T + s.offset + s.numTokens);
       if (s.sample) data[4 * T + row++] = s.offset + s.numTokens - 1;
+      for (let t = 0; t < s.numTokens; t += per) {
+        data[tile++] = ((s.offset + t) << 8) | Math.min(per, s.numTokens - t);
+      }
       table += blocks;
     }
-    return data;
+    return { data, tiles };
   }
 
   /**
@@ -738,7 +763,7 @@ async function build(
   const Sm = limits.sequences;
   const V = c.vocabSize;
   const tableWords = Sm * Math.ceil(limits.modelLen / options.blockSize);
-  const stepDataWords = 4 * Tm + Sm + tableWords;
+  const stepDataWords = 5 * Tm + Sm + tableWords;
   const stepUniform = alloc('step', STEP_UNIFORM_WORDS * 4, 'arena', 0x40 | 0x08); // UNIFORM | COPY_DST
   const stepData = alloc('step data', stepDataWords * 4, 'arena');
   const x = alloc('x', Tm * d * 4, 'arena');
@@ -916,6 +941,7 @@ async function build(
     kvType: kvCacheDtype,
   };
   const perToken = (T: number): [number, number, number] => [T, 1, 1];
+  const tileTokens = attentionTileTokens(shape, gpu.limits.maxComputeWorkgroupStorageSize);
   op('embed', embedShader(embedding.info, d), { ...base, 2: x, 3: embedding.buffer }, (T) => [
     Math.ceil(d / 4 / 64),
     T,
@@ -945,12 +971,21 @@ async function build(
       { ...base, 2: q, 3: k, 4: v, 5: keys[l]!, 6: values[l]!, 7: rope },
       perToken,
     );
-    op(
-      `layer ${l} attention`,
-      attentionShader(shape),
-      { ...base, 2: q, 3: keys[l]!, 4: values[l]!, 5: attn },
-      (T) => [T, c.numKvHeads, 1],
+    // Tiled attention where some sequence brings more than one token (prefill); one workgroup a
+    // token where every sequence brings one (decode).
+    const attention = { ...base, 2: q, 3: keys[l]!, 4: values[l]!, 5: attn };
+    const tiled = (T: number, tiles: number) => tileTokens > 1 && tiles < T;
+    op(`layer ${l} attention`, attentionShader(shape), attention, (T, _, tiles) =>
+      tiled(T, tiles) ? [0, 0, 0] : [T, c.numKvHeads, 1],
     );
+    if (tileTokens > 1) {
+      op(
+        `layer ${l} attention`,
+        tiledAttentionShader(shape, tileTokens),
+        attention,
+        (T, _, tiles) => (tiled(T, tiles) ? [tiles, c.numKvHeads, 1] : [0, 0, 0]),
+      );
+    }
     matmul(`layer ${l} o`, layer.wo, { n: d, k: qDim, residual: true }, { 2: attn, 3: x });
     op(`layer ${l} ffn rms`, rms, { ...base, 2: x, 3: inv }, perToken);
     matmul(
@@ -1019,6 +1054,7 @@ async function build(
     stepUniform,
     stepData,
     stepDataWords,
+    tileTokens,
     logits,
     readback,
     sampler,

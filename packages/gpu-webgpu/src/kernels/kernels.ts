@@ -16,8 +16,8 @@ export const STEP_STRUCT = `struct Step {
   slot: u32,
   bt: u32,
   rows: u32,
-  _pad0: u32,
-  _pad1: u32,
+  tiles: u32,
+  _pad: u32,
 }`;
 
 export const STEP_UNIFORM_WORDS = 8;
@@ -448,6 +448,135 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (var o = 0u; o < ${owned}u; o++) {
       let d = lid.x + o * ${C}u;
       if (d < ${hd}u) { out[qBase + g * ${hd}u + d] = acc[g * ${owned}u + o] / l[g]; }
+    }
+  }
+}`;
+}
+
+/**
+ * Query tokens per workgroup of {@link tiledAttentionShader}: as many as keep its query rows
+ * (tokens × the query heads of one KV head) at 16 or fewer, so the per-thread accumulators stay in
+ * registers, and its workgroup memory within `maxBytes`. 1 means the shape gets no tiled kernel.
+ */
+export function attentionTileTokens(a: AttentionShape, maxBytes: number): number {
+  const G = a.numHeads / a.numKvHeads;
+  let tokens = Math.max(1, Math.floor(16 / G));
+  const bytes = (qt: number) => 4 * (qt * G * a.headDim + qt * G * ATTN_CHUNK + ATTN_CHUNK + qt);
+  while (tokens > 1 && bytes(tokens) > maxBytes) tokens--;
+  return tokens;
+}
+
+/**
+ * Attention for prefill: the kernel of {@link attentionShader}, but each workgroup serves a tile of
+ * up to `tileTokens` consecutive tokens of one sequence (and one KV head), so each K/V chunk is
+ * read once per tile instead of once per token. Per chunk of 64 positions: each thread dots its
+ * key with every query row of the tile (causally masked per token), every thread turns its
+ * column of scores into probabilities under the rows' running maxima, then each accumulates its
+ * share of the head dimensions over the chunk's values. Tiles come from the step data at
+ * `step.tiles` (first token << 8 | token count). Dispatch `(tiles, numKvHeads)`.
+ */
+export function tiledAttentionShader(a: AttentionShape, tileTokens: number): string {
+  const hd = a.headDim;
+  const kvDim = a.numKvHeads * hd;
+  const qDim = a.numHeads * hd;
+  const G = a.numHeads / a.numKvHeads;
+  const R = tileTokens * G;
+  const owned = Math.ceil(hd / ATTN_CHUNK);
+  const C = ATTN_CHUNK;
+  return `${kvEnable(a)}${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> kc: array<${a.kvType}>;
+@group(0) @binding(4) var<storage, read> vc: array<${a.kvType}>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+var<workgroup> qs: array<f32, ${R * hd}>;
+var<workgroup> probs: array<f32, ${R * C}>;
+var<workgroup> slots: array<u32, ${C}>;
+var<workgroup> last: array<u32, ${tileTokens}>;
+@compute @workgroup_size(${C})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tile = step_data[step.tiles + wg.x];
+  let t0 = tile >> 8u;
+  let count = tile & 255u;
+  let kvh = wg.y;
+  let kvBase = kvh * ${hd}u;
+  let table = step_data[step.bt + t0];
+  let context = step_data[step.pos + t0 + count - 1u] + 1u;
+  // Query row r is head r % G of token r / G; rows past the tile's tokens stay zero.
+  for (var i = lid.x; i < ${R * hd}u; i += ${C}u) {
+    let j = i / ${G * hd}u;
+    qs[i] = select(0.0, q[(t0 + j) * ${qDim}u + kvh * ${G * hd}u + i % ${G * hd}u], j < count);
+  }
+  if (lid.x < ${tileTokens}u) {
+    // The last position token j attends to (itself); a missing token attends to nothing past 0.
+    last[lid.x] = select(0u, step_data[step.pos + t0 + lid.x], lid.x < count);
+  }
+  workgroupBarrier();
+  var m: array<f32, ${R}>;
+  var l: array<f32, ${R}>;
+  var acc: array<f32, ${R * owned}>;
+  for (var r = 0u; r < ${R}u; r++) { m[r] = -3.0e38; l[r] = 0.0; }
+  for (var i = 0u; i < ${R * owned}u; i++) { acc[i] = 0.0; }
+  for (var base = 0u; base < context; base += ${C}u) {
+    let p = base + lid.x;
+    var slot = 0u;
+    var dots: array<f32, ${R}>;
+    // Zeroed by hand: a loop-scoped \`var\` is not reliably re-zeroed each iteration by every
+    // driver (lavapipe kept the last chunk's sums).
+    for (var r = 0u; r < ${R}u; r++) { dots[r] = 0.0; }
+    if (p < context) {
+      slot = step_data[table + p / ${a.blockSize}u] * ${a.blockSize}u + p % ${a.blockSize}u;
+      let kb = slot * ${kvDim}u + kvBase;
+      for (var d = 0u; d < ${hd}u; d++) {
+        let k = f32(kc[kb + d]);
+        for (var r = 0u; r < ${R}u; r++) { dots[r] += qs[r * ${hd}u + d] * k; }
+      }
+    }
+    for (var r = 0u; r < ${R}u; r++) {
+      let visible = p < context && p <= last[r / ${G}u];
+      probs[r * ${C}u + lid.x] = select(-3.0e38, dots[r] * ${f32(1 / Math.sqrt(hd))}, visible);
+    }
+    slots[lid.x] = slot;
+    workgroupBarrier();
+    let n = min(${C}u, context - base);
+    // Every thread keeps every row's running max and sum; each rescales its own accumulators,
+    // then turns its own column of scores into probabilities.
+    for (var r = 0u; r < ${R}u; r++) {
+      var cm = m[r];
+      for (var j = 0u; j < n; j++) { cm = max(cm, probs[r * ${C}u + j]); }
+      let correction = exp(m[r] - cm);
+      l[r] *= correction;
+      for (var o = 0u; o < ${owned}u; o++) { acc[r * ${owned}u + o] *= correction; }
+      m[r] = cm;
+    }
+    workgroupBarrier();
+    for (var r = 0u; r < ${R}u; r++) {
+      let at = r * ${C}u + lid.x;
+      probs[at] = exp(probs[at] - m[r]);
+    }
+    workgroupBarrier();
+    for (var j = 0u; j < n; j++) {
+      let vb = slots[j] * ${kvDim}u + kvBase;
+      for (var r = 0u; r < ${R}u; r++) { l[r] += probs[r * ${C}u + j]; }
+      for (var o = 0u; o < ${owned}u; o++) {
+        let d = lid.x + o * ${C}u;
+        if (d < ${hd}u) {
+          let v = f32(vc[vb + d]);
+          for (var r = 0u; r < ${R}u; r++) { acc[r * ${owned}u + o] += probs[r * ${C}u + j] * v; }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < ${R}u; r++) {
+    let j = r / ${G}u;
+    if (j < count) {
+      for (var o = 0u; o < ${owned}u; o++) {
+        let d = lid.x + o * ${C}u;
+        if (d < ${hd}u) {
+          out[(t0 + j) * ${qDim}u + kvh * ${G * hd}u + (r % ${G}u) * ${hd}u + d] =
+            acc[r * ${owned}u + o] / l[r];
+        }
+      }
     }
   }
 }`;
