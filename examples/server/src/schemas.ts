@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 // Request bodies of the OpenAI API that the server takes. Unknown fields are ignored, as OpenAI's
-// own server and vLLM do; known fields of the wrong type are a 400 naming the field. Ranges are
+// own server and vLLM do; known fields of the wrong type are a 400 naming the field, and so are
+// OpenAI fields the server does not implement (logit_bias, tools, structured output, suffix,
+// best_of), unless they ask for nothing. Ranges are
 // checked by the engine's `resolveGenerationParams`, whose error names the field too.
 
 const stop = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
@@ -24,6 +26,26 @@ const sampling = {
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
 };
 
+/**
+ * An OpenAI field this server does not implement: a 400 naming it, rather than a reply that
+ * silently ignores what the client asked for. Absent, null and `allowed` values pass.
+ */
+const unsupported = (what: string, allowed: (value: unknown) => boolean = () => false) =>
+  z
+    .unknown()
+    .refine((value) => value === null || allowed(value), {
+      message: `${what} is not supported by this server`,
+    })
+    .optional();
+const isEmpty = (value: unknown) =>
+  (Array.isArray(value) && value.length === 0) ||
+  (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+
+/** Fields of both endpoints that the server refuses. */
+const refused = {
+  logit_bias: unsupported('logit_bias', isEmpty),
+};
+
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 
 export const chatCompletionRequest = z.object({
@@ -40,6 +62,15 @@ export const chatCompletionRequest = z.object({
   max_completion_tokens: z.number().int().nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
+  ...refused,
+  tools: unsupported('tools (function calling)', isEmpty),
+  tool_choice: unsupported('tool_choice (function calling)', (v) => v === 'none'),
+  functions: unsupported('functions (function calling)', isEmpty),
+  function_call: unsupported('function_call (function calling)', (v) => v === 'none'),
+  response_format: unsupported(
+    'response_format other than {"type": "text"} (structured output)',
+    (v) => typeof v === 'object' && (v as { type?: unknown }).type === 'text',
+  ),
 });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
 
@@ -53,5 +84,8 @@ export const completionRequest = z.object({
   ]),
   logprobs: z.number().int().min(0).max(5).nullish(),
   echo: z.boolean().nullish(),
+  ...refused,
+  suffix: unsupported('suffix (insertion)', (v) => v === ''),
+  best_of: unsupported('best_of above 1', (v) => v === 1),
 });
 export type CompletionRequest = z.infer<typeof completionRequest>;

@@ -152,6 +152,41 @@ describe('OpenAI parameters', () => {
     expect(a.usage.completion_tokens).toBeGreaterThanOrEqual(3);
   });
 
+  it('takes fields it does not implement when they ask for nothing, and refuses them otherwise', async () => {
+    const { server } = await serve();
+    const chat = await post(`${server.url}/v1/chat/completions`, {
+      model: 'tiny',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 2,
+      logit_bias: {},
+      tools: [],
+      tool_choice: 'none',
+      response_format: { type: 'text' },
+    });
+    expect(chat.status).toBe(200);
+    const completion = await post(`${server.url}/v1/completions`, {
+      model: 'tiny',
+      prompt: 'Hi',
+      max_tokens: 2,
+      suffix: '',
+      best_of: 1,
+    });
+    expect(completion.status).toBe(200);
+    for (const [field, value] of [
+      ['suffix', ' the end'],
+      ['best_of', 3],
+      ['logit_bias', { '7': 5 }],
+    ] as const) {
+      const refused = await post(`${server.url}/v1/completions`, {
+        model: 'tiny',
+        prompt: 'Hi',
+        [field]: value,
+      });
+      expect(refused.status).toBe(400);
+      expect((await json(refused)).error).toMatchObject({ param: field });
+    }
+  });
+
   it('stops at a stop string and reports chat and legacy logprobs', async () => {
     const { server } = await serve();
     const base = { model: 'tiny', prompt: 'x', max_tokens: 20, temperature: 0 };
@@ -225,6 +260,32 @@ describe('bad input gets an OpenAI-shaped error and the right status', () => {
       { code: 'context_length_exceeded', param: 'max_tokens' },
     ],
     ['no messages', { model: 'tiny', messages: [] }, 400, { param: 'messages' }],
+    [
+      'logit_bias, which the server does not implement',
+      { model: 'tiny', messages: [{ role: 'user', content: 'x' }], logit_bias: { '42': -100 } },
+      400,
+      { param: 'logit_bias', message: 'logit_bias: logit_bias is not supported by this server' },
+    ],
+    [
+      'tools (function calling)',
+      {
+        model: 'tiny',
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [{ type: 'function', function: { name: 'f' } }],
+      },
+      400,
+      { param: 'tools' },
+    ],
+    [
+      'a JSON response format',
+      {
+        model: 'tiny',
+        messages: [{ role: 'user', content: 'x' }],
+        response_format: { type: 'json_object' },
+      },
+      400,
+      { param: 'response_format' },
+    ],
   ];
   it.each(cases)('%s', async (_, body, status, error) => {
     const { server, engine } = await serve();
