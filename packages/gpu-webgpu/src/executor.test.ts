@@ -41,6 +41,8 @@ const GGML_TOLERANCE: Record<string, number> = {
   BF16: 2e-2,
   Q8_0: 5e-2,
   Q4_0: 5e-2,
+  Q2_K: 5e-2,
+  Q3_K: 5e-2,
   Q4_K: 5e-2,
   Q5_K: 5e-2,
   Q6_K: 5e-2,
@@ -164,8 +166,19 @@ const step = (
 ) =>
   ({ tokenIds: tokens, start, blockTable, blockSize: SHAPE.blockSize, ...extra }) as SequenceStep;
 
-const TYPES = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q5_K', 'Q6_K'] as const;
-const K_QUANTS: readonly string[] = ['Q4_K', 'Q5_K', 'Q6_K'];
+const TYPES = [
+  'F32',
+  'F16',
+  'BF16',
+  'Q8_0',
+  'Q4_0',
+  'Q2_K',
+  'Q3_K',
+  'Q4_K',
+  'Q5_K',
+  'Q6_K',
+] as const;
+const K_QUANTS: readonly string[] = ['Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
 
 describe('WebGpuExecutor parity with ReferenceExecutor', () => {
   it.each(TYPES)('%s weights: a mixed batch of prefills and decodes', async (name) => {

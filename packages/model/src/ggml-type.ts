@@ -8,6 +8,8 @@
  * | F16  | 1  | 1              | 2           | IEEE-754 binary16                                  |
  * | Q4_0 | 2  | 32             | 18          | f16 scale d @0, 16 bytes of 4-bit quants @2        |
  * | Q8_0 | 8  | 32             | 34          | f16 scale d @0, 32 int8 quants @2                  |
+ * | Q2_K | 10 | 256            | 84          | scales[16] @0, qs[64] @16, f16 d @80, f16 dmin @82 |
+ * | Q3_K | 11 | 256            | 110         | hmask[32] @0, qs[64] @32, scales[12] @96, d @108   |
  * | Q4_K | 12 | 256            | 144         | f16 d @0, f16 dmin @2, 12 bytes scales @4, qs @16  |
  * | Q5_K | 13 | 256            | 176         | as Q4_K, then qh[32] @16 (high bits), qs @48       |
  * | Q6_K | 14 | 256            | 210         | ql[128] @0, qh[64] @128, int8 scales[16] @192, d @208 |
@@ -18,6 +20,8 @@ export const GgmlType = {
   F16: 1,
   Q4_0: 2,
   Q8_0: 8,
+  Q2_K: 10,
+  Q3_K: 11,
   Q4_K: 12,
   Q5_K: 13,
   Q6_K: 14,
@@ -44,6 +48,8 @@ const TRAITS: ReadonlyMap<number, GgmlTypeTraits> = new Map<number, GgmlTypeTrai
   [GgmlType.F16, { name: 'F16', blockSize: 1, typeSize: 2 }],
   [GgmlType.Q4_0, { name: 'Q4_0', blockSize: 32, typeSize: 18 }],
   [GgmlType.Q8_0, { name: 'Q8_0', blockSize: 32, typeSize: 34 }],
+  [GgmlType.Q2_K, { name: 'Q2_K', blockSize: 256, typeSize: 84 }],
+  [GgmlType.Q3_K, { name: 'Q3_K', blockSize: 256, typeSize: 110 }],
   [GgmlType.Q4_K, { name: 'Q4_K', blockSize: 256, typeSize: 144 }],
   [GgmlType.Q5_K, { name: 'Q5_K', blockSize: 256, typeSize: 176 }],
   [GgmlType.Q6_K, { name: 'Q6_K', blockSize: 256, typeSize: 210 }],

@@ -34,6 +34,10 @@ const REPACK: ReadonlyMap<number, Repack> = new Map([
   [GgmlType.Q8_0, { srcBytes: 34, dstBytes: 36, headToTail: true }],
   // d (f16) then 16 bytes of nibbles → nibbles, d, padding.
   [GgmlType.Q4_0, { srcBytes: 18, dstBytes: 20, headToTail: true }],
+  // scales, qs, d, dmin: word-aligned as they are.
+  [GgmlType.Q2_K, { srcBytes: 84, dstBytes: 84, headToTail: false }],
+  // hmask, qs, scales, d: already in that order; 2 bytes of padding.
+  [GgmlType.Q3_K, { srcBytes: 110, dstBytes: 112, headToTail: false }],
   [GgmlType.Q4_K, { srcBytes: 144, dstBytes: 144, headToTail: false }],
   [GgmlType.Q5_K, { srcBytes: 176, dstBytes: 176, headToTail: false }],
   // ql, qh, scales, d: already in that order; 2 bytes of padding.
@@ -155,6 +159,45 @@ ${fn} {
   let q = ${name}[b + (i & 3u)] >> select(0u, 4u, i >= 4u);
   let n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
   return (vec4<f32>(n) - 8.0) * d;
+}`;
+    case GgmlType.Q2_K:
+      // Element 128h + 32j + 4i + t of a super-block: bits 2j of byte 32h + 4i + t of qs (word
+      // 4 + 8h + i); sub-block 8h + 2j + (i ≥ 4), its scale and min the nibbles of byte s.
+      return `${decl}
+${fn} {
+  let b = row * ${rw} + (chunk / 8u) * 21u;
+  let c = chunk % 8u;
+  let h = c / 4u;
+  let j = c % 4u;
+  let dm = unpack2x16float(${name}[b + 20u]);
+  let s = 8u * h + 2u * j + i / 4u;
+  let sm = (${name}[b + s / 4u] >> (8u * (s % 4u))) & 255u;
+  let q = ${name}[b + 4u + 8u * h + i] >> (2u * j);
+  let n = vec4<u32>(q & 3u, (q >> 8u) & 3u, (q >> 16u) & 3u, (q >> 24u) & 3u);
+  return dm.x * f32(sm & 15u) * vec4<f32>(n) - dm.y * f32(sm >> 4u);
+}`;
+    case GgmlType.Q3_K:
+      // Element 128h + 32j + 4i + t: bits 2j of qs byte 32h + 4i + t (word 8 + 8h + i), minus 4
+      // unless bit 4h + j of hmask byte 4i + t (word i) is set; sub-block 8h + 2j + (i ≥ 4) with
+      // its 6-bit scale split over the low nibbles (sub-blocks 0–7) or high nibbles (8–15) of
+      // bytes 0–7 and two bits of bytes 8–11.
+      return `${decl}
+fn ${name}_byte(word: u32, k: u32) -> u32 { return (${name}[word + k / 4u] >> (8u * (k % 4u))) & 255u; }
+${fn} {
+  let b = row * ${rw} + (chunk / 8u) * 28u;
+  let c = chunk % 8u;
+  let h = c / 4u;
+  let j = c % 4u;
+  let d = unpack2x16float(${name}[b + 27u]).x;
+  let s = 8u * h + 2u * j + i / 4u;
+  let low = (${name}_byte(b + 24u, s % 8u) >> (4u * (s / 8u))) & 15u;
+  let high = (${name}_byte(b + 24u, 8u + s % 4u) >> (2u * (s / 4u))) & 3u;
+  let sc = f32(i32(low | (high << 4u)) - 32);
+  let q = ${name}[b + 8u + 8u * h + i] >> (2u * j);
+  let hm = ${name}[b + i] >> (4u * h + j);
+  let n = vec4<i32>(vec4<u32>(q & 3u, (q >> 8u) & 3u, (q >> 16u) & 3u, (q >> 24u) & 3u)) -
+          4 * (vec4<i32>(1) - vec4<i32>(vec4<u32>(hm & 1u, (hm >> 8u) & 1u, (hm >> 16u) & 1u, (hm >> 24u) & 1u)));
+  return d * sc * vec4<f32>(n);
 }`;
     case GgmlType.Q4_K:
     case GgmlType.Q5_K: {

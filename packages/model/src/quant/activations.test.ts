@@ -23,7 +23,17 @@ interface TypeGolden {
   dots: string;
   stressDots: string;
 }
-type TypeName = 'F32' | 'F16' | 'BF16' | 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q5_K' | 'Q6_K';
+type TypeName =
+  | 'F32'
+  | 'F16'
+  | 'BF16'
+  | 'Q8_0'
+  | 'Q4_0'
+  | 'Q2_K'
+  | 'Q3_K'
+  | 'Q4_K'
+  | 'Q5_K'
+  | 'Q6_K';
 interface Golden {
   ggmlCommit: string;
   fixed: { n: number; acts: string; q8_0: string; q8_K: string };
@@ -40,6 +50,8 @@ const TYPE_NAMES: readonly TypeName[] = [
   'BF16',
   'Q8_0',
   'Q4_0',
+  'Q2_K',
+  'Q3_K',
   'Q4_K',
   'Q5_K',
   'Q6_K',
@@ -50,6 +62,8 @@ const BLOCK: Record<TypeName, number> = {
   BF16: 1,
   Q8_0: 32,
   Q4_0: 32,
+  Q2_K: 256,
+  Q3_K: 256,
   Q4_K: 256,
   Q5_K: 256,
   Q6_K: 256,
@@ -172,7 +186,13 @@ describe('prepareActivations matches ggml-cpu from_float bit for bit', () => {
     const view = new DataView(want.buffer);
     const act = createPreparedActivations(fixedN);
     for (let a = 0; a < FIXED_ACTS; a++) {
-      for (const weightType of [GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
+      for (const weightType of [
+        GgmlType.Q2_K,
+        GgmlType.Q3_K,
+        GgmlType.Q4_K,
+        GgmlType.Q5_K,
+        GgmlType.Q6_K,
+      ]) {
         prepareActivations(weightType, actAt(a), 0, fixedN, act);
         expect(act.vecDotType).toBe(GGML_TYPE_Q8_K);
         for (let b = 0; b < fixedN / 256; b++) {
@@ -253,6 +273,11 @@ for (const name of TYPE_NAMES) {
         BF16: 1e-2,
         Q8_0: 2e-2,
         Q4_0: 2e-2,
+        // Q2_K's weights are differences of two large terms (d·sc·q − dmin·m) that the activation
+        // rounding hits separately: with activations of ±0.01 next to one 50 (which round to 0),
+        // row 2 is off by 0.16 of Σ|w·x|. Bit-exactness with ggml is the real check, above.
+        Q2_K: 0.2,
+        Q3_K: 3e-2,
         Q4_K: 2e-2,
         // Row 2 (one -2.5 among ±0.1) against activations of ±0.01 with one 50: 1.8e-2.
         Q5_K: 3e-2,
@@ -307,6 +332,8 @@ describe('API', () => {
       GGML_TYPE_Q8_K,
       GGML_TYPE_Q8_K,
       GGML_TYPE_Q8_K,
+      GGML_TYPE_Q8_K,
+      GGML_TYPE_Q8_K,
     ]);
   });
 
@@ -341,7 +368,7 @@ describe('API', () => {
     expect(() => prepareActivations(GgmlType.Q4_K, x, 0, 128, act)).toThrow(RangeError);
     expect(() => prepareActivations(GgmlType.Q8_0, x, 0, 288, act)).toThrow(/capacity/);
     expect(() => prepareActivations(GgmlType.F32, x, 400, 200, act)).toThrow(RangeError);
-    expect(() => prepareActivations(11, x, 0, 256, act)).toThrow(UnsupportedTensorTypeError);
+    expect(() => prepareActivations(6, x, 0, 256, act)).toThrow(UnsupportedTensorTypeError);
     prepareActivations(GgmlType.Q8_0, x, 0, 64, act);
     expect(() => dotPrepared(GgmlType.Q8_0, new Uint8Array(67), 0, act)).toThrow(RangeError);
     expect(() => dotPrepared(GgmlType.Q8_0, new Uint8Array(68), 1, act)).toThrow(RangeError);

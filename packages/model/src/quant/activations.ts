@@ -8,7 +8,7 @@
  * | weights    | activations (from_float)                  | kernel (ggml/src/ggml-cpu/...)        |
  * | ---------- | ----------------------------------------- | ------------------------------------- |
  * | Q8_0, Q4_0 | Q8_0, AVX2 `quantize_row_q8_0`            | arch/x86/quants.c vec_dot_q{8,4}_0_q8_0 |
- * | Q4_K, Q5_K, Q6_K | Q8_K, `quantize_row_q8_K_ref`       | arch/x86/quants.c vec_dot_q{4,5,6}_K_q8_K |
+ * | Q2_K … Q6_K | Q8_K, `quantize_row_q8_K_ref`            | arch/x86/quants.c vec_dot_q{2,3,4,5,6}_K_q8_K |
  * | F16        | F16 (F16C, round to nearest even)         | vec.cpp ggml_vec_dot_f16 (GGML_SIMD)  |
  * | BF16       | BF16 (round to nearest even)              | vec.cpp ggml_vec_dot_bf16 (AVX2)      |
  * | F32        | F32 (copy)                                | vec.cpp ggml_vec_dot_f32 (GGML_SIMD)  |
@@ -30,6 +30,7 @@
 import { GgmlType, ggmlTypeTraits, UnsupportedTensorTypeError } from '../ggml-type.js';
 import { nearestInt } from './common.js';
 import { f16Table32, f32ToBf16, f32ToF16 } from './half.js';
+import { q3Scale } from './q3_k.js';
 import { scaleMin } from './q4_k.js';
 
 /** ggml's type id of Q8_K, the activation type of the K-quants (not a storage type here). */
@@ -74,6 +75,8 @@ export function vecDotType(weightType: number): number {
     case GgmlType.Q8_0:
     case GgmlType.Q4_0:
       return GgmlType.Q8_0;
+    case GgmlType.Q2_K:
+    case GgmlType.Q3_K:
     case GgmlType.Q4_K:
     case GgmlType.Q5_K:
     case GgmlType.Q6_K:
@@ -179,6 +182,12 @@ export function dotPrepared(
     case GgmlType.Q4_0:
       checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 18);
       return dotQ4_0(row, rowOffset, act);
+    case GgmlType.Q2_K:
+      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 84);
+      return dotQ2_K(row, rowOffset, act);
+    case GgmlType.Q3_K:
+      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 110);
+      return dotQ3_K(row, rowOffset, act);
     case GgmlType.Q4_K:
       checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 144);
       return dotQ4_K(row, rowOffset, act);
@@ -605,6 +614,91 @@ function dotQ4_K(row: Uint8Array, rowOffset: number, act: PreparedActivations): 
     for (let l = 0; l < 8; l++) acc[l] = fmaF32(d, sumi[l] as number, acc[l] as number);
   }
   return fround(hsumLanes(acc) + fround(fround(m0 + m2) + fround(m1 + m3)));
+}
+
+/**
+ * The integer part of ggml_vec_dot_q{2,3}_K_q8_K, AVX2, for one super-block: lane l of `sumi` sums
+ * scale·q·q8 over elements 4l..4l+3 of each 32, where element 128h + 32j + e (e < 32) has the
+ * 2-bit quant at bits 2j of byte `qs + 32h + e`, minus 4 unless bit 4h + j of byte `hmask + e` is
+ * set (Q3_K; `hmask` < 0 for Q2_K), and the scale `scale(8h + 2j + (e ≥ 16))`.
+ */
+function lowBitSums(
+  row: Uint8Array,
+  qs: number,
+  hmask: number,
+  scale: Int32Array,
+  q8: Int8Array,
+  q: number,
+  sumi: Int32Array,
+): void {
+  sumi.fill(0);
+  for (let h = 0; h < 2; h++) {
+    for (let j = 0; j < 4; j++) {
+      const bit = 4 * h + j;
+      const a0 = q + 128 * h + 32 * j;
+      for (let l = 0; l < 8; l++) {
+        let partial = 0;
+        for (let e = 4 * l; e < 4 * l + 4; e++) {
+          let v = ((row[qs + 32 * h + e] as number) >> (2 * j)) & 3;
+          if (hmask >= 0 && (((row[hmask + e] as number) >> bit) & 1) === 0) v -= 4;
+          partial += v * (q8[a0 + e] as number);
+        }
+        sumi[l] = (sumi[l] as number) + (scale[8 * h + 2 * j + (l >> 2)] as number) * partial;
+      }
+    }
+  }
+}
+
+const subScales = new Int32Array(16);
+
+/**
+ * ggml_vec_dot_q2_K_q8_K, AVX2: per block, each lane first takes `fma(dmin, m·bsum pairs)` (lane l:
+ * sub-blocks 2l and 2l + 1), then `fma(d, Σ sc·q2·q8)`.
+ */
+function dotQ2_K(row: Uint8Array, rowOffset: number, act: PreparedActivations): number {
+  const table = f16Table32();
+  const bsums = act.bsums;
+  const acc = lanes.fill(0);
+  const sumi = laneSums;
+  const nb = act.n >> 8;
+  for (let b = 0, o = rowOffset, q = 0; b < nb; b++, o += 84, q += 256) {
+    const yd = act.d[b] as number;
+    const d = fround(
+      yd * (table[(row[o + 80] as number) | ((row[o + 81] as number) << 8)] as number),
+    );
+    const dmin = -fround(
+      yd * (table[(row[o + 82] as number) | ((row[o + 83] as number) << 8)] as number),
+    );
+    const bs = 16 * b;
+    for (let l = 0; l < 8; l++) {
+      const prod =
+        ((row[o + 2 * l] as number) >> 4) * (bsums[bs + 2 * l] as number) +
+        ((row[o + 2 * l + 1] as number) >> 4) * (bsums[bs + 2 * l + 1] as number);
+      acc[l] = fmaF32(dmin, prod, acc[l] as number);
+    }
+    for (let j = 0; j < 16; j++) subScales[j] = (row[o + j] as number) & 15;
+    lowBitSums(row, o + 16, -1, subScales, act.qs, q, sumi);
+    for (let l = 0; l < 8; l++) acc[l] = fmaF32(d, sumi[l] as number, acc[l] as number);
+  }
+  return hsumLanes(acc);
+}
+
+/** ggml_vec_dot_q3_K_q8_K, AVX2: per block, each lane takes `fma(d, Σ (sc − 32)·q3·q8)`. */
+function dotQ3_K(row: Uint8Array, rowOffset: number, act: PreparedActivations): number {
+  const table = f16Table32();
+  const acc = lanes.fill(0);
+  const sumi = laneSums;
+  const nb = act.n >> 8;
+  for (let b = 0, o = rowOffset, q = 0; b < nb; b++, o += 110, q += 256) {
+    const yd = act.d[b] as number;
+    const d = fround(
+      yd * (table[(row[o + 108] as number) | ((row[o + 109] as number) << 8)] as number),
+    );
+    for (let j = 0; j < 16; j++) subScales[j] = q3Scale(row, o + 96, j) - 32;
+    lowBitSums(row, o + 32, o, subScales, act.qs, q, sumi);
+    for (let l = 0; l < 8; l++) acc[l] = fmaF32(d, sumi[l] as number, acc[l] as number);
+  }
+  return hsumLanes(acc);
 }
 
 /**

@@ -43,3 +43,33 @@ export function putU16(b: Uint8Array, o: number, v: number): void {
 export function bitsView(a: Float32Array): Uint32Array {
   return new Uint32Array(a.buffer, a.byteOffset, a.length);
 }
+
+const blockScratch = new Float32Array(256);
+
+/**
+ * Σ w·x over nb blocks of 256 decoded one at a time by `decode` (a dequantize of one block), for
+ * the types whose f32 dot has no inline decoder (Q2_K, Q3_K).
+ */
+export function dotByBlocks(
+  decode: (
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Float32Array,
+    dstOffset: number,
+    nb: number,
+  ) => void,
+  blockBytes: number,
+  src: Uint8Array,
+  srcOffset: number,
+  x: Float32Array,
+  xOffset: number,
+  nb: number,
+): number {
+  let sum = 0;
+  for (let b = 0; b < nb; b++) {
+    decode(src, srcOffset + b * blockBytes, blockScratch, 0, 1);
+    const xb = xOffset + 256 * b;
+    for (let i = 0; i < 256; i++) sum += (blockScratch[i] as number) * (x[xb + i] as number);
+  }
+  return sum;
+}

@@ -6,6 +6,10 @@
  * - F32: 4 bytes per element; F16: 2 bytes (IEEE binary16); BF16: 2 bytes (upper half of f32).
  * - Q8_0: 32 elements in 34 bytes — f16 d, int8 qs[32]; x = qs[j]·d.
  * - Q4_0: 32 elements in 18 bytes — f16 d, qs[16] (low nibble j, high nibble j+16); x = (q-8)·d.
+ * - Q2_K: 256 elements in 84 bytes — 4-bit scale/min pairs[16], 2-bit qs[64], f16 d, f16 dmin;
+ *   x = d·sc·q − dmin·m per sub-block of 16.
+ * - Q3_K: 256 elements in 110 bytes — hmask[32], 2-bit qs[64], 6-bit scales[12], f16 d;
+ *   x = d·(sc−32)·(q − 4·!high) per sub-block of 16.
  * - Q4_K: 256 elements in 144 bytes — f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, qs[128];
  *   x = d·sc·q − dmin·m per sub-block of 32.
  * - Q5_K: 256 elements in 176 bytes — as Q4_K, with qh[32] of high bits before qs[128];
@@ -31,6 +35,8 @@ import {
   quantizeF16,
   quantizeF32,
 } from './float.js';
+import { dequantizeQ2_K, dotQ2_K, quantizeQ2_K } from './q2_k.js';
+import { dequantizeQ3_K, dotQ3_K, quantizeQ3_K } from './q3_k.js';
 import { dequantizeQ4_0, dotQ4_0, quantizeQ4_0 } from './q4_0.js';
 import { dequantizeQ4_K, dotQ4_K, quantizeQ4_K } from './q4_k.js';
 import { dequantizeQ5_K, dotQ5_K, quantizeQ5_K } from './q5_k.js';
@@ -106,6 +112,12 @@ export function dequantizeRow(
     case GgmlType.Q4_0:
       dequantizeQ4_0(src, srcOffset, dst, dstOffset, nb);
       return;
+    case GgmlType.Q2_K:
+      dequantizeQ2_K(src, srcOffset, dst, dstOffset, nb);
+      return;
+    case GgmlType.Q3_K:
+      dequantizeQ3_K(src, srcOffset, dst, dstOffset, nb);
+      return;
     case GgmlType.Q4_K:
       dequantizeQ4_K(src, srcOffset, dst, dstOffset, nb);
       return;
@@ -148,6 +160,10 @@ export function dotRow(
       return dotQ8_0(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q4_0:
       return dotQ4_0(src, srcOffset, x, xOffset, nb);
+    case GgmlType.Q2_K:
+      return dotQ2_K(src, srcOffset, x, xOffset, nb);
+    case GgmlType.Q3_K:
+      return dotQ3_K(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q4_K:
       return dotQ4_K(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q5_K:
@@ -160,7 +176,7 @@ export function dotRow(
 
 /**
  * Encodes src[srcOffset..srcOffset+n) (a whole number of blocks) as `type` into `dst` from byte
- * `dstOffset`, bit for bit as ggml's quantize_row_*_ref (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K),
+ * `dstOffset`, bit for bit as ggml's quantize_row_*_ref (Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K),
  * ggml_compute_fp32_to_fp16 (F16, round to nearest even) and ggml_compute_fp32_to_bf16 (BF16,
  * round to nearest even, NaN made quiet). F32 copies the bits.
  * @throws UnsupportedTensorTypeError for a type id without a kernel
@@ -191,6 +207,12 @@ export function quantizeRow(
       return;
     case GgmlType.Q4_0:
       quantizeQ4_0(src, srcOffset, dst, dstOffset, nb);
+      return;
+    case GgmlType.Q2_K:
+      quantizeQ2_K(src, srcOffset, dst, dstOffset, nb);
+      return;
+    case GgmlType.Q3_K:
+      quantizeQ3_K(src, srcOffset, dst, dstOffset, nb);
       return;
     case GgmlType.Q4_K:
       quantizeQ4_K(src, srcOffset, dst, dstOffset, nb);

@@ -147,7 +147,7 @@ export function dotQ4_K(
  * `nmax`-level fit of x[xo..xo+n) under `weights`, searching nstep + 1 candidate scales.
  * Writes the levels into L[lo..lo+n); every float operation rounds to binary32 as in C.
  */
-function makeQkx2Quants(
+export function makeQkx2Quants(
   n: number,
   nmax: number,
   x: Float32Array,

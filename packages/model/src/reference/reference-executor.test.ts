@@ -79,6 +79,8 @@ describe('ReferenceExecutor', () => {
       [GgmlType.Q5_K, 0.2],
       [GgmlType.Q4_K, 0.3],
       [GgmlType.Q4_0, 0.3],
+      [GgmlType.Q3_K, 0.35],
+      [GgmlType.Q2_K, 0.8],
     ] as const) {
       const model = await ggufModel({
         ...SMALL_LLAMA,
