@@ -46,6 +46,8 @@ const GGML_TOLERANCE: Record<string, number> = {
   Q4_K: 5e-2,
   Q5_K: 5e-2,
   Q6_K: 5e-2,
+  IQ4_NL: 5e-2,
+  IQ4_XS: 5e-2,
 };
 
 async function tinyModel(
@@ -177,8 +179,11 @@ const TYPES = [
   'Q4_K',
   'Q5_K',
   'Q6_K',
+  'IQ4_NL',
+  'IQ4_XS',
 ] as const;
-const K_QUANTS: readonly string[] = ['Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'];
+/** Types of 256-element super-blocks: their fixtures need rows of 256. */
+const K_QUANTS: readonly string[] = ['Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'IQ4_XS'];
 
 describe('WebGpuExecutor parity with ReferenceExecutor', () => {
   it.each(TYPES)('%s weights: a mixed batch of prefills and decodes', async (name) => {

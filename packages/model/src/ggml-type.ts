@@ -13,6 +13,8 @@
  * | Q4_K | 12 | 256            | 144         | f16 d @0, f16 dmin @2, 12 bytes scales @4, qs @16  |
  * | Q5_K | 13 | 256            | 176         | as Q4_K, then qh[32] @16 (high bits), qs @48       |
  * | Q6_K | 14 | 256            | 210         | ql[128] @0, qh[64] @128, int8 scales[16] @192, d @208 |
+ * | IQ4_NL | 20 | 32           | 18          | f16 d @0, 16 bytes of 4-bit level indices @2       |
+ * | IQ4_XS | 23 | 256          | 136         | f16 d @0, scales_h @2, scales_l[4] @4, qs @8       |
  * | BF16 | 30 | 1              | 2           | upper 16 bits of binary32                          |
  */
 export const GgmlType = {
@@ -25,6 +27,8 @@ export const GgmlType = {
   Q4_K: 12,
   Q5_K: 13,
   Q6_K: 14,
+  IQ4_NL: 20,
+  IQ4_XS: 23,
   BF16: 30,
 } as const;
 
@@ -53,6 +57,8 @@ const TRAITS: ReadonlyMap<number, GgmlTypeTraits> = new Map<number, GgmlTypeTrai
   [GgmlType.Q4_K, { name: 'Q4_K', blockSize: 256, typeSize: 144 }],
   [GgmlType.Q5_K, { name: 'Q5_K', blockSize: 256, typeSize: 176 }],
   [GgmlType.Q6_K, { name: 'Q6_K', blockSize: 256, typeSize: 210 }],
+  [GgmlType.IQ4_NL, { name: 'IQ4_NL', blockSize: 32, typeSize: 18 }],
+  [GgmlType.IQ4_XS, { name: 'IQ4_XS', blockSize: 256, typeSize: 136 }],
   [GgmlType.BF16, { name: 'BF16', blockSize: 1, typeSize: 2 }],
 ]);
 

@@ -34,6 +34,10 @@ const REPACK: ReadonlyMap<number, Repack> = new Map([
   [GgmlType.Q8_0, { srcBytes: 34, dstBytes: 36, headToTail: true }],
   // d (f16) then 16 bytes of nibbles → nibbles, d, padding.
   [GgmlType.Q4_0, { srcBytes: 18, dstBytes: 20, headToTail: true }],
+  // d (f16) then 16 bytes of indices → indices, d, padding (as Q4_0).
+  [GgmlType.IQ4_NL, { srcBytes: 18, dstBytes: 20, headToTail: true }],
+  // d, scales_h, scales_l, indices: word-aligned as they are.
+  [GgmlType.IQ4_XS, { srcBytes: 136, dstBytes: 136, headToTail: false }],
   // scales, qs, d, dmin: word-aligned as they are.
   [GgmlType.Q2_K, { srcBytes: 84, dstBytes: 84, headToTail: false }],
   // hmask, qs, scales, d: already in that order; 2 bytes of padding.
@@ -160,6 +164,37 @@ ${fn} {
   let n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
   return (vec4<f32>(n) - 8.0) * d;
 }`;
+    case GgmlType.IQ4_NL:
+    case GgmlType.IQ4_XS: {
+      // Four indices into kvalues_iq4nl: elements 4i..4i+3 of a 32-element block are the low
+      // nibbles of index bytes 4i.. (i < 4) or the high nibbles of bytes 4(i − 4).. (i ≥ 4).
+      // IQ4_NL: indices in words 0–3, d in word 4. IQ4_XS: d and scales_h in word 0, scales_l in
+      // word 1, sub-block c's indices in words 2 + 4c..; its scale d·(ls − 32).
+      const levels = `var<private> ${name}_levels: array<f32, 16> = array<f32, 16>(-127.0, -104.0, -83.0, -65.0, -49.0, -35.0, -22.0, -10.0, 1.0, 13.0, 25.0, 38.0, 53.0, 69.0, 89.0, 113.0);`;
+      const lookup = `let n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
+  return scale * vec4<f32>(${name}_levels[n.x], ${name}_levels[n.y], ${name}_levels[n.z], ${name}_levels[n.w]);`;
+      return w.type === GgmlType.IQ4_NL
+        ? `${decl}
+${levels}
+${fn} {
+  let b = row * ${rw} + chunk * 5u;
+  let scale = unpack2x16float(${name}[b + 4u]).x;
+  let q = ${name}[b + (i & 3u)] >> select(0u, 4u, i >= 4u);
+  ${lookup}
+}`
+        : `${decl}
+${levels}
+${fn} {
+  let b = row * ${rw} + (chunk / 8u) * 34u;
+  let c = chunk % 8u;
+  let head = ${name}[b];
+  let low = (${name}[b + 1u] >> (8u * (c / 2u) + 4u * (c % 2u))) & 15u;
+  let ls = low | (((head >> (16u + 2u * c)) & 3u) << 4u);
+  let scale = unpack2x16float(head).x * f32(i32(ls) - 32);
+  let q = ${name}[b + 2u + 4u * c + (i & 3u)] >> select(0u, 4u, i >= 4u);
+  ${lookup}
+}`;
+    }
     case GgmlType.Q2_K:
       // Element 128h + 32j + 4i + t of a super-block: bits 2j of byte 32h + 4i + t of qs (word
       // 4 + 8h + i); sub-block 8h + 2j + (i ≥ 4), its scale and min the nibbles of byte s.

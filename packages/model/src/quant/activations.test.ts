@@ -33,7 +33,9 @@ type TypeName =
   | 'Q3_K'
   | 'Q4_K'
   | 'Q5_K'
-  | 'Q6_K';
+  | 'Q6_K'
+  | 'IQ4_NL'
+  | 'IQ4_XS';
 interface Golden {
   ggmlCommit: string;
   fixed: { n: number; acts: string; q8_0: string; q8_K: string };
@@ -55,6 +57,8 @@ const TYPE_NAMES: readonly TypeName[] = [
   'Q4_K',
   'Q5_K',
   'Q6_K',
+  'IQ4_NL',
+  'IQ4_XS',
 ];
 const BLOCK: Record<TypeName, number> = {
   F32: 1,
@@ -67,6 +71,8 @@ const BLOCK: Record<TypeName, number> = {
   Q4_K: 256,
   Q5_K: 256,
   Q6_K: 256,
+  IQ4_NL: 32,
+  IQ4_XS: 256,
 };
 const FIXED_ACTS = 4;
 const FIXED_ROWS = 3;
@@ -282,6 +288,9 @@ for (const name of TYPE_NAMES) {
         // Row 2 (one -2.5 among ±0.1) against activations of ±0.01 with one 50: 1.8e-2.
         Q5_K: 3e-2,
         Q6_K: 2e-2,
+        // Row 2 against activation 1, as for Q5_K: 2.1e-2.
+        IQ4_NL: 3e-2,
+        IQ4_XS: 3e-2,
       }[name];
       const w = new Float32Array(fixedN);
       for (let r = 0; r < FIXED_ROWS; r++) {
@@ -333,6 +342,8 @@ describe('API', () => {
       GGML_TYPE_Q8_K,
       GGML_TYPE_Q8_K,
       GGML_TYPE_Q8_K,
+      GGML_TYPE_Q8_K,
+      GgmlType.Q8_0,
       GGML_TYPE_Q8_K,
     ]);
   });

@@ -30,6 +30,7 @@
 import { GgmlType, ggmlTypeTraits, UnsupportedTensorTypeError } from '../ggml-type.js';
 import { nearestInt } from './common.js';
 import { f16Table32, f32ToBf16, f32ToF16 } from './half.js';
+import { IQ4_LEVELS, iq4xsScale } from './iq4.js';
 import { q3Scale } from './q3_k.js';
 import { scaleMin } from './q4_k.js';
 
@@ -74,9 +75,11 @@ export function vecDotType(weightType: number): number {
       return weightType;
     case GgmlType.Q8_0:
     case GgmlType.Q4_0:
+    case GgmlType.IQ4_NL:
       return GgmlType.Q8_0;
     case GgmlType.Q2_K:
     case GgmlType.Q3_K:
+    case GgmlType.IQ4_XS:
     case GgmlType.Q4_K:
     case GgmlType.Q5_K:
     case GgmlType.Q6_K:
@@ -182,6 +185,12 @@ export function dotPrepared(
     case GgmlType.Q4_0:
       checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 18);
       return dotQ4_0(row, rowOffset, act);
+    case GgmlType.IQ4_NL:
+      checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 18);
+      return dotIQ4_NL(row, rowOffset, act);
+    case GgmlType.IQ4_XS:
+      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 136);
+      return dotIQ4_XS(row, rowOffset, act);
     case GgmlType.Q2_K:
       checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 84);
       return dotQ2_K(row, rowOffset, act);
@@ -614,6 +623,87 @@ function dotQ4_K(row: Uint8Array, rowOffset: number, act: PreparedActivations): 
     for (let l = 0; l < 8; l++) acc[l] = fmaF32(d, sumi[l] as number, acc[l] as number);
   }
   return fround(hsumLanes(acc) + fround(fround(m0 + m2) + fround(m1 + m3)));
+}
+
+/**
+ * Σ level·q8 over elements 4l..4l+3 of the 32-element block whose indices start at byte `w` and
+ * whose activations start at `a` (element e < 16: low nibble of byte e; else high nibble of e − 16).
+ */
+function iq4Lane(row: Uint8Array, w: number, q8: Int8Array, a: number, l: number): number {
+  let sum = 0;
+  for (let e = 4 * l; e < 4 * l + 4; e++) {
+    const index = e < 16 ? (row[w + e] as number) & 15 : (row[w + e - 16] as number) >> 4;
+    sum += (IQ4_LEVELS[index] as number) * (q8[a + e] as number);
+  }
+  return sum;
+}
+
+const lanesOdd = new Float64Array(8);
+
+/**
+ * ggml_vec_dot_iq4_nl_q8_0, AVX2: blocks in pairs, even ones into one 8-lane accumulator and odd
+ * ones into another (lane l: elements 4l..4l+3), added lane by lane before the horizontal sum; a
+ * last unpaired block is summed whole and added with one FMA.
+ */
+function dotIQ4_NL(row: Uint8Array, rowOffset: number, act: PreparedActivations): number {
+  const table = f16Table32();
+  const even = lanes.fill(0);
+  const odd = lanesOdd.fill(0);
+  const nb = act.n >> 5;
+  const scale = (b: number) =>
+    fround(
+      (act.d[b] as number) *
+        (table[
+          (row[rowOffset + 18 * b] as number) | ((row[rowOffset + 18 * b + 1] as number) << 8)
+        ] as number),
+    );
+  let b = 0;
+  for (; b + 1 < nb; b += 2) {
+    const d0 = scale(b);
+    const d1 = scale(b + 1);
+    for (let l = 0; l < 8; l++) {
+      even[l] = fmaF32(
+        d0,
+        iq4Lane(row, rowOffset + 18 * b + 2, act.qs, 32 * b, l),
+        even[l] as number,
+      );
+      odd[l] = fmaF32(
+        d1,
+        iq4Lane(row, rowOffset + 18 * b + 20, act.qs, 32 * b + 32, l),
+        odd[l] as number,
+      );
+    }
+  }
+  for (let l = 0; l < 8; l++) even[l] = fround((even[l] as number) + (odd[l] as number));
+  let sum = hsumLanes(even);
+  if (b < nb) {
+    let sumi = 0;
+    for (let l = 0; l < 8; l++) sumi += iq4Lane(row, rowOffset + 18 * b + 2, act.qs, 32 * b, l);
+    sum = fmaF32(scale(b), sumi, sum);
+  }
+  return sum;
+}
+
+/** ggml_vec_dot_iq4_xs_q8_K, AVX2: lane l sums (ls − 32)·level·q8 over elements 4l..4l+3 of each 32. */
+function dotIQ4_XS(row: Uint8Array, rowOffset: number, act: PreparedActivations): number {
+  const table = f16Table32();
+  const acc = lanes.fill(0);
+  const sumi = laneSums;
+  const nb = act.n >> 8;
+  for (let b = 0, o = rowOffset, q = 0; b < nb; b++, o += 136, q += 256) {
+    const d = fround(
+      (table[(row[o] as number) | ((row[o + 1] as number) << 8)] as number) * (act.d[b] as number),
+    );
+    sumi.fill(0);
+    for (let s = 0; s < 8; s++) {
+      const ls = iq4xsScale(row, o, s) - 32;
+      for (let l = 0; l < 8; l++) {
+        sumi[l] = (sumi[l] as number) + ls * iq4Lane(row, o + 8 + 16 * s, act.qs, q + 32 * s, l);
+      }
+    }
+    for (let l = 0; l < 8; l++) acc[l] = fmaF32(d, sumi[l] as number, acc[l] as number);
+  }
+  return hsumLanes(acc);
 }
 
 /**

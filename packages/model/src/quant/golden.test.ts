@@ -19,7 +19,10 @@ interface TypeGolden {
 interface Golden {
   ggmlCommit: string;
   half: { f32: string; f16: string; bf16: string; f16ToF32Fnv1a: number };
-  types: Record<'Q8_0' | 'Q4_0' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K', TypeGolden>;
+  types: Record<
+    'Q8_0' | 'Q4_0' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K' | 'IQ4_NL' | 'IQ4_XS',
+    TypeGolden
+  >;
 }
 
 const golden = JSON.parse(
@@ -136,7 +139,17 @@ describe('f16 / bf16 conversions match ggml bit for bit', () => {
   });
 });
 
-for (const name of ['Q8_0', 'Q4_0', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K'] as const) {
+for (const name of [
+  'Q8_0',
+  'Q4_0',
+  'Q2_K',
+  'Q3_K',
+  'Q4_K',
+  'Q5_K',
+  'Q6_K',
+  'IQ4_NL',
+  'IQ4_XS',
+] as const) {
   const type = GgmlType[name];
   const { blockSize, typeSize } = ggmlTypeTraits(type);
   const g = golden.types[name];

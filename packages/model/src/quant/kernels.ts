@@ -6,6 +6,8 @@
  * - F32: 4 bytes per element; F16: 2 bytes (IEEE binary16); BF16: 2 bytes (upper half of f32).
  * - Q8_0: 32 elements in 34 bytes — f16 d, int8 qs[32]; x = qs[j]·d.
  * - Q4_0: 32 elements in 18 bytes — f16 d, qs[16] (low nibble j, high nibble j+16); x = (q-8)·d.
+ * - IQ4_NL: 32 elements in 18 bytes — f16 d, 4-bit indices[16] into 16 non-linear levels;
+ *   IQ4_XS: 256 elements in 136 bytes — f16 d, 6-bit sub-block scales, the same indices.
  * - Q2_K: 256 elements in 84 bytes — 4-bit scale/min pairs[16], 2-bit qs[64], f16 d, f16 dmin;
  *   x = d·sc·q − dmin·m per sub-block of 16.
  * - Q3_K: 256 elements in 110 bytes — hmask[32], 2-bit qs[64], 6-bit scales[12], f16 d;
@@ -35,6 +37,14 @@ import {
   quantizeF16,
   quantizeF32,
 } from './float.js';
+import {
+  dequantizeIQ4_NL,
+  dequantizeIQ4_XS,
+  dotIQ4_NL,
+  dotIQ4_XS,
+  quantizeIQ4_NL,
+  quantizeIQ4_XS,
+} from './iq4.js';
 import { dequantizeQ2_K, dotQ2_K, quantizeQ2_K } from './q2_k.js';
 import { dequantizeQ3_K, dotQ3_K, quantizeQ3_K } from './q3_k.js';
 import { dequantizeQ4_0, dotQ4_0, quantizeQ4_0 } from './q4_0.js';
@@ -112,6 +122,12 @@ export function dequantizeRow(
     case GgmlType.Q4_0:
       dequantizeQ4_0(src, srcOffset, dst, dstOffset, nb);
       return;
+    case GgmlType.IQ4_NL:
+      dequantizeIQ4_NL(src, srcOffset, dst, dstOffset, nb);
+      return;
+    case GgmlType.IQ4_XS:
+      dequantizeIQ4_XS(src, srcOffset, dst, dstOffset, nb);
+      return;
     case GgmlType.Q2_K:
       dequantizeQ2_K(src, srcOffset, dst, dstOffset, nb);
       return;
@@ -160,6 +176,10 @@ export function dotRow(
       return dotQ8_0(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q4_0:
       return dotQ4_0(src, srcOffset, x, xOffset, nb);
+    case GgmlType.IQ4_NL:
+      return dotIQ4_NL(src, srcOffset, x, xOffset, nb);
+    case GgmlType.IQ4_XS:
+      return dotIQ4_XS(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q2_K:
       return dotQ2_K(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q3_K:
@@ -176,7 +196,7 @@ export function dotRow(
 
 /**
  * Encodes src[srcOffset..srcOffset+n) (a whole number of blocks) as `type` into `dst` from byte
- * `dstOffset`, bit for bit as ggml's quantize_row_*_ref (Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K),
+ * `dstOffset`, bit for bit as ggml's quantize_row_*_ref (Q8_0, Q4_0, Q2_K … Q6_K, IQ4_NL, IQ4_XS),
  * ggml_compute_fp32_to_fp16 (F16, round to nearest even) and ggml_compute_fp32_to_bf16 (BF16,
  * round to nearest even, NaN made quiet). F32 copies the bits.
  * @throws UnsupportedTensorTypeError for a type id without a kernel
@@ -207,6 +227,12 @@ export function quantizeRow(
       return;
     case GgmlType.Q4_0:
       quantizeQ4_0(src, srcOffset, dst, dstOffset, nb);
+      return;
+    case GgmlType.IQ4_NL:
+      quantizeIQ4_NL(src, srcOffset, dst, dstOffset, nb);
+      return;
+    case GgmlType.IQ4_XS:
+      quantizeIQ4_XS(src, srcOffset, dst, dstOffset, nb);
       return;
     case GgmlType.Q2_K:
       quantizeQ2_K(src, srcOffset, dst, dstOffset, nb);

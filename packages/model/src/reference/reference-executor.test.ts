@@ -81,6 +81,8 @@ describe('ReferenceExecutor', () => {
       [GgmlType.Q4_0, 0.3],
       [GgmlType.Q3_K, 0.35],
       [GgmlType.Q2_K, 0.8],
+      [GgmlType.IQ4_NL, 0.3],
+      [GgmlType.IQ4_XS, 0.3],
     ] as const) {
       const model = await ggufModel({
         ...SMALL_LLAMA,

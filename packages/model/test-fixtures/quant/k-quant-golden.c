@@ -1,14 +1,15 @@
-// Golden data for the K-quants xinfer added after the first fixtures (the Q2_K, Q3_K and Q5_K
-// entries of golden.json and activations.json), from the ggml that node-llama-cpp 3.22.1 ships
-// prebuilt (llama.cpp tag v0.5.0): libggml-base's quantize_row_*_ref and dequantize_row_*, and
-// libggml-cpu-haswell's AVX2 quantize_row_q8_K and ggml_vec_dot_*_q8_K. The LCG and input recipes
-// are activations.test.ts's. To rebuild, with B the node-llama-cpp linux-x64 bins folder,
-// input.f32 the Q4_K golden input and acts.f32 the fixed activations (base64-decoded from the JSON
-// files):
+// Golden data for the weight types xinfer added after the first fixtures (the Q2_K, Q3_K, Q5_K,
+// IQ4_NL and IQ4_XS entries of golden.json and activations.json), from the ggml that node-llama-cpp
+// 3.22.1 ships prebuilt (llama.cpp tag v0.5.0): libggml-base's quantize_row_*_ref and
+// dequantize_row_*, and libggml-cpu-haswell's AVX2 activation quantizer (quantize_row_q8_K or
+// quantize_row_q8_0) and vec_dot. The LCG and input recipes are activations.test.ts's. To rebuild,
+// with B the node-llama-cpp linux-x64 bins folder, input.f32 the golden input of a type with the
+// same block size (Q4_K for 256, Q4_0 for 32) and acts.f32 the fixed activations (base64-decoded
+// from the JSON files):
 //   gcc -O2 -ffp-contract=off -o gen k-quant-golden.c -LB -l:libggml-cpu-haswell.so
-//     -l:libggml-base.so -Wl,-rpath,B -lm && ./gen q5_K 13 176 input.f32 acts.f32
-// (likewise q2_K 10 84 and q3_K 11 110). It writes golden-<type>.json and activations-<type>.json:
-// the entries, without "source".
+//     -l:libggml-base.so -Wl,-rpath,B -lm && ./gen q5_K input.f32 acts.f32
+// (likewise q2_K, q3_K, iq4_nl with Q4_0's input, iq4_xs). It writes golden-<type>.json and
+// activations-<type>.json: the entries, without "source".
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,20 +19,46 @@
 typedef void (*quantize_t)(const float *x, void *y, int64_t k);
 typedef void (*dequantize_t)(const void *x, float *y, int64_t k);
 typedef void (*vec_dot_t)(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
-#define DECLARE(t) \
+#define DECLARE(t, a) \
   void quantize_row_##t##_ref(const float *x, void *y, int64_t k); \
   void dequantize_row_##t(const void *x, float *y, int64_t k); \
-  void ggml_vec_dot_##t##_q8_K(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
-DECLARE(q2_K)
-DECLARE(q3_K)
-DECLARE(q5_K)
+  void ggml_vec_dot_##t##_##a(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+DECLARE(q2_K, q8_K)
+DECLARE(q3_K, q8_K)
+DECLARE(q5_K, q8_K)
+DECLARE(iq4_nl, q8_0)
+DECLARE(iq4_xs, q8_K)
 void quantize_row_q8_K(const float *x, void *y, int64_t k);
+void quantize_row_q8_0(const float *x, void *y, int64_t k);
 void ggml_cpu_init(void);
+
+/** A weight type: its functions, ggml type id, bytes and elements a block, and activation type. */
+struct type_info {
+  const char *name;
+  quantize_t quantize_ref;
+  dequantize_t dequantize;
+  vec_dot_t vec_dot;
+  int id;
+  int bytes;
+  int elements;
+  quantize_t quantize_act;
+};
+#define TYPE(t, a, id, bytes, elements) \
+  {#t, quantize_row_##t##_ref, dequantize_row_##t, ggml_vec_dot_##t##_##a, id, bytes, elements, quantize_row_##a}
+static const struct type_info TYPES[] = {
+  TYPE(q2_K, q8_K, 10, 84, 256),
+  TYPE(q3_K, q8_K, 11, 110, 256),
+  TYPE(q5_K, q8_K, 13, 176, 256),
+  TYPE(iq4_nl, q8_0, 20, 18, 32),
+  TYPE(iq4_xs, q8_K, 23, 136, 256),
+};
 
 static quantize_t quantize_ref;
 static dequantize_t dequantize;
 static vec_dot_t vec_dot;
+static quantize_t quantize_act;
 static int BLOCK; // bytes a block of the type
+static int QB;    // elements a block
 
 #define QK 256
 #define Q8K 292
@@ -88,36 +115,37 @@ static void b64(FILE *f, const void *data, size_t len) {
 
 static float dot(const uint8_t *row, const float *x, int n) {
   static uint8_t act[16 * Q8K];
-  quantize_row_q8_K(x, act, n);
+  quantize_act(x, act, n);
   float s;
   vec_dot(n, &s, 0, row, 0, act, 0, 1);
   return s;
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) return 2;
+  if (argc != 4) return 2;
   const char *type = argv[1];
-  int type_id = atoi(argv[2]);
-  BLOCK = atoi(argv[3]);
-  if (!strcmp(type, "q2_K")) {
-    quantize_ref = quantize_row_q2_K_ref; dequantize = dequantize_row_q2_K; vec_dot = ggml_vec_dot_q2_K_q8_K;
-  } else if (!strcmp(type, "q3_K")) {
-    quantize_ref = quantize_row_q3_K_ref; dequantize = dequantize_row_q3_K; vec_dot = ggml_vec_dot_q3_K_q8_K;
-  } else if (!strcmp(type, "q5_K")) {
-    quantize_ref = quantize_row_q5_K_ref; dequantize = dequantize_row_q5_K; vec_dot = ggml_vec_dot_q5_K_q8_K;
-  } else {
-    return 2;
+  const struct type_info *t = NULL;
+  for (size_t i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++) {
+    if (!strcmp(type, TYPES[i].name)) t = &TYPES[i];
   }
+  if (!t) return 2;
+  quantize_ref = t->quantize_ref;
+  dequantize = t->dequantize;
+  vec_dot = t->vec_dot;
+  quantize_act = t->quantize_act;
+  BLOCK = t->bytes;
+  QB = t->elements;
+  int type_id = t->id;
   ggml_cpu_init();
-  // golden.json: the Q4_K inputs (12 cases of 256), argv[4] as raw f32.
-  FILE *in = fopen(argv[4], "rb");
+  // golden.json: 12 cases of one block, argv[2] as raw f32.
+  FILE *in = fopen(argv[2], "rb");
   static float input[12 * QK];
-  if (fread(input, sizeof(float), 12 * QK, in) != 12 * QK) return 1;
+  if (fread(input, sizeof(float), 12 * QB, in) != (size_t)(12 * QB)) return 1;
   fclose(in);
   static uint8_t quant[12 * 256];
   static float deq[12 * QK];
-  for (int c = 0; c < 12; c++) quantize_ref(input + c * QK, quant + c * BLOCK, QK);
-  dequantize(quant, deq, 12 * QK);
+  for (int c = 0; c < 12; c++) quantize_ref(input + c * QB, quant + c * BLOCK, QB);
+  dequantize(quant, deq, 12 * QB);
   // Raw blocks: random bytes, with finite d and dmin (f16 exponent below 31).
   static uint8_t raw[8 * 256];
   static float rawDeq[8 * QK];
@@ -129,36 +157,38 @@ int main(int argc, char **argv) {
     int hi[2] = {1, 3};
     if (!strcmp(type, "q2_K")) { hi[0] = 81; hi[1] = 83; }
     if (!strcmp(type, "q3_K")) { hi[0] = 109; hi[1] = 109; }
+    if (!strcmp(type, "iq4_nl") || !strcmp(type, "iq4_xs")) { hi[0] = 1; hi[1] = 1; }
     raw[b * BLOCK + hi[0]] &= 0xbb;
     raw[b * BLOCK + hi[1]] &= 0xbb;
   }
-  dequantize(raw, rawDeq, 8 * QK);
+  dequantize(raw, rawDeq, 8 * QB);
   char name[64];
   snprintf(name, sizeof name, "golden-%s.json", type);
   FILE *g = fopen(name, "w");
-  fprintf(g, "{\"input\":"); b64(g, input, sizeof input);
+  fprintf(g, "{\"input\":"); b64(g, input, 12 * QB * sizeof(float));
   fprintf(g, ",\"quant\":"); b64(g, quant, 12 * BLOCK);
-  fprintf(g, ",\"dequant\":"); b64(g, deq, sizeof deq);
+  fprintf(g, ",\"dequant\":"); b64(g, deq, 12 * QB * sizeof(float));
   fprintf(g, ",\"raw\":"); b64(g, raw, 8 * BLOCK);
-  fprintf(g, ",\"rawDequant\":"); b64(g, rawDeq, sizeof rawDeq);
+  fprintf(g, ",\"rawDequant\":"); b64(g, rawDeq, 8 * QB * sizeof(float));
   fprintf(g, "}\n");
   fclose(g);
 
-  // activations.json: fixed acts (argv[5], 4 × 512 f32), 3 rows, dots[row][act][full, prefix].
-  in = fopen(argv[5], "rb");
+  // activations.json: fixed acts (argv[3], 4 × 512 f32), 3 rows, dots[row][act][full, prefix].
+  in = fopen(argv[3], "rb");
   static float acts[4 * 512];
   if (fread(acts, sizeof(float), 4 * 512, in) != 4 * 512) return 1;
   fclose(in);
   static float w[3 * 512];
   rng = 777;
   for (int r = 0; r < 3; r++) make_weights(r, w + r * 512, 512);
-  static uint8_t rows[3 * 2 * 256];
-  for (int r = 0; r < 3; r++) quantize_ref(w + r * 512, rows + r * 2 * BLOCK, 512);
+  const int rowBytes = 512 / QB * BLOCK;
+  static uint8_t rows[3 * 2 * 256 * 2];
+  for (int r = 0; r < 3; r++) quantize_ref(w + r * 512, rows + r * rowBytes, 512);
   static float dots[3 * 4 * 2];
   for (int r = 0; r < 3; r++)
     for (int a = 0; a < 4; a++) {
-      dots[(r * 4 + a) * 2] = dot(rows + r * 2 * BLOCK, acts + a * 512, 512);
-      dots[(r * 4 + a) * 2 + 1] = dot(rows + r * 2 * BLOCK, acts + a * 512, 256);
+      dots[(r * 4 + a) * 2] = dot(rows + r * rowBytes, acts + a * 512, 512);
+      dots[(r * 4 + a) * 2 + 1] = dot(rows + r * rowBytes, acts + a * 512, QB);
     }
   // Stress: the test's recipe, seed imul(99991, type + 1).
   static float stress[256];
@@ -166,7 +196,7 @@ int main(int argc, char **argv) {
   static uint8_t row[16 * 256];
   rng = 99991u * (uint32_t)(type_id + 1);
   for (int c = 0; c < 256; c++) {
-    int n = 256 * (1 + (c % 3));
+    int n = QB == 32 ? 32 * (1 + (c % 16)) : 256 * (1 + (c % 3));
     make_weights(c % 3, v, n);
     make_act(c % 8, x, n);
     quantize_ref(v, row, n);
@@ -174,7 +204,7 @@ int main(int argc, char **argv) {
   }
   snprintf(name, sizeof name, "activations-%s.json", type);
   FILE *a = fopen(name, "w");
-  fprintf(a, "{\"rows\":"); b64(a, rows, 3 * 2 * BLOCK);
+  fprintf(a, "{\"rows\":"); b64(a, rows, 3 * rowBytes);
   fprintf(a, ",\"dots\":"); b64(a, dots, sizeof dots);
   fprintf(a, ",\"stressDots\":"); b64(a, stress, sizeof stress);
   fprintf(a, "}\n");
