@@ -6,6 +6,7 @@ import {
   dequantizeRow,
   type ForwardBatch,
   GgmlType,
+  type GgmlTypeName,
   loadSyntheticModel,
   type Model,
   type ModelExecutor,
@@ -168,20 +169,8 @@ const step = (
 ) =>
   ({ tokenIds: tokens, start, blockTable, blockSize: SHAPE.blockSize, ...extra }) as SequenceStep;
 
-const TYPES = [
-  'F32',
-  'F16',
-  'BF16',
-  'Q8_0',
-  'Q4_0',
-  'Q2_K',
-  'Q3_K',
-  'Q4_K',
-  'Q5_K',
-  'Q6_K',
-  'IQ4_NL',
-  'IQ4_XS',
-] as const;
+/** Every weight type @x/model reads: each needs a WebGPU kernel. */
+const TYPES = Object.keys(GgmlType) as GgmlTypeName[];
 /** Types of 256-element super-blocks: their fixtures need rows of 256. */
 const K_QUANTS: readonly string[] = ['Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'IQ4_XS'];
 

@@ -41,20 +41,8 @@ const BASE: SyntheticModelOptions = {
 const PROMPT = [5, 17, 3, 88, 41, 41, 9, 60, 2, 33];
 const STEPS = 32;
 
-const TYPES: GgmlTypeName[] = [
-  'F32',
-  'F16',
-  'BF16',
-  'Q8_0',
-  'Q4_0',
-  'Q2_K',
-  'Q3_K',
-  'Q4_K',
-  'Q5_K',
-  'Q6_K',
-  'IQ4_NL',
-  'IQ4_XS',
-];
+/** Every weight type @x/model reads. */
+const TYPES = Object.keys(GgmlType) as GgmlTypeName[];
 
 describe('ReferenceExecutor against llama.cpp: same greedy continuation for 32 tokens', () => {
   const dir = fixtureDir();
