@@ -45,6 +45,7 @@ export const OPENAI_PARAM: Record<keyof GenerationParams, string> = {
   presencePenalty: 'presence_penalty',
   frequencyPenalty: 'frequency_penalty',
   repetitionPenalty: 'repetition_penalty',
+  logitBias: 'logit_bias',
   seed: 'seed',
   stop: 'stop',
   stopTokenIds: 'stop_token_ids',
@@ -63,6 +64,7 @@ export interface SamplingFields {
   repetition_penalty?: number | null;
   seed?: number | null;
   stop?: string | string[] | null;
+  logit_bias?: Record<string, number> | null;
 }
 
 /**
@@ -102,6 +104,10 @@ export function generationParams(
     presencePenalty: body.presence_penalty ?? 0,
     frequencyPenalty: body.frequency_penalty ?? 0,
     repetitionPenalty: body.repetition_penalty ?? 1,
+    logitBias:
+      body.logit_bias == null
+        ? undefined
+        : new Map(Object.entries(body.logit_bias).map(([id, bias]) => [Number(id), bias])),
     // Choices of one request differ from each other, and a seed still reproduces all of them.
     seed: body.seed != null ? body.seed + choice : undefined,
     stop: body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop,

@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 // Request bodies of the OpenAI API that the server takes. Unknown fields are ignored, as OpenAI's
 // own server and vLLM do; known fields of the wrong type are a 400 naming the field, and so are
-// OpenAI fields the server does not implement (logit_bias, tools, structured output, suffix,
-// best_of), unless they ask for nothing. Ranges are
+// OpenAI fields the server does not implement (tools, structured output, suffix, best_of), unless
+// they ask for nothing. Ranges are
 // checked by the engine's `resolveGenerationParams`, whose error names the field too.
 
 const stop = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
@@ -21,6 +21,8 @@ const sampling = {
   repetition_penalty: z.number().nullish(),
   seed: z.number().int().nullish(),
   stop,
+  // Token id (as a string) → bias; the engine checks the ids and ranges and names the field.
+  logit_bias: z.record(z.string().regex(/^\d+$/, 'keys must be token ids'), z.number()).nullish(),
   n: z.number().int().min(1).max(16).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
@@ -41,11 +43,6 @@ const isEmpty = (value: unknown) =>
   (Array.isArray(value) && value.length === 0) ||
   (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
 
-/** Fields of both endpoints that the server refuses. */
-const refused = {
-  logit_bias: unsupported('logit_bias', isEmpty),
-};
-
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 
 export const chatCompletionRequest = z.object({
@@ -62,7 +59,6 @@ export const chatCompletionRequest = z.object({
   max_completion_tokens: z.number().int().nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
-  ...refused,
   tools: unsupported('tools (function calling)', isEmpty),
   tool_choice: unsupported('tool_choice (function calling)', (v) => v === 'none'),
   functions: unsupported('functions (function calling)', isEmpty),
@@ -84,7 +80,6 @@ export const completionRequest = z.object({
   ]),
   logprobs: z.number().int().min(0).max(5).nullish(),
   echo: z.boolean().nullish(),
-  ...refused,
   suffix: unsupported('suffix (insertion)', (v) => v === ''),
   best_of: unsupported('best_of above 1', (v) => v === 1),
 });

@@ -175,7 +175,6 @@ describe('OpenAI parameters', () => {
     for (const [field, value] of [
       ['suffix', ' the end'],
       ['best_of', 3],
-      ['logit_bias', { '7': 5 }],
     ] as const) {
       const refused = await post(`${server.url}/v1/completions`, {
         model: 'tiny',
@@ -185,6 +184,21 @@ describe('OpenAI parameters', () => {
       expect(refused.status).toBe(400);
       expect((await json(refused)).error).toMatchObject({ param: field });
     }
+  });
+
+  it('applies logit_bias: +100 on one token makes greedy decoding write only it', async () => {
+    const { server } = await serve();
+    const chat = await json(
+      await post(`${server.url}/v1/chat/completions`, {
+        model: 'tiny',
+        messages: [{ role: 'user', content: 'Hi' }],
+        max_tokens: 4,
+        temperature: 0,
+        // Token 90 of the byte-level vocabulary is the byte 'Z'.
+        logit_bias: { '90': 100 },
+      }),
+    );
+    expect(chat.choices[0].message.content).toBe('ZZZZ');
   });
 
   it('stops at a stop string and reports chat and legacy logprobs', async () => {
@@ -261,10 +275,28 @@ describe('bad input gets an OpenAI-shaped error and the right status', () => {
     ],
     ['no messages', { model: 'tiny', messages: [] }, 400, { param: 'messages' }],
     [
-      'logit_bias, which the server does not implement',
-      { model: 'tiny', messages: [{ role: 'user', content: 'x' }], logit_bias: { '42': -100 } },
+      'a logit bias out of range',
+      { model: 'tiny', messages: [{ role: 'user', content: 'x' }], logit_bias: { '42': -101 } },
       400,
-      { param: 'logit_bias', message: 'logit_bias: logit_bias is not supported by this server' },
+      {
+        param: 'logit_bias',
+        message: 'logit_bias: the bias of token 42 must be in [-100, 100], got -101',
+      },
+    ],
+    [
+      'a logit bias on a token outside the vocabulary',
+      { model: 'tiny', messages: [{ role: 'user', content: 'x' }], logit_bias: { '9999': 1 } },
+      400,
+      {
+        param: 'logit_bias',
+        message: 'logit_bias: token id 9999 is outside the vocabulary (0..256)',
+      },
+    ],
+    [
+      'a logit bias keyed by something other than a token id',
+      { model: 'tiny', messages: [{ role: 'user', content: 'x' }], logit_bias: { abc: 1 } },
+      400,
+      { param: 'logit_bias.abc' },
     ],
     [
       'tools (function calling)',

@@ -142,6 +142,26 @@ describe.each(executors)('InferenceEngine: stop conditions on %s', (_, executor)
     await e.close();
   });
 
+  it('applies a logit bias: a banned token never comes, a favoured one always does', async () => {
+    const e = await engine();
+    const full = await e.generate(PROMPTS[0]!, { maxTokens: 12, temperature: 0 }).result;
+    const first = full.tokenIds[0]!;
+    const banned = await e.generate(PROMPTS[0]!, {
+      maxTokens: 12,
+      temperature: 0,
+      logitBias: new Map([[first, -100]]),
+    }).result;
+    expect(banned.tokenIds).not.toContain(first);
+    // Seeded sampling under a bias: every token is the favoured one, in a batch with others.
+    const [favoured, other] = await Promise.all([
+      e.generate(PROMPTS[1]!, { maxTokens: 6, seed: 3, logitBias: new Map([[65, 100]]) }).result,
+      e.generate(PROMPTS[2]!, { maxTokens: 6, temperature: 0 }).result,
+    ]);
+    expect(favoured.tokenIds).toEqual([65, 65, 65, 65, 65, 65]);
+    expect(other.tokenIds).not.toEqual([65, 65, 65, 65, 65, 65]);
+    await e.close();
+  });
+
   it('reports log-probabilities of each token and its top alternatives when asked', async () => {
     const e = await engine();
     const plain = await e.generate(PROMPTS[0]!, { maxTokens: 6, temperature: 0 }).result;
@@ -228,6 +248,9 @@ describe.each(executors)('InferenceEngine: aborts and failures on %s', (_, execu
     expect(() => e.generate('x', { topP: 0 })).toThrow(/^topP: /);
     expect(() => e.generate([0, 300, 1])).toThrow(
       'prompt token 1 is 300, outside the vocabulary (0..256)',
+    );
+    expect(() => e.generate('x', { logitBias: new Map([[300, 1]]) })).toThrow(
+      'logitBias: token id 300 is outside the vocabulary (0..256)',
     );
     expect(e.hasPendingWork()).toBe(false);
     await e.close();

@@ -32,7 +32,11 @@ import {
   resolveEngineConfig,
 } from './engine-config.js';
 import { EngineError } from './errors.js';
-import { type GenerationParams, resolveGenerationParams } from './generation-params.js';
+import {
+  type GenerationParams,
+  GenerationParamsError,
+  resolveGenerationParams,
+} from './generation-params.js';
 import {
   type FinishReason,
   type GenerationDelta,
@@ -625,6 +629,15 @@ export class InferenceEngine {
         'ENGINE_REQUEST_REJECTED',
       );
     }
+    for (const id of params.logitBias?.keys() ?? []) {
+      if (id >= vocabSize) {
+        this.counters.requestsRejected++;
+        throw new GenerationParamsError(
+          'logitBias',
+          `token id ${id} is outside the vocabulary (0..${vocabSize - 1})`,
+        );
+      }
+    }
     if (this.scheduler.numWaiting >= this.maxWaiting) {
       throw new EngineError(
         `${this.scheduler.numWaiting} requests are waiting, the most allowed (maxWaitingRequests)`,
@@ -656,6 +669,7 @@ export class InferenceEngine {
         presencePenalty: params.presencePenalty,
         frequencyPenalty: params.frequencyPenalty,
         repetitionPenalty: params.repetitionPenalty,
+        logitBias: params.logitBias,
         seed: params.seed,
         logprobs: params.logprobs,
       },

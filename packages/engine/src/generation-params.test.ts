@@ -32,6 +32,9 @@ describe('resolveGenerationParams', () => {
     ['seed', { seed: 1.5 }],
     ['stop', { stop: [''] }],
     ['stopTokenIds', { stopTokenIds: [-1] }],
+    ['logitBias', { logitBias: new Map([[1, 100.5]]) }],
+    ['logitBias', { logitBias: new Map([[-1, 1]]) }],
+    ['logitBias', { logitBias: new Map(Array.from({ length: 301 }, (_, i) => [i, 1])) }],
   ])('rejects a bad %s with an error naming the field', (field, partial) => {
     const call = () => resolveGenerationParams(partial);
     expect(call).toThrow(GenerationParamsError);

@@ -1,3 +1,5 @@
+import { MAX_LOGIT_BIAS } from '@x/model';
+
 /**
  * How one request samples and when it stops. The first three fields and their defaults are the
  * source's (`max_tokens` 100, `temperature` 1.0 in 0–2, `top_p` 0.9 in 0–1); the rest are what
@@ -20,6 +22,11 @@ export interface GenerationParams {
   frequencyPenalty: number;
   /** Multiplicative repetition penalty (llama.cpp, vLLM), > 0; 1 disables. Default 1. */
   repetitionPenalty: number;
+  /**
+   * Added to the logits of these token ids before the penalties (OpenAI's `logit_bias`): values
+   * in [-100, 100], at most 300 ids, each in the model's vocabulary. Default none.
+   */
+  logitBias: ReadonlyMap<number, number> | undefined;
   /** Seed for reproducible sampling, a safe integer; undefined draws one. */
   seed: number | undefined;
   /** Strings that end generation; the stop string is not part of the output. Default none. */
@@ -43,6 +50,7 @@ export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = Object.free
   presencePenalty: 0,
   frequencyPenalty: 0,
   repetitionPenalty: 1,
+  logitBias: undefined,
   seed: undefined,
   stop: [],
   stopTokenIds: [],
@@ -106,6 +114,29 @@ export function resolveGenerationParams(partial: Partial<GenerationParams> = {})
       'logprobs',
       `must be an integer in [0, 20] or undefined, got ${String(logprobs)}`,
     );
+  }
+  const bias = params.logitBias;
+  if (bias !== undefined) {
+    if (!(bias instanceof Map)) {
+      throw new GenerationParamsError('logitBias', 'must be a Map of token id to bias');
+    }
+    if (bias.size > MAX_LOGIT_BIAS) {
+      throw new GenerationParamsError(
+        'logitBias',
+        `must hold at most ${MAX_LOGIT_BIAS} token ids, got ${bias.size}`,
+      );
+    }
+    for (const [id, value] of bias) {
+      if (!(Number.isInteger(id) && id >= 0)) {
+        throw new GenerationParamsError('logitBias', `keys must be token ids, got ${String(id)}`);
+      }
+      if (typeof value !== 'number' || !(value >= -100 && value <= 100)) {
+        throw new GenerationParamsError(
+          'logitBias',
+          `the bias of token ${id} must be in [-100, 100], got ${String(value)}`,
+        );
+      }
+    }
   }
   if (params.seed !== undefined && !Number.isSafeInteger(params.seed)) {
     throw new GenerationParamsError('seed', `must be a safe integer, got ${String(params.seed)}`);

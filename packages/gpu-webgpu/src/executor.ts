@@ -3,6 +3,7 @@ import {
   type ForwardBatch,
   type ForwardResult,
   type KvCacheShape,
+  MAX_LOGIT_BIAS,
   type ModelConfig,
   type ModelExecutor,
   type ModelWeights,
@@ -1004,13 +1005,13 @@ async function build(
     { 2: x, 3: logits, 6: inv, 7: outputNorm },
   );
   const ops = await Promise.all(pending);
-  // A row penalizes at most its distinct tokens, fewer than min(V, maxModelLen): sized for the
-  // worst step up front, the penalty lists never grow.
+  // A row penalizes at most its distinct tokens and its logit bias, fewer than
+  // min(V, maxModelLen + MAX_LOGIT_BIAS): sized for the worst step up front, the lists never grow.
   device.pushErrorScope('out-of-memory');
   const sampler = new GpuSampler(device, {
     vocabSize: V,
     maxRows: Sm,
-    initialPenaltyEntries: Sm * Math.min(V, limits.modelLen),
+    initialPenaltyEntries: Sm * Math.min(V, limits.modelLen + MAX_LOGIT_BIAS),
   });
   // The logits binding (one uniform) is made now rather than in the first step.
   sampler.bindLogits(logits);

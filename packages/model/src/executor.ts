@@ -5,6 +5,9 @@ import type { ModelConfig } from './config.js';
  * no top-k/top-p/min-p filtering, no penalties. Filters apply in the order penalties → temperature
  * → top-k → top-p → min-p.
  */
+/** Most entries a {@link SamplingParams.logitBias} may hold (OpenAI's limit). */
+export const MAX_LOGIT_BIAS = 300;
+
 export interface SamplingParams {
   /** 0 means greedy (argmax). Default 1. */
   temperature?: number;
@@ -20,6 +23,11 @@ export interface SamplingParams {
   presencePenalty?: number;
   /** Subtracted per occurrence from logits of tokens in the output so far. Default 0. */
   frequencyPenalty?: number;
+  /**
+   * Added to the logits of these token ids before the penalties (OpenAI's and vLLM's
+   * `logit_bias`): values in [-100, 100], at most {@link MAX_LOGIT_BIAS} entries. Default none.
+   */
+  logitBias?: ReadonlyMap<number, number>;
   /**
    * Seed for this sequence: the same seed, prompt and parameters give the same tokens, whatever
    * else shares the batch. Unseeded sequences draw from `Math.random`.

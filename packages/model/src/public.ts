@@ -24,6 +24,7 @@ export {
   type ForwardResult,
   type ForwardSequence,
   type KvCacheShape,
+  MAX_LOGIT_BIAS,
   type ModelExecutor,
   type SamplingParams,
   type SequenceStep,

@@ -77,6 +77,31 @@ describe('sampleLogits', () => {
     expect(out.tokenId).toBe(2);
   });
 
+  it('adds the logit bias before the penalties, and reports raw log-probabilities', () => {
+    // Token 1 is the argmax; -100 bans it, and +3 on token 3 makes it the best.
+    const l = logits();
+    const out = sampleLogits(l, {
+      temperature: 0,
+      logprobs: 1,
+      logitBias: new Map([
+        [1, -100],
+        [3, 3],
+        [99, 5],
+      ]),
+    });
+    expect(out.tokenId).toBe(3);
+    expect([...l]).toEqual([1, -97, 2, 3.5, Math.fround(2.9)]);
+    expect(out.logprobs!.top[0]!.tokenId).toBe(1);
+    // The repetition penalty divides the biased logit.
+    const m = Float32Array.from([2, 2]);
+    sampleLogits(
+      m,
+      { temperature: 0, repetitionPenalty: 2, logitBias: new Map([[0, 2]]) },
+      { promptTokenIds: [0] },
+    );
+    expect([...m]).toEqual([2, 2]);
+  });
+
   it('returns log-probabilities of the unfiltered distribution', () => {
     const { tokenId, logprobs } = sampleLogits(logits(), { temperature: 0, logprobs: 2 });
     const z = [1, 3, 2, 0.5, 2.9].map(Math.exp).reduce((a, b) => a + b);
@@ -98,5 +123,13 @@ describe('sampleLogits', () => {
     expect(() =>
       validateSamplingParams({ temperature: 0.7, topK: 40, topP: 0.9, minP: 0.05, seed: 1 }),
     ).not.toThrow();
+    expect(() => validateSamplingParams({ logitBias: new Map([[3, 101]]) })).toThrow(
+      'sampling.logitBias[3] must be in [-100, 100], got 101',
+    );
+    expect(() => validateSamplingParams({ logitBias: new Map([[-1, 1]]) })).toThrow(
+      'sampling.logitBias must be keyed by token ids, got -1',
+    );
+    const many = new Map(Array.from({ length: 301 }, (_, i) => [i, 1] as const));
+    expect(() => validateSamplingParams({ logitBias: many })).toThrow('at most 300 entries');
   });
 });

@@ -1,4 +1,10 @@
-import type { ForwardResult, ForwardSequence, SamplingParams, TokenLogprobs } from './executor.js';
+import {
+  type ForwardResult,
+  type ForwardSequence,
+  MAX_LOGIT_BIAS,
+  type SamplingParams,
+  type TokenLogprobs,
+} from './executor.js';
 
 /** Temperatures below this sample greedily (vLLM's `_SAMPLING_EPS`). */
 const GREEDY_EPS = 1e-5;
@@ -59,6 +65,17 @@ export function validateSamplingParams(params: SamplingParams): void {
     !(Number.isInteger(params.logprobs) && params.logprobs >= 0 && params.logprobs <= 20)
   ) {
     bad('logprobs', 'an integer in [0, 20]', params.logprobs);
+  }
+  const bias = params.logitBias;
+  if (bias !== undefined) {
+    if (!(bias instanceof Map)) bad('logitBias', 'a Map of token id to bias', bias);
+    if (bias.size > MAX_LOGIT_BIAS) {
+      bad('logitBias', `at most ${MAX_LOGIT_BIAS} entries`, `${bias.size} entries`);
+    }
+    for (const [id, value] of bias) {
+      if (!(Number.isInteger(id) && id >= 0)) bad('logitBias', 'keyed by token ids', id);
+      if (!(value >= -100 && value <= 100)) bad(`logitBias[${id}]`, 'in [-100, 100]', value);
+    }
   }
 }
 
@@ -140,6 +157,11 @@ export function argmax(values: ArrayLike<number>): number {
 }
 
 function applyPenalties(logits: Float32Array, params: SamplingParams, context: SamplingContext) {
+  // The bias first, as vLLM's logit_bias processor and llama.cpp's sampler chain run it.
+  for (const [id, bias] of params.logitBias ?? []) {
+    const v = logits[id];
+    if (v !== undefined) logits[id] = v + bias;
+  }
   const repetition = params.repetitionPenalty ?? 1;
   const presence = params.presencePenalty ?? 0;
   const frequency = params.frequencyPenalty ?? 0;

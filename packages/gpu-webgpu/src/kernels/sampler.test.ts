@@ -74,19 +74,45 @@ interface Case {
 
 const CASES: readonly Case[] = [
   { params: { temperature: 0 } },
-  { params: { temperature: 0, logprobs: 5 } },
+  // A bias that outweighs the logits: greedy takes token 42, never token 0.
+  {
+    params: {
+      temperature: 0,
+      logprobs: 5,
+      logitBias: new Map([
+        [42, 30],
+        [0, -100],
+      ]),
+    },
+  },
   { params: { temperature: 0.8, seed: 11 } },
   { params: { temperature: 1.5, seed: 12, logprobs: 0 } },
   { params: { topK: 20, seed: 13 } },
   { params: { topK: 1, temperature: 0.7, seed: 14 } },
   { params: { topP: 0.9, seed: 15 } },
   { params: { topP: 0.5, temperature: 0.6, seed: 16, logprobs: 5 } },
-  { params: { minP: 0.1, seed: 17 } },
+  {
+    params: {
+      minP: 0.1,
+      seed: 17,
+      logitBias: new Map([
+        [5, 2.5],
+        [9, -1],
+      ]),
+    },
+  },
   {
     params: { topK: 50, topP: 0.8, minP: 0.05, temperature: 0.9, seed: 18, logprobs: 5 },
   },
   {
-    params: { repetitionPenalty: 1.3, presencePenalty: 0.4, frequencyPenalty: 0.3, seed: 19 },
+    // Biases on seen and unseen tokens, under every penalty.
+    params: {
+      repetitionPenalty: 1.3,
+      presencePenalty: 0.4,
+      frequencyPenalty: 0.3,
+      seed: 19,
+      logitBias: new Map(Array.from({ length: 40 }, (_, i) => [3 * i, (i % 7) - 3] as const)),
+    },
     penalties: true,
   },
   {
@@ -243,9 +269,12 @@ describe('GpuSampler', () => {
           });
         }
       });
-      // Penalized rows hold sampleLogits' penalized logits; every other row is untouched.
+      // Penalized (or biased) rows hold sampleLogits' penalized logits; every other row is
+      // untouched.
       const penalizedRows = new Set(
-        batch.rows.filter((_, i) => batch.cases[i]?.penalties).map((r) => r.row),
+        batch.rows
+          .filter((row, i) => batch.cases[i]?.penalties || row.params?.logitBias?.size)
+          .map((r) => r.row),
       );
       for (let r = 0; r < BUFFER_ROWS; r++) {
         const range = [r * VOCAB, (r + 1) * VOCAB] as const;
@@ -273,16 +302,16 @@ describe('GpuSampler', () => {
       maxRows: 4,
       initialPenaltyEntries: 8,
     });
-    // Parameters (16 words a row), results, 8 penalty entries (2 words) and their raw logits.
+    // Parameters (16 words a row), results, 8 penalty entries (4 words) and their raw logits.
     const before = small.deviceBytes;
-    expect(before).toBe(4 * 16 * 4 + small.resultBytes(4) + 8 * 2 * 4 + 8 * 4);
+    expect(before).toBe(4 * 16 * 4 + small.resultBytes(4) + 8 * 4 * 4 + 8 * 4);
     small.prepare([{ row: 0, params: { repetitionPenalty: 1.1 }, promptTokenIds: [1, 2, 3] }]);
     expect(small.deviceBytes).toBe(before);
     const many = Array.from({ length: 100 }, (_, i) => i);
     small.prepare([{ row: 0, params: { repetitionPenalty: 1.1 }, promptTokenIds: many }]);
-    expect(small.deviceBytes).toBe(before + (100 - 8) * (2 * 4 + 4));
+    expect(small.deviceBytes).toBe(before + (100 - 8) * (4 * 4 + 4));
     small.bindLogits(logitsBuffer, offsetBytes);
-    expect(small.deviceBytes).toBe(before + (100 - 8) * (2 * 4 + 4) + 16);
+    expect(small.deviceBytes).toBe(before + (100 - 8) * (4 * 4 + 4) + 16);
     small.destroy();
   });
 

@@ -24,8 +24,12 @@ const MAX_TOP_LOGPROBS = 20;
 const WORKGROUP_SIZE = 256;
 /** u32 words per row parameter record (see `RowParams` in the shader). */
 const PARAM_WORDS = 16;
-/** u32 words per penalty entry: token id, then the f32 subtracted after the repetition penalty. */
-const PENALTY_WORDS = 2;
+/**
+ * u32 words per penalty entry: token id, the f32 logit bias added first, the f32 subtracted after
+ * the repetition penalty, and whether the token was seen (prompt or output: the repetition
+ * penalty applies).
+ */
+const PENALTY_WORDS = 4;
 /**
  * u32 words per result record: the sampled token id, the f32 log-probability of that token, then
  * `MAX_TOP_LOGPROBS` pairs (token id, f32 log-probability), most likely first.
@@ -400,23 +404,27 @@ export class GpuSampler {
   }
 
   /**
-   * Appends `entry`'s penalty list from `at`: each distinct in-range token id of prompt ∪ output
-   * (output only without a repetition penalty) with what is subtracted from its logit after the
-   * repetition penalty, `presence + frequency · count in output` (0 for prompt-only ids).
-   * Returns the new end of the list.
+   * Appends `entry`'s penalty list from `at`: each distinct in-range token id of its logit bias,
+   * of prompt ∪ output under a repetition penalty, and of the output under presence or frequency
+   * penalties, with its bias, what is subtracted after the repetition penalty (`presence +
+   * frequency · count in output`) and whether it was seen. Returns the new end of the list.
    */
   #collectPenalties(entry: SamplerRow, params: SamplingParams, at: number): number {
     const repetition = params.repetitionPenalty ?? 1;
     const presence = params.presencePenalty ?? 0;
     const frequency = params.frequencyPenalty ?? 0;
     const additive = presence !== 0 || frequency !== 0;
-    if (repetition === 1 && !additive) return at;
+    const bias = params.logitBias;
+    if (repetition === 1 && !additive && !bias?.size) return at;
+    // Token id → its count in the output (0: only in the prompt; -1: only biased, not seen).
     const counts = this.#counts;
     counts.clear();
-    const output = entry.outputTokenIds ?? [];
-    for (let i = 0; i < output.length; i++) {
-      const id = output[i] as number;
-      if (this.#inVocab(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    if (repetition !== 1 || additive) {
+      const output = entry.outputTokenIds ?? [];
+      for (let i = 0; i < output.length; i++) {
+        const id = output[i] as number;
+        if (this.#inVocab(id)) counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
     }
     if (repetition !== 1) {
       const prompt = entry.promptTokenIds ?? [];
@@ -424,6 +432,9 @@ export class GpuSampler {
         const id = prompt[i] as number;
         if (this.#inVocab(id) && !counts.has(id)) counts.set(id, 0);
       }
+    }
+    for (const id of bias?.keys() ?? []) {
+      if (this.#inVocab(id) && !counts.has(id)) counts.set(id, -1);
     }
     this.#reservePenalties(at + counts.size);
     // Sorted by id: the kernel finds the sampled token's entry by bisection.
@@ -434,12 +445,16 @@ export class GpuSampler {
     let n = 0;
     for (const id of counts.keys()) ids[n++] = id;
     ids.sort();
+    const words = this.#penaltyWords;
+    const floats = this.#penaltyFloats;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
       const count = counts.get(id) as number;
-      this.#penaltyWords[(at + i) * PENALTY_WORDS] = id;
-      this.#penaltyFloats[(at + i) * PENALTY_WORDS + 1] =
-        additive && count > 0 ? presence + frequency * count : 0;
+      const e = (at + i) * PENALTY_WORDS;
+      words[e] = id;
+      floats[e + 1] = bias?.get(id) ?? 0;
+      floats[e + 2] = additive && count > 0 ? presence + frequency * count : 0;
+      words[e + 3] = count >= 0 ? 1 : 0;
     }
     return at + ids.length;
   }
@@ -606,7 +621,8 @@ function samplerKernel(device: GPUDevice, vocabSize: number): SamplerKernel {
  * - `params[r]` (16 words): row, flags, topK (0: off), number of top logprobs, first penalty
  *   entry, penalty entries, 2 unused; then f32 temperature, topP, minP, u (the uniform draw),
  *   repetition penalty, 3 unused.
- * - `penalties[e]` (2 words): token id, then the f32 subtracted after the repetition penalty;
+ * - `penalties[e]` (4 words): token id, the f32 logit bias, the f32 subtracted after the
+ *   repetition penalty, and 1 when the token was seen (the repetition penalty applies to it);
  *   a row's entries are sorted by id.
  * - `result[r]` (42 words): token id, f32 logprob of it, then 20 × (token id, f32 logprob).
  *
@@ -649,7 +665,7 @@ struct RowParams {
   temperature: f32, topP: f32, minP: f32, u: f32,
   repetition: f32, unused2: f32, unused3: f32, unused4: f32,
 }
-struct Penalty { id: u32, delta: f32 }
+struct Penalty { id: u32, bias: f32, delta: f32, seen: u32 }
 struct Dispatch {
   // Element offset of row 0 in the logits binding.
   logitsOffset: u32,
@@ -1002,9 +1018,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
         let e = penalties[p.penaltyStart + j];
         let v = logit(e.id);
         penaltyRaw[p.penaltyStart + j] = v;
-        var w = v;
-        if ((p.flags & REPETITION) != 0u) {
-          w = select(v * p.repetition, v / p.repetition, v > 0.0);
+        var w = v + e.bias;
+        if ((p.flags & REPETITION) != 0u && e.seen != 0u) {
+          w = select(w * p.repetition, w / p.repetition, w > 0.0);
         }
         logits[rowBase + e.id] = w - e.delta;
       }
