@@ -42,6 +42,7 @@ const GGML_TOLERANCE: Record<string, number> = {
   BF16: 2e-2,
   Q8_0: 5e-2,
   Q4_0: 5e-2,
+  Q5_0: 5e-2,
   Q2_K: 5e-2,
   Q3_K: 5e-2,
   Q4_K: 5e-2,

@@ -34,6 +34,8 @@ const REPACK: ReadonlyMap<number, Repack> = new Map([
   [GgmlType.Q8_0, { srcBytes: 34, dstBytes: 36, headToTail: true }],
   // d (f16) then 16 bytes of nibbles → nibbles, d, padding.
   [GgmlType.Q4_0, { srcBytes: 18, dstBytes: 20, headToTail: true }],
+  // d (f16), qh, 16 bytes of nibbles → qh, nibbles, d, padding.
+  [GgmlType.Q5_0, { srcBytes: 22, dstBytes: 24, headToTail: true }],
   // d (f16) then 16 bytes of indices → indices, d, padding (as Q4_0).
   [GgmlType.IQ4_NL, { srcBytes: 18, dstBytes: 20, headToTail: true }],
   // d, scales_h, scales_l, indices: word-aligned as they are.
@@ -163,6 +165,18 @@ ${fn} {
   let q = ${name}[b + (i & 3u)] >> select(0u, 4u, i >= 4u);
   let n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
   return (vec4<f32>(n) - 8.0) * d;
+}`;
+    case GgmlType.Q5_0:
+      // Word 0: the fifth bits (bit e: element e), words 1–4: nibbles as Q4_0's, word 5: d.
+      return `${decl}
+${fn} {
+  let b = row * ${rw} + chunk * 6u;
+  let d = unpack2x16float(${name}[b + 5u]).x;
+  let q = ${name}[b + 1u + (i & 3u)] >> select(0u, 4u, i >= 4u);
+  let h = ${name}[b] >> (4u * i);
+  let n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u) |
+          (vec4<u32>(h & 1u, (h >> 1u) & 1u, (h >> 2u) & 1u, (h >> 3u) & 1u) << vec4<u32>(4u));
+  return (vec4<f32>(n) - 16.0) * d;
 }`;
     case GgmlType.IQ4_NL:
     case GgmlType.IQ4_XS: {

@@ -29,6 +29,7 @@ type TypeName =
   | 'BF16'
   | 'Q8_0'
   | 'Q4_0'
+  | 'Q5_0'
   | 'Q2_K'
   | 'Q3_K'
   | 'Q4_K'
@@ -52,6 +53,7 @@ const TYPE_NAMES: readonly TypeName[] = [
   'BF16',
   'Q8_0',
   'Q4_0',
+  'Q5_0',
   'Q2_K',
   'Q3_K',
   'Q4_K',
@@ -66,6 +68,7 @@ const BLOCK: Record<TypeName, number> = {
   BF16: 1,
   Q8_0: 32,
   Q4_0: 32,
+  Q5_0: 32,
   Q2_K: 256,
   Q3_K: 256,
   Q4_K: 256,
@@ -279,6 +282,7 @@ for (const name of TYPE_NAMES) {
         BF16: 1e-2,
         Q8_0: 2e-2,
         Q4_0: 2e-2,
+        Q5_0: 2e-2,
         // Q2_K's weights are differences of two large terms (d·sc·q − dmin·m) that the activation
         // rounding hits separately: with activations of ±0.01 next to one 50 (which round to 0),
         // row 2 is off by 0.16 of Σ|w·x|. Bit-exactness with ggml is the real check, above.
@@ -338,6 +342,7 @@ describe('API', () => {
       GgmlType.BF16,
       GgmlType.Q8_0,
       GgmlType.Q8_0,
+      GgmlType.Q8_0,
       GGML_TYPE_Q8_K,
       GGML_TYPE_Q8_K,
       GGML_TYPE_Q8_K,
@@ -379,7 +384,7 @@ describe('API', () => {
     expect(() => prepareActivations(GgmlType.Q4_K, x, 0, 128, act)).toThrow(RangeError);
     expect(() => prepareActivations(GgmlType.Q8_0, x, 0, 288, act)).toThrow(/capacity/);
     expect(() => prepareActivations(GgmlType.F32, x, 400, 200, act)).toThrow(RangeError);
-    expect(() => prepareActivations(6, x, 0, 256, act)).toThrow(UnsupportedTensorTypeError);
+    expect(() => prepareActivations(16, x, 0, 256, act)).toThrow(UnsupportedTensorTypeError);
     prepareActivations(GgmlType.Q8_0, x, 0, 64, act);
     expect(() => dotPrepared(GgmlType.Q8_0, new Uint8Array(67), 0, act)).toThrow(RangeError);
     expect(() => dotPrepared(GgmlType.Q8_0, new Uint8Array(68), 1, act)).toThrow(RangeError);

@@ -33,6 +33,7 @@ import { f16Table32, f32ToBf16, f32ToF16 } from './half.js';
 import { IQ4_LEVELS, iq4xsScale } from './iq4.js';
 import { q3Scale } from './q3_k.js';
 import { scaleMin } from './q4_k.js';
+import { q5_0Quant } from './q5_0.js';
 
 /** ggml's type id of Q8_K, the activation type of the K-quants (not a storage type here). */
 export const GGML_TYPE_Q8_K = 15;
@@ -75,6 +76,7 @@ export function vecDotType(weightType: number): number {
       return weightType;
     case GgmlType.Q8_0:
     case GgmlType.Q4_0:
+    case GgmlType.Q5_0:
     case GgmlType.IQ4_NL:
       return GgmlType.Q8_0;
     case GgmlType.Q2_K:
@@ -185,6 +187,9 @@ export function dotPrepared(
     case GgmlType.Q4_0:
       checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 18);
       return dotQ4_0(row, rowOffset, act);
+    case GgmlType.Q5_0:
+      checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 22);
+      return dotQ5_0(row, rowOffset, act);
     case GgmlType.IQ4_NL:
       checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 18);
       return dotIQ4_NL(row, rowOffset, act);
@@ -521,6 +526,35 @@ function dotQ4_0(row: Uint8Array, rowOffset: number, act: PreparedActivations): 
       a = fmaF32(scales[b] as number, dot4Hi(row, w, qs, q), a);
     }
     acc[l + 4] = a;
+  }
+  return hsumLanes(acc);
+}
+
+/**
+ * ggml_vec_dot_q5_0_q8_0, AVX2: lane l sums (q − 16)·q8 over elements 4l..4l+3 of each block, then
+ * `fma(d, ·)` into its accumulator, block by block.
+ */
+function dotQ5_0(row: Uint8Array, rowOffset: number, act: PreparedActivations): number {
+  const table = f16Table32();
+  const qs = act.qs;
+  const nb = act.n >> 5;
+  const scales = scalesFor(nb);
+  for (let b = 0, o = rowOffset; b < nb; b++, o += 22) {
+    scales[b] = fround(
+      (table[(row[o] as number) | ((row[o + 1] as number) << 8)] as number) * (act.d[b] as number),
+    );
+  }
+  const acc = lanes;
+  for (let l = 0; l < 8; l++) {
+    let a = 0;
+    for (let b = 0, o = rowOffset; b < nb; b++, o += 22) {
+      let sum = 0;
+      for (let e = 4 * l; e < 4 * l + 4; e++) {
+        sum += (q5_0Quant(row, o, e) - 16) * (qs[32 * b + e] as number);
+      }
+      a = fmaF32(scales[b] as number, sum, a);
+    }
+    acc[l] = a;
   }
   return hsumLanes(acc);
 }

@@ -1,15 +1,15 @@
-// Golden data for the weight types xinfer added after the first fixtures (the Q2_K, Q3_K, Q5_K,
-// IQ4_NL and IQ4_XS entries of golden.json and activations.json), from the ggml that node-llama-cpp
-// 3.22.1 ships prebuilt (llama.cpp tag v0.5.0): libggml-base's quantize_row_*_ref and
-// dequantize_row_*, and libggml-cpu-haswell's AVX2 activation quantizer (quantize_row_q8_K or
-// quantize_row_q8_0) and vec_dot. The LCG and input recipes are activations.test.ts's. To rebuild,
-// with B the node-llama-cpp linux-x64 bins folder, input.f32 the golden input of a type with the
-// same block size (Q4_K for 256, Q4_0 for 32) and acts.f32 the fixed activations (base64-decoded
-// from the JSON files):
+// Golden data for the weight types xinfer added after the first fixtures (the Q5_0, Q2_K, Q3_K,
+// Q5_K, IQ4_NL and IQ4_XS entries of golden.json and activations.json), from the ggml that
+// node-llama-cpp 3.22.1 ships prebuilt (llama.cpp tag v0.5.0): libggml-base's quantize_row_*_ref
+// and dequantize_row_*, and libggml-cpu-haswell's AVX2 activation quantizer (quantize_row_q8_K or
+// quantize_row_q8_0) and vec_dot. The LCG and input recipes are activations.test.ts's. To
+// rebuild, with B the node-llama-cpp linux-x64 bins folder, input.f32 the golden input of a type
+// with the same block size (Q4_K for 256, Q4_0 for 32) and acts.f32 the fixed activations
+// (base64-decoded from the JSON files):
 //   gcc -O2 -ffp-contract=off -o gen k-quant-golden.c -LB -l:libggml-cpu-haswell.so
 //     -l:libggml-base.so -Wl,-rpath,B -lm && ./gen q5_K input.f32 acts.f32
-// (likewise q2_K, q3_K, iq4_nl with Q4_0's input, iq4_xs). It writes golden-<type>.json and
-// activations-<type>.json: the entries, without "source".
+// (likewise q2_K, q3_K and iq4_xs; q5_0 and iq4_nl with Q4_0's input). It writes
+// golden-<type>.json and activations-<type>.json: the entries, without "source".
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,7 @@ typedef void (*vec_dot_t)(int n, float *s, size_t bs, const void *vx, size_t bx,
 DECLARE(q2_K, q8_K)
 DECLARE(q3_K, q8_K)
 DECLARE(q5_K, q8_K)
+DECLARE(q5_0, q8_0)
 DECLARE(iq4_nl, q8_0)
 DECLARE(iq4_xs, q8_K)
 void quantize_row_q8_K(const float *x, void *y, int64_t k);
@@ -49,6 +50,7 @@ static const struct type_info TYPES[] = {
   TYPE(q2_K, q8_K, 10, 84, 256),
   TYPE(q3_K, q8_K, 11, 110, 256),
   TYPE(q5_K, q8_K, 13, 176, 256),
+  TYPE(q5_0, q8_0, 6, 22, 32),
   TYPE(iq4_nl, q8_0, 20, 18, 32),
   TYPE(iq4_xs, q8_K, 23, 136, 256),
 };
@@ -157,7 +159,10 @@ int main(int argc, char **argv) {
     int hi[2] = {1, 3};
     if (!strcmp(type, "q2_K")) { hi[0] = 81; hi[1] = 83; }
     if (!strcmp(type, "q3_K")) { hi[0] = 109; hi[1] = 109; }
-    if (!strcmp(type, "iq4_nl") || !strcmp(type, "iq4_xs")) { hi[0] = 1; hi[1] = 1; }
+    if (!strcmp(type, "iq4_nl") || !strcmp(type, "iq4_xs") || !strcmp(type, "q5_0")) {
+      hi[0] = 1;
+      hi[1] = 1;
+    }
     raw[b * BLOCK + hi[0]] &= 0xbb;
     raw[b * BLOCK + hi[1]] &= 0xbb;
   }

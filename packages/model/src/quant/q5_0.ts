@@ -1,0 +1,99 @@
+/**
+ * Q5_0: blocks of 32 elements in 22 bytes — f16 scale `d` at byte 0, 4 bytes `qh` (bit j: the
+ * fifth bit of element j) at 2, then 16 bytes `qs` at 6: byte j holds the low 4 bits of element j
+ * in its low nibble and of element j + 16 in its high nibble. Element value `(q − 16)·d`. Ports
+ * ggml's quantize_row_q5_0_ref and dequantize_row_q5_0.
+ */
+
+import { putU16, truncToInt32 } from './common.js';
+import { f16Table32, f32ToF16 } from './half.js';
+
+const QK = 32;
+const BLOCK_BYTES = 22;
+const { fround } = Math;
+
+/** The 5-bit quant (0..31) of element e of the block at byte o. */
+export function q5_0Quant(src: Uint8Array, o: number, e: number): number {
+  const qh =
+    (src[o + 2] as number) |
+    ((src[o + 3] as number) << 8) |
+    ((src[o + 4] as number) << 16) |
+    ((src[o + 5] as number) << 24);
+  const byte = src[o + 6 + (e & 15)] as number;
+  return (e < 16 ? byte & 15 : byte >> 4) | (((qh >>> e) & 1) << 4);
+}
+
+/** Decodes nb blocks from byte `srcOffset` into dst[dstOffset..], bit for bit as ggml. */
+export function dequantizeQ5_0(
+  src: Uint8Array,
+  srcOffset: number,
+  dst: Float32Array,
+  dstOffset: number,
+  nb: number,
+): void {
+  const table = f16Table32();
+  for (let b = 0, o = srcOffset, y = dstOffset; b < nb; b++, o += BLOCK_BYTES, y += QK) {
+    const d = table[(src[o] as number) | ((src[o + 1] as number) << 8)] as number;
+    for (let e = 0; e < QK; e++) dst[y + e] = (q5_0Quant(src, o, e) - 16) * d;
+  }
+}
+
+/** Dot of the nb blocks at byte `srcOffset` with x[xOffset..], decoded inline. */
+export function dotQ5_0(
+  src: Uint8Array,
+  srcOffset: number,
+  x: Float32Array,
+  xOffset: number,
+  nb: number,
+): number {
+  const table = f16Table32();
+  let sum = 0;
+  for (let b = 0, o = srcOffset, xi = xOffset; b < nb; b++, o += BLOCK_BYTES, xi += QK) {
+    let s = 0;
+    for (let e = 0; e < QK; e++) s += (q5_0Quant(src, o, e) - 16) * (x[xi + e] as number);
+    sum += (table[(src[o] as number) | ((src[o + 1] as number) << 8)] as number) * s;
+  }
+  return sum;
+}
+
+/** `MIN(31, (int8_t)v)` stored to uint8_t, as quantize_row_q5_0_ref. */
+function quant5(v: number): number {
+  const i8 = (truncToInt32(v) << 24) >> 24;
+  return Math.min(31, i8) & 0xff;
+}
+
+/** Encodes nb blocks of src[srcOffset..] into dst at byte `dstOffset`, as ggml. */
+export function quantizeQ5_0(
+  src: Float32Array,
+  srcOffset: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  nb: number,
+): void {
+  for (let b = 0, xi = srcOffset, o = dstOffset; b < nb; b++, xi += QK, o += BLOCK_BYTES) {
+    let amax = 0;
+    let max = 0;
+    for (let j = 0; j < QK; j++) {
+      const v = src[xi + j] as number;
+      if (amax < Math.abs(v)) {
+        amax = Math.abs(v);
+        max = v;
+      }
+    }
+    const d = fround(max / -16);
+    const id = d !== 0 ? fround(1 / d) : 0;
+    putU16(dst, o, f32ToF16(d));
+    let qh = 0;
+    for (let j = 0; j < 16; j++) {
+      const xi0 = quant5(fround(fround((src[xi + j] as number) * id) + 16.5));
+      const xi1 = quant5(fround(fround((src[xi + 16 + j] as number) * id) + 16.5));
+      dst[o + 6 + j] = ((xi0 & 15) | ((xi1 & 15) << 4)) & 0xff;
+      qh |= ((xi0 & 0x10) >> 4) << j;
+      qh |= ((xi1 & 0x10) >> 4) << (j + 16);
+    }
+    dst[o + 2] = qh & 0xff;
+    dst[o + 3] = (qh >>> 8) & 0xff;
+    dst[o + 4] = (qh >>> 16) & 0xff;
+    dst[o + 5] = (qh >>> 24) & 0xff;
+  }
+}
