@@ -11,7 +11,9 @@ describe('GGML type layouts', () => {
   it('matches llama.cpp block sizes: Q8_0 34 B/32, Q4_0 18 B/32, Q2_K 84 B/256, Q3_K 110 B/256, Q4_K 144 B/256, Q5_K 176 B/256, Q6_K 210 B/256, IQ4_NL 18 B/32, IQ4_XS 136 B/256', () => {
     expect(ggmlTypeTraits(GgmlType.Q8_0)).toEqual({ name: 'Q8_0', blockSize: 32, typeSize: 34 });
     expect(ggmlTypeTraits(GgmlType.Q4_0)).toEqual({ name: 'Q4_0', blockSize: 32, typeSize: 18 });
+    expect(ggmlTypeTraits(GgmlType.Q4_1)).toEqual({ name: 'Q4_1', blockSize: 32, typeSize: 20 });
     expect(ggmlTypeTraits(GgmlType.Q5_0)).toEqual({ name: 'Q5_0', blockSize: 32, typeSize: 22 });
+    expect(ggmlTypeTraits(GgmlType.Q5_1)).toEqual({ name: 'Q5_1', blockSize: 32, typeSize: 24 });
     expect(ggmlTypeTraits(GgmlType.Q2_K)).toEqual({ name: 'Q2_K', blockSize: 256, typeSize: 84 });
     expect(ggmlTypeTraits(GgmlType.Q3_K)).toEqual({ name: 'Q3_K', blockSize: 256, typeSize: 110 });
     expect(ggmlTypeTraits(GgmlType.Q4_K)).toEqual({ name: 'Q4_K', blockSize: 256, typeSize: 144 });
@@ -42,7 +44,7 @@ describe('GGML type layouts', () => {
   });
 
   it('rejects a type it does not read, listing the ones it does', () => {
-    expect(() => ggmlTypeTraits(3)).toThrow(UnsupportedTensorTypeError);
-    expect(() => ggmlTypeTraits(3)).toThrow('GGML type 3 is not supported; supported types: F32');
+    expect(() => ggmlTypeTraits(4)).toThrow(UnsupportedTensorTypeError);
+    expect(() => ggmlTypeTraits(4)).toThrow('GGML type 4 is not supported; supported types: F32');
   });
 });

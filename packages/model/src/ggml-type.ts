@@ -7,7 +7,9 @@
  * | F32  | 0  | 1              | 4           | IEEE-754 binary32                                  |
  * | F16  | 1  | 1              | 2           | IEEE-754 binary16                                  |
  * | Q4_0 | 2  | 32             | 18          | f16 scale d @0, 16 bytes of 4-bit quants @2        |
+ * | Q4_1 | 3  | 32             | 20          | f16 d @0, f16 m @2, 16 bytes qs @4                 |
  * | Q5_0 | 6  | 32             | 22          | f16 d @0, qh (32 fifth bits) @2, 16 bytes qs @6    |
+ * | Q5_1 | 7  | 32             | 24          | f16 d @0, f16 m @2, qh @4, 16 bytes qs @8          |
  * | Q8_0 | 8  | 32             | 34          | f16 scale d @0, 32 int8 quants @2                  |
  * | Q2_K | 10 | 256            | 84          | scales[16] @0, qs[64] @16, f16 d @80, f16 dmin @82 |
  * | Q3_K | 11 | 256            | 110         | hmask[32] @0, qs[64] @32, scales[12] @96, d @108   |
@@ -22,7 +24,9 @@ export const GgmlType = {
   F32: 0,
   F16: 1,
   Q4_0: 2,
+  Q4_1: 3,
   Q5_0: 6,
+  Q5_1: 7,
   Q8_0: 8,
   Q2_K: 10,
   Q3_K: 11,
@@ -53,7 +57,9 @@ const TRAITS: ReadonlyMap<number, GgmlTypeTraits> = new Map<number, GgmlTypeTrai
   [GgmlType.F32, { name: 'F32', blockSize: 1, typeSize: 4 }],
   [GgmlType.F16, { name: 'F16', blockSize: 1, typeSize: 2 }],
   [GgmlType.Q4_0, { name: 'Q4_0', blockSize: 32, typeSize: 18 }],
+  [GgmlType.Q4_1, { name: 'Q4_1', blockSize: 32, typeSize: 20 }],
   [GgmlType.Q5_0, { name: 'Q5_0', blockSize: 32, typeSize: 22 }],
+  [GgmlType.Q5_1, { name: 'Q5_1', blockSize: 32, typeSize: 24 }],
   [GgmlType.Q8_0, { name: 'Q8_0', blockSize: 32, typeSize: 34 }],
   [GgmlType.Q2_K, { name: 'Q2_K', blockSize: 256, typeSize: 84 }],
   [GgmlType.Q3_K, { name: 'Q3_K', blockSize: 256, typeSize: 110 }],

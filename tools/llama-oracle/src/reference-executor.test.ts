@@ -41,6 +41,9 @@ const BASE: SyntheticModelOptions = {
 const PROMPT = [5, 17, 3, 88, 41, 41, 9, 60, 2, 33];
 const STEPS = 32;
 
+/** Fixture seeds other than BASE's where it leaves a near tie; see the cases. */
+const SEED: Partial<Record<GgmlTypeName, number>> = { Q5_K: 3, Q4_1: 5 };
+
 /** Every weight type @x/model reads. */
 const TYPES = Object.keys(GgmlType) as GgmlTypeName[];
 
@@ -49,8 +52,9 @@ describe('ReferenceExecutor against llama.cpp: same greedy continuation for 32 t
   const cases: Array<[string, SyntheticModelOptions]> = [
     ...TYPES.map((t): [string, SyntheticModelOptions] => [
       `llama GQA ${t}`,
-      // With seed 2, Q5_K weights leave the top two logits 0.036 apart at one step.
-      { ...BASE, weightType: GgmlType[t], ...(t === 'Q5_K' ? { seed: 3 } : {}) },
+      // With seed 2, Q5_K and Q4_1 weights leave the top two logits 0.036 and 0.003 apart at one
+      // step (0.009 for Q4_1 with seed 3): too close to call either way.
+      { ...BASE, weightType: GgmlType[t], ...(SEED[t] !== undefined ? { seed: SEED[t] } : {}) },
     ]),
     ...TYPES.map((t): [string, SyntheticModelOptions] => [
       `qwen2 (QKV bias) ${t}`,

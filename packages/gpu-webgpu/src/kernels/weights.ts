@@ -34,6 +34,9 @@ const REPACK: ReadonlyMap<number, Repack> = new Map([
   [GgmlType.Q8_0, { srcBytes: 34, dstBytes: 36, headToTail: true }],
   // d (f16) then 16 bytes of nibbles → nibbles, d, padding.
   [GgmlType.Q4_0, { srcBytes: 18, dstBytes: 20, headToTail: true }],
+  // d, m (f16), (qh,) 16 bytes of nibbles: word-aligned as they are.
+  [GgmlType.Q4_1, { srcBytes: 20, dstBytes: 20, headToTail: false }],
+  [GgmlType.Q5_1, { srcBytes: 24, dstBytes: 24, headToTail: false }],
   // d (f16), qh, 16 bytes of nibbles → qh, nibbles, d, padding.
   [GgmlType.Q5_0, { srcBytes: 22, dstBytes: 24, headToTail: true }],
   // d (f16) then 16 bytes of indices → indices, d, padding (as Q4_0).
@@ -166,6 +169,25 @@ ${fn} {
   let n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);
   return (vec4<f32>(n) - 8.0) * d;
 }`;
+    case GgmlType.Q4_1:
+    case GgmlType.Q5_1: {
+      // Word 0: d and m; Q5_1's fifth bits in word 1 (bit e: element e); then the nibbles, as
+      // Q4_0's. Element value q·d + m.
+      const five = w.type === GgmlType.Q5_1;
+      const high = five
+        ? `
+  let h = ${name}[b + 1u] >> (4u * i);
+  n |= vec4<u32>(h & 1u, (h >> 1u) & 1u, (h >> 2u) & 1u, (h >> 3u) & 1u) << vec4<u32>(4u);`
+        : '';
+      return `${decl}
+${fn} {
+  let b = row * ${rw} + chunk * ${five ? 6 : 5}u;
+  let dm = unpack2x16float(${name}[b]);
+  let q = ${name}[b + ${five ? 2 : 1}u + (i & 3u)] >> select(0u, 4u, i >= 4u);
+  var n = vec4<u32>(q & 15u, (q >> 8u) & 15u, (q >> 16u) & 15u, (q >> 24u) & 15u);${high}
+  return vec4<f32>(n) * dm.x + dm.y;
+}`;
+    }
     case GgmlType.Q5_0:
       // Word 0: the fifth bits (bit e: element e), words 1–4: nibbles as Q4_0's, word 5: d.
       return `${decl}

@@ -111,11 +111,11 @@ describe('GGUF reader on bad files', () => {
         typeAt = at;
       }
     }
-    view.setUint32(typeAt, 7, true); // Q5_1
+    view.setUint32(typeAt, 16, true); // IQ2_XXS
     const error = await readError(bytes);
     expect(error.code).toBe('MODEL_UNSUPPORTED_TYPE');
     expect(error.tensor).toBe('b');
-    expect(error.message).toContain('GGML type 7 is not supported');
+    expect(error.message).toContain('GGML type 16 is not supported');
   });
 
   it('only ever throws ModelFileError on random or mutated bytes', async () => {

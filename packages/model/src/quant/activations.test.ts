@@ -4,6 +4,7 @@ import { GgmlType, UnsupportedTensorTypeError } from '../ggml-type.js';
 import {
   createPreparedActivations,
   dotPrepared,
+  GGML_TYPE_Q8_1,
   GGML_TYPE_Q8_K,
   type PreparedActivations,
   prepareActivations,
@@ -29,7 +30,9 @@ type TypeName =
   | 'BF16'
   | 'Q8_0'
   | 'Q4_0'
+  | 'Q4_1'
   | 'Q5_0'
+  | 'Q5_1'
   | 'Q2_K'
   | 'Q3_K'
   | 'Q4_K'
@@ -53,7 +56,9 @@ const TYPE_NAMES: readonly TypeName[] = [
   'BF16',
   'Q8_0',
   'Q4_0',
+  'Q4_1',
   'Q5_0',
+  'Q5_1',
   'Q2_K',
   'Q3_K',
   'Q4_K',
@@ -68,7 +73,9 @@ const BLOCK: Record<TypeName, number> = {
   BF16: 1,
   Q8_0: 32,
   Q4_0: 32,
+  Q4_1: 32,
   Q5_0: 32,
+  Q5_1: 32,
   Q2_K: 256,
   Q3_K: 256,
   Q4_K: 256,
@@ -282,7 +289,9 @@ for (const name of TYPE_NAMES) {
         BF16: 1e-2,
         Q8_0: 2e-2,
         Q4_0: 2e-2,
+        Q4_1: 2e-2,
         Q5_0: 2e-2,
+        Q5_1: 2e-2,
         // Q2_K's weights are differences of two large terms (d·sc·q − dmin·m) that the activation
         // rounding hits separately: with activations of ±0.01 next to one 50 (which round to 0),
         // row 2 is off by 0.16 of Σ|w·x|. Bit-exactness with ggml is the real check, above.
@@ -342,7 +351,9 @@ describe('API', () => {
       GgmlType.BF16,
       GgmlType.Q8_0,
       GgmlType.Q8_0,
+      GGML_TYPE_Q8_1,
       GgmlType.Q8_0,
+      GGML_TYPE_Q8_1,
       GGML_TYPE_Q8_K,
       GGML_TYPE_Q8_K,
       GGML_TYPE_Q8_K,

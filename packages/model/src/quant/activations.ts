@@ -31,12 +31,15 @@ import { GgmlType, ggmlTypeTraits, UnsupportedTensorTypeError } from '../ggml-ty
 import { nearestInt } from './common.js';
 import { f16Table32, f32ToBf16, f32ToF16 } from './half.js';
 import { IQ4_LEVELS, iq4xsScale } from './iq4.js';
+import { quant1 } from './q_1.js';
 import { q3Scale } from './q3_k.js';
 import { scaleMin } from './q4_k.js';
 import { q5_0Quant } from './q5_0.js';
 
 /** ggml's type id of Q8_K, the activation type of the K-quants (not a storage type here). */
 export const GGML_TYPE_Q8_K = 15;
+/** ggml's Q8_1 (32 int8 quants, f16 d and f16 s = d·Σq): the vec_dot_type of Q4_1 and Q5_1. */
+export const GGML_TYPE_Q8_1 = 9;
 
 const { fround } = Math;
 
@@ -63,6 +66,8 @@ export interface PreparedActivations {
   readonly d: Float32Array;
   /** Q8_K: the sum of every 16 consecutive quants (16 per super-block). */
   readonly bsums: Int16Array;
+  /** Q8_1: each block's f16 `s` (its binary32 scale times the sum of its quants), decoded. */
+  readonly s: Float32Array;
   /** F32 / F16 / BF16: the n converted values, exactly, as binary32. */
   readonly values: Float32Array;
 }
@@ -79,6 +84,9 @@ export function vecDotType(weightType: number): number {
     case GgmlType.Q5_0:
     case GgmlType.IQ4_NL:
       return GgmlType.Q8_0;
+    case GgmlType.Q4_1:
+    case GgmlType.Q5_1:
+      return GGML_TYPE_Q8_1;
     case GgmlType.Q2_K:
     case GgmlType.Q3_K:
     case GgmlType.IQ4_XS:
@@ -103,6 +111,7 @@ export function createPreparedActivations(maxN: number): PreparedActivations {
     n: 0,
     qs: new Int8Array(maxN),
     d: new Float32Array(Math.ceil(maxN / 32)),
+    s: new Float32Array(Math.ceil(maxN / 32)),
     bsums: new Int16Array(Math.ceil(maxN / 16)),
     values: new Float32Array(maxN),
   };
@@ -144,6 +153,9 @@ export function prepareActivations(
   switch (type) {
     case GgmlType.Q8_0:
       quantizeQ8_0Avx2(x, xOffset, n >> 5, out.qs, out.d);
+      break;
+    case GGML_TYPE_Q8_1:
+      quantizeQ8_0Avx2(x, xOffset, n >> 5, out.qs, out.d, out.s);
       break;
     case GGML_TYPE_Q8_K:
       quantizeQ8_K(x, xOffset, n >> 8, out.qs, out.d, out.bsums);
@@ -190,6 +202,12 @@ export function dotPrepared(
     case GgmlType.Q5_0:
       checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 22);
       return dotQ5_0(row, rowOffset, act);
+    case GgmlType.Q4_1:
+      checkPrepared(act, GGML_TYPE_Q8_1, row, rowOffset, (n >> 5) * 20);
+      return dotQ_1(row, rowOffset, act, 4);
+    case GgmlType.Q5_1:
+      checkPrepared(act, GGML_TYPE_Q8_1, row, rowOffset, (n >> 5) * 24);
+      return dotQ_1(row, rowOffset, act, 5);
     case GgmlType.IQ4_NL:
       checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 18);
       return dotIQ4_NL(row, rowOffset, act);
@@ -360,6 +378,7 @@ function quantizeQ8_0Avx2(
   nb: number,
   qs: Int8Array,
   ds: Float32Array,
+  sums?: Float32Array,
 ): void {
   const table = f16Table32();
   for (let b = 0, xi = xOffset, q = 0; b < nb; b++, xi += 32, q += 32) {
@@ -378,14 +397,19 @@ function quantizeQ8_0Avx2(
     const h2 = maxps(lanes[6] as number, lanes[2] as number);
     const h3 = maxps(lanes[7] as number, lanes[3] as number);
     const max = maxps(maxps(h0, h2), maxps(h1, h3));
-    ds[b] = table[f32ToF16(fround(max / 127))] as number;
+    const d = fround(max / 127);
+    ds[b] = table[f32ToF16(d)] as number;
     const id = max !== 0 ? fround(127 / max) : 0;
+    let sum = 0;
     for (let j = 0; j < 32; j++) {
       const v = fround((x[xi + j] as number) * id);
       // Round half to even (exact for |v| < 2^51; larger binary32 values are integers already).
       const r = Math.abs(v) < 2 ** 51 ? v + 6755399441055744 - 6755399441055744 : v;
       qs[q + j] = r >= -128 && r <= 127 ? r : r > 127 && r < 2147483648 ? 127 : -128;
+      sum += qs[q + j] as number;
     }
+    // quantize_row_q8_1: s = d · Σq, stored as f16.
+    if (sums) sums[b] = table[f32ToF16(fround(d * sum))] as number;
   }
 }
 
@@ -557,6 +581,34 @@ function dotQ5_0(row: Uint8Array, rowOffset: number, act: PreparedActivations): 
     acc[l] = a;
   }
   return hsumLanes(acc);
+}
+
+/**
+ * ggml_vec_dot_q{4,5}_1_q8_1, AVX2: lane l sums q·q8 over elements 4l..4l+3 of each block (q
+ * unsigned), then `fma(d·d8, ·)` into its accumulator; the minima go to one binary32 sum,
+ * `fma(m, s8)` per block, added after the lanes.
+ */
+function dotQ_1(row: Uint8Array, rowOffset: number, act: PreparedActivations, bits: 4 | 5): number {
+  const table = f16Table32();
+  const qs = act.qs;
+  const nb = act.n >> 5;
+  const blockBytes = bits === 4 ? 20 : 24;
+  const acc = lanes.fill(0);
+  let summs = 0;
+  for (let b = 0, o = rowOffset; b < nb; b++, o += blockBytes) {
+    const d = table[(row[o] as number) | ((row[o + 1] as number) << 8)] as number;
+    const m = table[(row[o + 2] as number) | ((row[o + 3] as number) << 8)] as number;
+    summs = fmaF32(m, act.s[b] as number, summs);
+    const scale = fround(d * (act.d[b] as number));
+    for (let l = 0; l < 8; l++) {
+      let sum = 0;
+      for (let e = 4 * l; e < 4 * l + 4; e++) {
+        sum += quant1(row, o, e, bits) * (qs[32 * b + e] as number);
+      }
+      acc[l] = fmaF32(scale, sum, acc[l] as number);
+    }
+  }
+  return fround(hsumLanes(acc) + summs);
 }
 
 /**

@@ -20,7 +20,18 @@ interface Golden {
   ggmlCommit: string;
   half: { f32: string; f16: string; bf16: string; f16ToF32Fnv1a: number };
   types: Record<
-    'Q8_0' | 'Q4_0' | 'Q5_0' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K' | 'IQ4_NL' | 'IQ4_XS',
+    | 'Q8_0'
+    | 'Q4_0'
+    | 'Q4_1'
+    | 'Q5_0'
+    | 'Q5_1'
+    | 'Q2_K'
+    | 'Q3_K'
+    | 'Q4_K'
+    | 'Q5_K'
+    | 'Q6_K'
+    | 'IQ4_NL'
+    | 'IQ4_XS',
     TypeGolden
   >;
 }
@@ -142,7 +153,9 @@ describe('f16 / bf16 conversions match ggml bit for bit', () => {
 for (const name of [
   'Q8_0',
   'Q4_0',
+  'Q4_1',
   'Q5_0',
+  'Q5_1',
   'Q2_K',
   'Q3_K',
   'Q4_K',

@@ -7,6 +7,7 @@
  * - Q8_0: 32 elements in 34 bytes — f16 d, int8 qs[32]; x = qs[j]·d.
  * - Q4_0: 32 elements in 18 bytes — f16 d, qs[16] (low nibble j, high nibble j+16); x = (q-8)·d.
  * - Q5_0: 32 elements in 22 bytes — f16 d, qh (fifth bits), qs[16]; x = (q−16)·d.
+ * - Q4_1 / Q5_1: 32 elements in 20 / 24 bytes — f16 d, f16 m, (qh,) qs[16]; x = q·d + m.
  * - IQ4_NL: 32 elements in 18 bytes — f16 d, 4-bit indices[16] into 16 non-linear levels;
  *   IQ4_XS: 256 elements in 136 bytes — f16 d, 6-bit sub-block scales, the same indices.
  * - Q2_K: 256 elements in 84 bytes — 4-bit scale/min pairs[16], 2-bit qs[64], f16 d, f16 dmin;
@@ -46,6 +47,14 @@ import {
   quantizeIQ4_NL,
   quantizeIQ4_XS,
 } from './iq4.js';
+import {
+  dequantizeQ4_1,
+  dequantizeQ5_1,
+  dotQ4_1,
+  dotQ5_1,
+  quantizeQ4_1,
+  quantizeQ5_1,
+} from './q_1.js';
 import { dequantizeQ2_K, dotQ2_K, quantizeQ2_K } from './q2_k.js';
 import { dequantizeQ3_K, dotQ3_K, quantizeQ3_K } from './q3_k.js';
 import { dequantizeQ4_0, dotQ4_0, quantizeQ4_0 } from './q4_0.js';
@@ -130,8 +139,14 @@ export function dequantizeRow(
     case GgmlType.IQ4_XS:
       dequantizeIQ4_XS(src, srcOffset, dst, dstOffset, nb);
       return;
+    case GgmlType.Q4_1:
+      dequantizeQ4_1(src, srcOffset, dst, dstOffset, nb);
+      return;
     case GgmlType.Q5_0:
       dequantizeQ5_0(src, srcOffset, dst, dstOffset, nb);
+      return;
+    case GgmlType.Q5_1:
+      dequantizeQ5_1(src, srcOffset, dst, dstOffset, nb);
       return;
     case GgmlType.Q2_K:
       dequantizeQ2_K(src, srcOffset, dst, dstOffset, nb);
@@ -185,8 +200,12 @@ export function dotRow(
       return dotIQ4_NL(src, srcOffset, x, xOffset, nb);
     case GgmlType.IQ4_XS:
       return dotIQ4_XS(src, srcOffset, x, xOffset, nb);
+    case GgmlType.Q4_1:
+      return dotQ4_1(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q5_0:
       return dotQ5_0(src, srcOffset, x, xOffset, nb);
+    case GgmlType.Q5_1:
+      return dotQ5_1(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q2_K:
       return dotQ2_K(src, srcOffset, x, xOffset, nb);
     case GgmlType.Q3_K:
@@ -203,7 +222,7 @@ export function dotRow(
 
 /**
  * Encodes src[srcOffset..srcOffset+n) (a whole number of blocks) as `type` into `dst` from byte
- * `dstOffset`, bit for bit as ggml's quantize_row_*_ref (Q8_0, Q4_0, Q5_0, Q2_K … Q6_K, IQ4_NL, IQ4_XS),
+ * `dstOffset`, bit for bit as ggml's quantize_row_*_ref (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K … Q6_K, IQ4_NL, IQ4_XS),
  * ggml_compute_fp32_to_fp16 (F16, round to nearest even) and ggml_compute_fp32_to_bf16 (BF16,
  * round to nearest even, NaN made quiet). F32 copies the bits.
  * @throws UnsupportedTensorTypeError for a type id without a kernel
@@ -241,8 +260,14 @@ export function quantizeRow(
     case GgmlType.IQ4_XS:
       quantizeIQ4_XS(src, srcOffset, dst, dstOffset, nb);
       return;
+    case GgmlType.Q4_1:
+      quantizeQ4_1(src, srcOffset, dst, dstOffset, nb);
+      return;
     case GgmlType.Q5_0:
       quantizeQ5_0(src, srcOffset, dst, dstOffset, nb);
+      return;
+    case GgmlType.Q5_1:
+      quantizeQ5_1(src, srcOffset, dst, dstOffset, nb);
       return;
     case GgmlType.Q2_K:
       quantizeQ2_K(src, srcOffset, dst, dstOffset, nb);

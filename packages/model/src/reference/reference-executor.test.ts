@@ -80,6 +80,8 @@ describe('ReferenceExecutor', () => {
       [GgmlType.Q4_K, 0.3],
       [GgmlType.Q4_0, 0.3],
       [GgmlType.Q5_0, 0.2],
+      [GgmlType.Q4_1, 0.3],
+      [GgmlType.Q5_1, 0.2],
       [GgmlType.Q3_K, 0.35],
       [GgmlType.Q2_K, 0.8],
       [GgmlType.IQ4_NL, 0.3],

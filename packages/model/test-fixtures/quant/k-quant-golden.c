@@ -1,14 +1,14 @@
-// Golden data for the weight types xinfer added after the first fixtures (the Q5_0, Q2_K, Q3_K,
-// Q5_K, IQ4_NL and IQ4_XS entries of golden.json and activations.json), from the ggml that
-// node-llama-cpp 3.22.1 ships prebuilt (llama.cpp tag v0.5.0): libggml-base's quantize_row_*_ref
-// and dequantize_row_*, and libggml-cpu-haswell's AVX2 activation quantizer (quantize_row_q8_K or
-// quantize_row_q8_0) and vec_dot. The LCG and input recipes are activations.test.ts's. To
-// rebuild, with B the node-llama-cpp linux-x64 bins folder, input.f32 the golden input of a type
-// with the same block size (Q4_K for 256, Q4_0 for 32) and acts.f32 the fixed activations
-// (base64-decoded from the JSON files):
+// Golden data for the weight types xinfer added after the first fixtures (the Q4_1, Q5_0, Q5_1,
+// Q2_K, Q3_K, Q5_K, IQ4_NL and IQ4_XS entries of golden.json and activations.json), from the ggml
+// that node-llama-cpp 3.22.1 ships prebuilt (llama.cpp tag v0.5.0): libggml-base's
+// quantize_row_*_ref and dequantize_row_*, and libggml-cpu-haswell's AVX2 activation quantizer
+// (quantize_row_q8_K, quantize_row_q8_0 or quantize_row_q8_1) and vec_dot. The LCG and input
+// recipes are activations.test.ts's. To rebuild, with B the node-llama-cpp linux-x64 bins folder,
+// input.f32 the golden input of a type with the same block size (Q4_K for 256, Q4_0 for 32) and
+// acts.f32 the fixed activations (base64-decoded from the JSON files):
 //   gcc -O2 -ffp-contract=off -o gen k-quant-golden.c -LB -l:libggml-cpu-haswell.so
 //     -l:libggml-base.so -Wl,-rpath,B -lm && ./gen q5_K input.f32 acts.f32
-// (likewise q2_K, q3_K and iq4_xs; q5_0 and iq4_nl with Q4_0's input). It writes
+// (likewise q2_K, q3_K and iq4_xs; q4_1, q5_0, q5_1 and iq4_nl with Q4_0's input). It writes
 // golden-<type>.json and activations-<type>.json: the entries, without "source".
 #include <stdint.h>
 #include <stdio.h>
@@ -26,11 +26,14 @@ typedef void (*vec_dot_t)(int n, float *s, size_t bs, const void *vx, size_t bx,
 DECLARE(q2_K, q8_K)
 DECLARE(q3_K, q8_K)
 DECLARE(q5_K, q8_K)
+DECLARE(q4_1, q8_1)
 DECLARE(q5_0, q8_0)
+DECLARE(q5_1, q8_1)
 DECLARE(iq4_nl, q8_0)
 DECLARE(iq4_xs, q8_K)
 void quantize_row_q8_K(const float *x, void *y, int64_t k);
 void quantize_row_q8_0(const float *x, void *y, int64_t k);
+void quantize_row_q8_1(const float *x, void *y, int64_t k);
 void ggml_cpu_init(void);
 
 /** A weight type: its functions, ggml type id, bytes and elements a block, and activation type. */
@@ -50,7 +53,9 @@ static const struct type_info TYPES[] = {
   TYPE(q2_K, q8_K, 10, 84, 256),
   TYPE(q3_K, q8_K, 11, 110, 256),
   TYPE(q5_K, q8_K, 13, 176, 256),
+  TYPE(q4_1, q8_1, 3, 20, 32),
   TYPE(q5_0, q8_0, 6, 22, 32),
+  TYPE(q5_1, q8_1, 7, 24, 32),
   TYPE(iq4_nl, q8_0, 20, 18, 32),
   TYPE(iq4_xs, q8_K, 23, 136, 256),
 };
@@ -163,6 +168,7 @@ int main(int argc, char **argv) {
       hi[0] = 1;
       hi[1] = 1;
     }
+    // d and m.
     raw[b * BLOCK + hi[0]] &= 0xbb;
     raw[b * BLOCK + hi[1]] &= 0xbb;
   }
