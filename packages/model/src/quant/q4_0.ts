@@ -52,10 +52,57 @@ export function dotQ4_0(
   return sum;
 }
 
-/** `(int8_t)v` for a float v, then `MIN(15, ·)` stored to uint8_t, as quantize_row_q4_0_ref. */
-function nibble(v: number): number {
+/** `(int8_t)v` for a float v, then `MIN(top, ·)` stored to uint8_t, as quantize_row_q{4,5}_0_ref. */
+function level(v: number, top: number): number {
   const i8 = (truncToInt32(v) << 24) >> 24;
-  return Math.min(15, i8) & 0xff;
+  return Math.min(top, i8) & 0xff;
+}
+
+/**
+ * quantize_row_q4_0_ref and quantize_row_q5_0_ref: symmetric blocks of 32 with `d = max / −2^(bits−1)`.
+ * Q4_0 blocks are d and 16 bytes of nibbles; Q5_0 blocks put the fifth bits (4 bytes, bit j for
+ * element j) between them.
+ */
+export function quantizeSymmetric(
+  bits: 4 | 5,
+  src: Float32Array,
+  srcOffset: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  nb: number,
+): void {
+  const half = 1 << (bits - 1);
+  const top = (1 << bits) - 1;
+  const blockBytes = bits === 4 ? BLOCK_BYTES : BLOCK_BYTES + 4;
+  const qs = bits === 4 ? 2 : 6;
+  for (let b = 0, xi = srcOffset, o = dstOffset; b < nb; b++, xi += QK, o += blockBytes) {
+    let amax = 0;
+    let max = 0;
+    for (let j = 0; j < QK; j++) {
+      const v = src[xi + j] as number;
+      if (amax < Math.abs(v)) {
+        amax = Math.abs(v);
+        max = v;
+      }
+    }
+    const d = fround(max / -half);
+    const id = d !== 0 ? fround(1 / d) : 0;
+    putU16(dst, o, f32ToF16(d));
+    let qh = 0;
+    for (let j = 0; j < 16; j++) {
+      const xi0 = level(fround(fround((src[xi + j] as number) * id) + (half + 0.5)), top);
+      const xi1 = level(fround(fround((src[xi + 16 + j] as number) * id) + (half + 0.5)), top);
+      dst[o + qs + j] = ((xi0 & 15) | ((xi1 & 15) << 4)) & 0xff;
+      qh |= ((xi0 & 0x10) >> 4) << j;
+      qh |= ((xi1 & 0x10) >> 4) << (j + 16);
+    }
+    if (bits === 5) {
+      dst[o + 2] = qh & 0xff;
+      dst[o + 3] = (qh >>> 8) & 0xff;
+      dst[o + 4] = (qh >>> 16) & 0xff;
+      dst[o + 5] = (qh >>> 24) & 0xff;
+    }
+  }
 }
 
 /** Encodes nb blocks of src[srcOffset..] into dst at byte `dstOffset`, as ggml. */
@@ -66,25 +113,5 @@ export function quantizeQ4_0(
   dstOffset: number,
   nb: number,
 ): void {
-  for (let b = 0, xi = srcOffset, o = dstOffset; b < nb; b++, xi += QK, o += BLOCK_BYTES) {
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < QK; j++) {
-      const v = src[xi + j] as number;
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
-    const d = fround(max / -8);
-    const id = d !== 0 ? fround(1 / d) : 0;
-    putU16(dst, o, f32ToF16(d));
-    for (let j = 0; j < 16; j++) {
-      const x0 = fround((src[xi + j] as number) * id);
-      const x1 = fround((src[xi + 16 + j] as number) * id);
-      const xi0 = nibble(fround(x0 + 8.5));
-      const xi1 = nibble(fround(x1 + 8.5));
-      dst[o + 2 + j] = (xi0 | (xi1 << 4)) & 0xff;
-    }
-  }
+  quantizeSymmetric(4, src, srcOffset, dst, dstOffset, nb);
 }

@@ -5,12 +5,11 @@
  * ggml's quantize_row_q5_0_ref and dequantize_row_q5_0.
  */
 
-import { putU16, truncToInt32 } from './common.js';
-import { f16Table32, f32ToF16 } from './half.js';
+import { f16Table32 } from './half.js';
+import { quantizeSymmetric } from './q4_0.js';
 
 const QK = 32;
 const BLOCK_BYTES = 22;
-const { fround } = Math;
 
 /** The 5-bit quant (0..31) of element e of the block at byte o. */
 export function q5_0Quant(src: Uint8Array, o: number, e: number): number {
@@ -56,12 +55,6 @@ export function dotQ5_0(
   return sum;
 }
 
-/** `MIN(31, (int8_t)v)` stored to uint8_t, as quantize_row_q5_0_ref. */
-function quant5(v: number): number {
-  const i8 = (truncToInt32(v) << 24) >> 24;
-  return Math.min(31, i8) & 0xff;
-}
-
 /** Encodes nb blocks of src[srcOffset..] into dst at byte `dstOffset`, as ggml. */
 export function quantizeQ5_0(
   src: Float32Array,
@@ -70,30 +63,5 @@ export function quantizeQ5_0(
   dstOffset: number,
   nb: number,
 ): void {
-  for (let b = 0, xi = srcOffset, o = dstOffset; b < nb; b++, xi += QK, o += BLOCK_BYTES) {
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < QK; j++) {
-      const v = src[xi + j] as number;
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
-    const d = fround(max / -16);
-    const id = d !== 0 ? fround(1 / d) : 0;
-    putU16(dst, o, f32ToF16(d));
-    let qh = 0;
-    for (let j = 0; j < 16; j++) {
-      const xi0 = quant5(fround(fround((src[xi + j] as number) * id) + 16.5));
-      const xi1 = quant5(fround(fround((src[xi + 16 + j] as number) * id) + 16.5));
-      dst[o + 6 + j] = ((xi0 & 15) | ((xi1 & 15) << 4)) & 0xff;
-      qh |= ((xi0 & 0x10) >> 4) << j;
-      qh |= ((xi1 & 0x10) >> 4) << (j + 16);
-    }
-    dst[o + 2] = qh & 0xff;
-    dst[o + 3] = (qh >>> 8) & 0xff;
-    dst[o + 4] = (qh >>> 16) & 0xff;
-    dst[o + 5] = (qh >>> 24) & 0xff;
-  }
+  quantizeSymmetric(5, src, srcOffset, dst, dstOffset, nb);
 }
