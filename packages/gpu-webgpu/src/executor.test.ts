@@ -247,6 +247,37 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
   });
 
   it.each([
+    ['qwen2 (biases)', 'qwen2', false],
+    ['mistral with tied embeddings', 'mistral', true],
+  ] as const)(
+    '%s: matrices over the binding limit run as row ranges, with the same logits',
+    async (_, architecture, tie) => {
+      const m = await tinyModel(GgmlType.Q8_0, { architecture, tie });
+      const ref = new ReferenceExecutor(dequantized(m), SHAPE);
+      // 4 KiB bindings: 56 rows of 72 bytes, so the 257-row embedding and output take 5 each, and
+      // Q·K·V, gate and up 3.
+      const exe = await WebGpuExecutor.create(m, {
+        ...SHAPE,
+        gpu,
+        maxTokensPerStep: 128,
+        maxSequencesPerStep: 8,
+        maxModelLen: 256,
+        maxWeightBindingBytes: 4096,
+      });
+      const prompt = ids('Hello there, general Kenobi. You are a bold one.');
+      const batch = sequenceBatch(step(prompt, 0, [7, 9, 10, 11]), step(ids('x'), 0, [4]));
+      expect(await compare(ref, exe, batch)).toBeLessThan(TOLERANCE);
+      const next = sequenceBatch(step([33], prompt.length, [7, 9, 10, 11]), step([34], 1, [4]));
+      expect(await compare(ref, exe, next)).toBeLessThan(TOLERANCE);
+      const dispatches = Object.fromEntries(
+        (await exe.profile(next)).map((k) => [k.kernel, k.dispatches]),
+      );
+      expect(dispatches).toMatchObject({ embed: 5, logits: 5, qkv: 2 * 3, gate·up: 2 * 3 });
+      await exe.dispose();
+    },
+  );
+
+  it.each([
     ['f32', TOLERANCE],
     ['f16', 2e-3],
   ] as const)(
@@ -455,6 +486,18 @@ describe('WebGpuExecutor errors', () => {
     const odd = { ...m, weights: { ...m.weights, output: { ...m.weights.output, type: 99 } } };
     await expect(WebGpuExecutor.create(odd, { ...SHAPE, gpu })).rejects.toMatchObject({
       code: 'GPU_UNSUPPORTED_MODEL',
+    });
+  });
+
+  it('refuses a matrix whose single row is over the binding limit, naming it', async () => {
+    const m = await tinyModel(GgmlType.Q8_0);
+    await expect(
+      WebGpuExecutor.create(m, { ...SHAPE, gpu, maxWeightBindingBytes: 64 }),
+    ).rejects.toMatchObject({
+      code: 'GPU_UNSUPPORTED_MODEL',
+      message: expect.stringMatching(
+        /one row is 72 bytes, over this device's storage binding limit of 64/,
+      ),
     });
   });
 

@@ -53,6 +53,12 @@ export interface WebGpuExecutorOptions {
    * traffic; needs the adapter's `shader-f16`).
    */
   kvCacheDtype?: 'f32' | 'f16';
+  /**
+   * Largest binding a weight matrix takes; a larger one (a large vocabulary's embedding or output)
+   * is split into row ranges of at most this size, one matmul each. Default (and at most) the
+   * device's `maxStorageBufferBindingSize`.
+   */
+  maxWeightBindingBytes?: number;
   /** Destroy `gpu` on `dispose()` (and when creation fails). Default: only a device it requested. */
   ownsDevice?: boolean;
 }
@@ -90,6 +96,19 @@ export function setDefaultGpuDevice(request: () => Promise<GpuDevice>): void {
 }
 
 /** What {@link build} makes for the executor. */
+/** One binding of a weight matrix: rows `[rowStart, rowStart + rows)`. */
+interface WeightPart {
+  buffer: GPUBuffer;
+  rowStart: number;
+  rows: number;
+}
+
+/** A weight matrix on the device: its shape and type, and its bindings. */
+interface DeviceWeight {
+  info: PackedWeight;
+  parts: WeightPart[];
+}
+
 interface ExecutorParts {
   config: ModelConfig;
   kvCacheDtype: 'f32' | 'f16';
@@ -727,13 +746,38 @@ async function build(
     device.queue.writeBuffer(buffer, 0, data as Uint32Array<ArrayBuffer>);
     return buffer;
   };
-  const packed = new Map<WeightMatrix, { info: PackedWeight; buffer: GPUBuffer }>();
+  /**
+   * Uploads a packed matrix as one binding, or, when it is over the binding limit, as row ranges
+   * of at most `maxWeightBinding` bytes each (a large vocabulary's embedding or output).
+   */
+  const maxWeightBinding = Math.min(options.maxWeightBindingBytes ?? maxBinding, maxBinding);
+  const uploadWeight = (label: string, info: PackedWeight): DeviceWeight => {
+    const rowBytes = info.rowWords * 4;
+    const perPart = Math.floor(maxWeightBinding / rowBytes);
+    if (perPart < 1) {
+      throw new GpuExecutorError(
+        `${label}: one row is ${rowBytes} bytes, over this device's storage binding limit of ${maxWeightBinding}`,
+        'GPU_UNSUPPORTED_MODEL',
+      );
+    }
+    const parts: WeightPart[] = [];
+    for (let rowStart = 0; rowStart < info.rows; rowStart += perPart) {
+      const rows = Math.min(perPart, info.rows - rowStart);
+      const words = info.words.subarray(
+        rowStart * info.rowWords,
+        (rowStart + rows) * info.rowWords,
+      );
+      const name = rows === info.rows ? label : `${label} rows ${rowStart}..${rowStart + rows - 1}`;
+      parts.push({ buffer: upload(name, words, 'weights'), rowStart, rows });
+    }
+    // Uploaded: keep only the shape.
+    return { info: { ...info, words: new Uint32Array(0) }, parts };
+  };
+  const packed = new Map<WeightMatrix, DeviceWeight>();
   const weight = (w: WeightMatrix) => {
     let entry = packed.get(w);
     if (!entry) {
-      const info = packWeight(w);
-      entry = { info, buffer: upload(w.name, info.words, 'weights') };
-      info.words = new Uint32Array(0); // uploaded: keep only the shape
+      entry = uploadWeight(w.name, packWeight(w));
       packed.set(w, entry);
     }
     return entry;
@@ -748,12 +792,7 @@ async function build(
       at += part.words.length;
     }
     const first = parts[0]!;
-    const info: PackedWeight = {
-      ...first,
-      rows: parts.reduce((n, p) => n + p.rows, 0),
-      words: new Uint32Array(0),
-    };
-    return { info, buffer: upload(label, words, 'weights') };
+    return uploadWeight(label, { ...first, rows: parts.reduce((n, p) => n + p.rows, 0), words });
   };
 
   const d = c.hiddenSize;
@@ -807,7 +846,7 @@ async function build(
   const outputNorm = upload('output norm', weights.outputNorm, 'weights');
   type Projection = {
     name: string;
-    w: { info: PackedWeight; buffer: GPUBuffer };
+    w: DeviceWeight;
     bias: GPUBuffer | undefined;
     /** Q, K and V rows, when `w` holds all three. */
     split?: readonly [number, number, number];
@@ -914,25 +953,35 @@ async function build(
   const base = { 0: stepUniform, 1: stepData };
   const { rows: R, tokens: TT } = MATMUL_TILE;
   // Two kernels per matmul; each step runs the one its batch size calls for.
+  // A matrix split over bindings runs as one matmul per row range (a second weight, the up
+  // projection, is split at the same rows).
   const matmul = (
     label: string,
-    w: { info: PackedWeight; buffer: GPUBuffer },
+    w: DeviceWeight,
     variant: MatmulVariant,
     bindings: Record<number, GPUBuffer>,
+    second?: DeviceWeight,
   ) => {
-    const all = { ...base, ...bindings, 4: w.buffer };
-    const tiled = !variant.gather;
-    op(label, matmulShader(w.info, variant), all, (T, S) =>
-      tiled && T >= TILED_MIN_TOKENS
-        ? [0, 0, 0]
-        : [Math.ceil(variant.n / R), Math.ceil((variant.gather ? S : T) / TT), 1],
-    );
-    if (tiled) {
-      const rows = variant.dual ? 32 : 64;
-      op(label, tiledMatmulShader(w.info, variant), all, (T) =>
-        T >= TILED_MIN_TOKENS ? [Math.ceil(variant.n / rows), Math.ceil(T / 32), 1] : [0, 0, 0],
+    w.parts.forEach((part, i) => {
+      const all: Record<number, GPUBuffer> = { ...base, ...bindings, 4: part.buffer };
+      if (second) all[5] = second.parts[i]!.buffer;
+      const v: MatmulVariant =
+        w.parts.length === 1
+          ? variant
+          : { ...variant, n: part.rows, rowOffset: part.rowStart, outRows: variant.n };
+      const tiled = !v.gather;
+      op(label, matmulShader(w.info, v), all, (T, S) =>
+        tiled && T >= TILED_MIN_TOKENS
+          ? [0, 0, 0]
+          : [Math.ceil(v.n / R), Math.ceil((v.gather ? S : T) / TT), 1],
       );
-    }
+      if (tiled) {
+        const rows = v.dual ? 32 : 64;
+        op(label, tiledMatmulShader(w.info, v), all, (T) =>
+          T >= TILED_MIN_TOKENS ? [Math.ceil(v.n / rows), Math.ceil(T / 32), 1] : [0, 0, 0],
+        );
+      }
+    });
   };
   const shape: AttentionShape = {
     numHeads: c.numHeads,
@@ -943,11 +992,10 @@ async function build(
   };
   const perToken = (T: number): [number, number, number] => [T, 1, 1];
   const tileTokens = attentionTileTokens(shape, gpu.limits.maxComputeWorkgroupStorageSize);
-  op('embed', embedShader(embedding.info, d), { ...base, 2: x, 3: embedding.buffer }, (T) => [
-    Math.ceil(d / 4 / 64),
-    T,
-    1,
-  ]);
+  for (const part of embedding.parts) {
+    const code = embedShader(embedding.info, d, part);
+    op('embed', code, { ...base, 2: x, 3: part.buffer }, (T) => [Math.ceil(d / 4 / 64), T, 1]);
+  }
   const rms = rmsShader(d, c.rmsNormEps);
   layers.forEach((layer, l) => {
     op(`layer ${l} rms`, rms, { ...base, 2: x, 3: inv }, perToken);
@@ -993,7 +1041,8 @@ async function build(
       `layer ${l} gate·up`,
       layer.wGate,
       { n: ff, k: d, norm: true, dual: layer.wUp.info },
-      { ...normed(layer.ffnNorm), 3: hidden, 5: layer.wUp.buffer },
+      { ...normed(layer.ffnNorm), 3: hidden },
+      layer.wUp,
     );
     matmul(`layer ${l} down`, layer.wDown, { n: d, k: ff, residual: true }, { 2: hidden, 3: x });
   });

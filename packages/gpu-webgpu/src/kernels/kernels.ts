@@ -26,8 +26,16 @@ const stepBindings = (uniform: number, data: number) => `${STEP_STRUCT}
 @group(0) @binding(${uniform}) var<uniform> step: Step;
 @group(0) @binding(${data}) var<storage, read> step_data: array<u32>;`;
 
-/** Gathers embedding rows: `x[t] = E[token t]`. Dispatch `(ceil(d / 256), T)`. */
-export function embedShader(w: Pick<PackedWeight, 'type' | 'rowWords'>, hidden: number): string {
+/**
+ * Gathers embedding rows: `x[t] = E[token t]`, for the tokens whose rows this part of the matrix
+ * holds (`[rowStart, rowStart + rows)`; one part unless the matrix was split over bindings).
+ * Dispatch `(ceil(d / 256), T)`.
+ */
+export function embedShader(
+  w: Pick<PackedWeight, 'type' | 'rowWords'>,
+  hidden: number,
+  part: { rowStart: number; rows: number } = { rowStart: 0, rows: 2 ** 32 - 1 },
+): string {
   const quads = hidden / 4;
   return `${stepBindings(0, 1)}
 @group(0) @binding(2) var<storage, read_write> x: array<vec4<f32>>;
@@ -37,7 +45,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let t = wg.y;
   let q = wg.x * 64u + lid.x;
   if (t >= step.tokens || q >= ${quads}u) { return; }
-  x[t * ${quads}u + q] = emb_load4(step_data[t], q / 8u, q % 8u);
+  let row = step_data[t] - ${part.rowStart}u;
+  if (step_data[t] < ${part.rowStart}u || row >= ${part.rows}u) { return; }
+  x[t * ${quads}u + q] = emb_load4(row, q / 8u, q % 8u);
 }`;
 }
 
@@ -68,13 +78,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 
 /** What a matmul computes besides `W·x`. */
 export interface MatmulVariant {
-  /** Output features (rows of W). */
+  /** Output features (rows of W; of this part of it when W is split over bindings). */
   n: number;
+  /**
+   * Where this part's rows start in the whole matrix, and the whole matrix's rows (the output's
+   * row stride), when W is split over several bindings. Default 0 and `n`.
+   */
+  rowOffset?: number;
+  outRows?: number;
   /** Input features (columns of W). */
   k: number;
   /** Input rows are RMS-normalized on load: `x · inv[row] · normW`. */
   norm?: boolean;
-  /** `+ bias[n]`. */
+  /** `+ bias[rowOffset + n]`. */
   bias?: boolean;
   /** The output is added to what `out` holds (a residual add). */
   residual?: boolean;
@@ -95,8 +111,9 @@ function outputStore(v: MatmulVariant): {
   bindings: string;
   store: (t: string, n: string, value: string) => string;
 } {
+  const offset = v.rowOffset ?? 0;
   if (!v.split) {
-    const at = (t: string, n: string) => `out[${t} * ${v.n}u + ${n}]`;
+    const at = (t: string, n: string) => `out[${t} * ${v.outRows ?? v.n}u + ${offset}u + ${n}]`;
     return {
       bindings: '',
       store: (t, n, value) =>
@@ -116,7 +133,7 @@ fn store(t: u32, n: u32, value: f32) {
     out_c[t * ${c}u + n - ${a + b}u] = value;
   }
 }`,
-    store: (t, n, value) => `store(${t}, ${n}, ${value});`,
+    store: (t, n, value) => `store(${t}, ${offset}u + ${n}, ${value});`,
   };
 }
 
@@ -182,7 +199,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       ${dual ? `sum2 += part[${R * S * TT}u + base + s];` : ''}
     }
     let t = t0 + lid.x;
-    ${v.bias ? 'sum += bias[n];' : ''}
+    ${v.bias ? `sum += bias[${v.rowOffset ?? 0}u + n];` : ''}
     ${output.store('t', 'n', dual ? 'sum / (1.0 + exp(-sum)) * sum2' : 'sum')}
   }
 }`;
@@ -284,7 +301,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let t = t0 + lid.y + 16u * j;
       if (n < ${v.n}u && t < count) {
         var sum = acc[i * ${TPT}u + j];
-        ${v.bias ? 'sum += bias[n];' : ''}
+        ${v.bias ? `sum += bias[${v.rowOffset ?? 0}u + n];` : ''}
         ${write}
       }
     }
