@@ -162,6 +162,19 @@ describe('Tokenizer.fromGguf', () => {
     expect(t.eosToken).toBe('<|end|>');
   });
 
+  it("splits words where Mistral's tekken pre-tokenizer does: at a turn from lower to upper case", () => {
+    // 'aB' is a token, but tekken splits "aB" into "a" and "B" before merges; gpt-2 does not.
+    const vocab = (pre: string) =>
+      Tokenizer.fromGguf({
+        ...base(),
+        'tokenizer.ggml.pre': pre,
+        'tokenizer.ggml.tokens': ['a', 'B', 'aB', '<|end|>'],
+        'tokenizer.ggml.merges': ['a B'],
+      });
+    expect(vocab('gpt-2').encode('aB', { addSpecialTokens: false })).toEqual([2]);
+    expect(vocab('tekken').encode('aB', { addSpecialTokens: false })).toEqual([0, 1]);
+  });
+
   it.each([
     ['tokenizer.ggml.model', undefined, /tokenizer\.ggml\.model: missing/],
     ['tokenizer.ggml.model', 'bert', /"bert" is not supported/],

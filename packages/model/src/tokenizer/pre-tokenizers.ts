@@ -7,6 +7,11 @@
 const GPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
 const LLAMA3 =
   "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+// Mistral's tekken, as llama.cpp rewrites it: `((?=[\p{L}])([^a-z]))` (a letter other than a–z)
+// stands for the tokenizer.json's [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}], and `([^A-Z])` for
+// [\p{Ll}\p{Lm}\p{Lo}\p{M}], so words split where lower case turns upper.
+const TEKKEN =
+  '[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+';
 const QWEN2 =
   "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
@@ -51,6 +56,7 @@ const TABLE: Record<string, PreTokenizerSpec> = {
   exaone: spec(SMOLLM_REGEXES),
   'minerva-7b': spec(SMOLLM_REGEXES),
   mellum2: spec(SMOLLM_REGEXES),
+  tekken: spec([TEKKEN], { ignoreMerges: true, cleanSpaces: false, addBos: true }),
   mpt: spec([GPT2]),
   olmo: spec([GPT2]),
   exaone4: spec([GPT2]),
