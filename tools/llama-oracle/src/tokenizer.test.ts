@@ -85,7 +85,16 @@ const CASES: Case[] = [
       'tokenizer.ggml.add_eos_token': gguf.bool(true),
     }),
   },
-  ...['gpt-2', 'default', 'smollm', 'llama-bpe', 'stablelm2', 'command-r', 'tekken'].map(
+  ...[
+    'gpt-2',
+    'default',
+    'smollm',
+    'llama-bpe',
+    'stablelm2',
+    'command-r',
+    'tekken',
+    'deepseek-coder',
+  ].map(
     (pre): Case => ({
       label: `qwen3 vocabulary, pre-tokenizer ${pre}`,
       vocab: 'qwen3',

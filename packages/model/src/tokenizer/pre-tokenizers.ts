@@ -57,6 +57,12 @@ const TABLE: Record<string, PreTokenizerSpec> = {
   'minerva-7b': spec(SMOLLM_REGEXES),
   mellum2: spec(SMOLLM_REGEXES),
   tekken: spec([TEKKEN], { ignoreMerges: true, cleanSpaces: false, addBos: true }),
+  // DeepSeek Coder: line breaks alone, letters and punctuation with one leading space, CJK runs,
+  // single digits.
+  'deepseek-coder': spec(
+    ['[\\r\\n]', '\\s?\\p{L}+', '\\s?\\p{P}+', '[一-龥ࠀ-一가-퟿]+', '\\p{N}'],
+    { cleanSpaces: false },
+  ),
   mpt: spec([GPT2]),
   olmo: spec([GPT2]),
   exaone4: spec([GPT2]),
