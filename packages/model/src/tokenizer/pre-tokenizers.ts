@@ -59,10 +59,9 @@ const TABLE: Record<string, PreTokenizerSpec> = {
   tekken: spec([TEKKEN], { ignoreMerges: true, cleanSpaces: false, addBos: true }),
   // DeepSeek Coder: line breaks alone, letters and punctuation with one leading space, CJK runs,
   // single digits.
-  'deepseek-coder': spec(
-    ['[\\r\\n]', '\\s?\\p{L}+', '\\s?\\p{P}+', '[一-龥ࠀ-一가-퟿]+', '\\p{N}'],
-    { cleanSpaces: false },
-  ),
+  'deepseek-coder': spec(['[\\r\\n]', '\\s?\\p{L}+', '\\s?\\p{P}+', '[一-龥ࠀ-一가-퟿]+', '\\p{N}'], {
+    cleanSpaces: false,
+  }),
   mpt: spec([GPT2]),
   olmo: spec([GPT2]),
   exaone4: spec([GPT2]),
