@@ -191,56 +191,45 @@ export function dotPrepared(
   rowOffset: number,
   act: PreparedActivations,
 ): number {
-  const n = act.n;
-  switch (weightType) {
-    case GgmlType.Q8_0:
-      checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 34);
-      return dotQ8_0(row, rowOffset, act);
-    case GgmlType.Q4_0:
-      checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 18);
-      return dotQ4_0(row, rowOffset, act);
-    case GgmlType.Q5_0:
-      checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 22);
-      return dotQ5_0(row, rowOffset, act);
-    case GgmlType.Q4_1:
-      checkPrepared(act, GGML_TYPE_Q8_1, row, rowOffset, (n >> 5) * 20);
-      return dotQ_1(row, rowOffset, act, 4);
-    case GgmlType.Q5_1:
-      checkPrepared(act, GGML_TYPE_Q8_1, row, rowOffset, (n >> 5) * 24);
-      return dotQ_1(row, rowOffset, act, 5);
-    case GgmlType.IQ4_NL:
-      checkPrepared(act, GgmlType.Q8_0, row, rowOffset, (n >> 5) * 18);
-      return dotIQ4_NL(row, rowOffset, act);
-    case GgmlType.IQ4_XS:
-      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 136);
-      return dotIQ4_XS(row, rowOffset, act);
-    case GgmlType.Q2_K:
-      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 84);
-      return dotQ2_K(row, rowOffset, act);
-    case GgmlType.Q3_K:
-      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 110);
-      return dotQ3_K(row, rowOffset, act);
-    case GgmlType.Q4_K:
-      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 144);
-      return dotQ4_K(row, rowOffset, act);
-    case GgmlType.Q5_K:
-      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 176);
-      return dotQ5_K(row, rowOffset, act);
-    case GgmlType.Q6_K:
-      checkPrepared(act, GGML_TYPE_Q8_K, row, rowOffset, (n >> 8) * 210);
-      return dotQ6_K(row, rowOffset, act);
-    case GgmlType.F16:
-      checkPrepared(act, GgmlType.F16, row, rowOffset, n * 2);
-      return dotF16(row, rowOffset, act);
-    case GgmlType.BF16:
-      checkPrepared(act, GgmlType.BF16, row, rowOffset, n * 2);
-      return dotBf16(row, rowOffset, act);
-    case GgmlType.F32:
-      checkPrepared(act, GgmlType.F32, row, rowOffset, n * 4);
-      return dotF32(row, rowOffset, act);
-  }
-  return vecDotType(weightType); // throws UnsupportedTensorTypeError
+  const kernel = VEC_DOTS.get(weightType);
+  if (kernel === undefined) return vecDotType(weightType); // throws UnsupportedTensorTypeError
+  checkPrepared(
+    act,
+    kernel.vecDotType,
+    row,
+    rowOffset,
+    (act.n / kernel.blockSize) * kernel.typeSize,
+  );
+  return kernel.dot(row, rowOffset, act);
 }
+
+type VecDot = (row: Uint8Array, rowOffset: number, act: PreparedActivations) => number;
+
+/** Each weight type's vec_dot, with the activation type and block layout it checks rows against. */
+const VEC_DOTS: ReadonlyMap<
+  number,
+  { dot: VecDot; vecDotType: number; blockSize: number; typeSize: number }
+> = new Map(
+  (
+    [
+      [GgmlType.Q8_0, dotQ8_0],
+      [GgmlType.Q4_0, dotQ4_0],
+      [GgmlType.Q5_0, dotQ5_0],
+      [GgmlType.Q4_1, (row, o, act) => dotQ_1(row, o, act, 4)],
+      [GgmlType.Q5_1, (row, o, act) => dotQ_1(row, o, act, 5)],
+      [GgmlType.IQ4_NL, dotIQ4_NL],
+      [GgmlType.IQ4_XS, dotIQ4_XS],
+      [GgmlType.Q2_K, dotQ2_K],
+      [GgmlType.Q3_K, dotQ3_K],
+      [GgmlType.Q4_K, dotQ4_K],
+      [GgmlType.Q5_K, dotQ5_K],
+      [GgmlType.Q6_K, dotQ6_K],
+      [GgmlType.F16, dotF16],
+      [GgmlType.BF16, dotBf16],
+      [GgmlType.F32, dotF32],
+    ] as Array<[number, VecDot]>
+  ).map(([type, dot]) => [type, { dot, vecDotType: vecDotType(type), ...ggmlTypeTraits(type) }]),
+);
 
 function checkPrepared(
   act: PreparedActivations,

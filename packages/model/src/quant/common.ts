@@ -73,3 +73,17 @@ export function dotByBlocks(
   }
   return sum;
 }
+
+/**
+ * The 4-bit quant of element e (0..31) of a block whose 16 bytes of nibbles start at `qs` (byte j:
+ * element j in the low nibble, j + 16 in the high one), as Q4_0, Q4_1, Q5_0 and Q5_1 store them.
+ */
+export function nibbleAt(src: Uint8Array, qs: number, e: number): number {
+  const byte = src[qs + (e & 15)] as number;
+  return e < 16 ? byte & 15 : byte >> 4;
+}
+
+/** The fifth bit of element e (0..31) from the 4 bytes of bits at `qh` (Q5_0, Q5_1). */
+export function fifthBit(src: Uint8Array, qh: number, e: number): number {
+  return ((src[qh + (e >> 3)] as number) >> (e & 7)) & 1;
+}

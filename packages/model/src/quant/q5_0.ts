@@ -5,6 +5,7 @@
  * ggml's quantize_row_q5_0_ref and dequantize_row_q5_0.
  */
 
+import { fifthBit, nibbleAt } from './common.js';
 import { f16Table32 } from './half.js';
 import { quantizeSymmetric } from './q4_0.js';
 
@@ -13,13 +14,7 @@ const BLOCK_BYTES = 22;
 
 /** The 5-bit quant (0..31) of element e of the block at byte o. */
 export function q5_0Quant(src: Uint8Array, o: number, e: number): number {
-  const qh =
-    (src[o + 2] as number) |
-    ((src[o + 3] as number) << 8) |
-    ((src[o + 4] as number) << 16) |
-    ((src[o + 5] as number) << 24);
-  const byte = src[o + 6 + (e & 15)] as number;
-  return (e < 16 ? byte & 15 : byte >> 4) | (((qh >>> e) & 1) << 4);
+  return nibbleAt(src, o + 6, e) | (fifthBit(src, o + 2, e) << 4);
 }
 
 /** Decodes nb blocks from byte `srcOffset` into dst[dstOffset..], bit for bit as ggml. */

@@ -6,7 +6,7 @@
  * dequantize_row_q{4,5}_1.
  */
 
-import { putU16, truncToInt32 } from './common.js';
+import { fifthBit, nibbleAt, putU16, truncToInt32 } from './common.js';
 import { f16Table32, f32ToF16 } from './half.js';
 
 const QK = 32;
@@ -23,10 +23,9 @@ const Q5_1: Layout = { bits: 5, blockBytes: 24, qs: 8 };
 
 /** The quant (0..15 or 0..31) of element e of the block at byte o. */
 export function quant1(src: Uint8Array, o: number, e: number, bits: 4 | 5): number {
-  const byte = src[o + (bits === 4 ? 4 : 8) + (e & 15)] as number;
-  const low = e < 16 ? byte & 15 : byte >> 4;
-  if (bits === 4) return low;
-  return low | ((((src[o + 4 + (e >> 3)] as number) >> (e & 7)) & 1) << 4);
+  return bits === 4
+    ? nibbleAt(src, o + 4, e)
+    : nibbleAt(src, o + 8, e) | (fifthBit(src, o + 4, e) << 4);
 }
 
 function dequantize(
