@@ -77,7 +77,8 @@ export interface WebGpuExecutorInfo {
   arenaBytes: number;
   /**
    * Bytes of the device sampler: per-row parameters and results, and penalty lists sized for the
-   * worst step (every sequence penalizing as many distinct tokens as `maxModelLen` allows).
+   * worst step (every sequence penalizing as many distinct tokens as `maxModelLen` allows, plus
+   * its logit bias).
    */
   samplerBytes: number;
   /** Every device allocation together: what the executor holds at its peak, allocated once. */
