@@ -21,6 +21,7 @@ export const CHAT_PAGE = `<!doctype html>
   .user { align-self: flex-end; background: #2563eb; color: white; }
   .assistant { align-self: flex-start; background: #8882; }
   .error { align-self: center; color: #dc2626; }
+  .note { align-self: center; font-size: .8rem; opacity: .7; }
   form { display: flex; gap: .5rem; padding: .75rem; border-top: 1px solid #8884; }
   textarea { flex: 1; resize: none; font: inherit; padding: .5rem; border-radius: .5rem; min-height: 2.5rem; }
   button { font: inherit; padding: .5rem 1rem; border-radius: .5rem; }
@@ -44,10 +45,14 @@ const input = document.getElementById('input');
 const send = document.getElementById('send');
 const keyInput = document.getElementById('key');
 const history = [];
+// How many of the oldest messages no longer fit the model's context and are not sent.
+let forgotten = 0;
 let model = '';
 // Sampling settings from the address, e.g. /?temperature=0&max_tokens=128 for repeatable replies.
+// Without max_tokens the server lets a reply run to the end of the model's context (or its end of
+// text), as OpenAI's API does: a fixed default would not fit every model's context.
 const query = new URLSearchParams(location.search);
-const sampling = { max_tokens: 256 };
+const sampling = {};
 for (const name of ['temperature', 'top_p', 'max_tokens', 'seed']) {
   if (query.has(name)) sampling[name] = Number(query.get(name));
 }
@@ -67,6 +72,13 @@ function bubble(role, text) {
   return div;
 }
 
+function note(text) {
+  const div = document.createElement('div');
+  div.className = 'note';
+  div.textContent = text;
+  return div;
+}
+
 async function loadModel() {
   const response = await fetch('/v1/models', { headers: headers() });
   if (!response.ok) throw new Error((await response.json()).error.message);
@@ -74,16 +86,35 @@ async function loadModel() {
   document.getElementById('model').textContent = model;
 }
 
+// Opens the reply stream. When the conversation no longer fits the model's context, the oldest
+// exchanges are left out of what is sent (the page still shows them), one at a time, until it fits
+// or only the new message is left.
+async function request(messages) {
+  for (;;) {
+    const response = await fetch('/v1/chat/completions', {
+      method: 'POST',
+      headers: headers(),
+      body: JSON.stringify({ model, messages, stream: true, ...sampling }),
+    });
+    if (response.ok) return { response, messages };
+    const { error } = await response.json();
+    const oldest = messages.findIndex((m, i) => i > 0 && m.role === 'user');
+    if (error?.code !== 'context_length_exceeded' || oldest < 0) throw new Error(error?.message);
+    messages = messages.slice(oldest);
+  }
+}
+
 async function ask(content) {
   history.push({ role: 'user', content });
   bubble('user', content);
   const reply = bubble('assistant', '');
-  const response = await fetch('/v1/chat/completions', {
-    method: 'POST',
-    headers: headers(),
-    body: JSON.stringify({ model, messages: history, stream: true, ...sampling }),
-  });
-  if (!response.ok) throw new Error((await response.json()).error.message);
+  const sent = await request(history.slice(forgotten));
+  const { response } = sent;
+  const dropped = history.length - forgotten - sent.messages.length;
+  if (dropped > 0) {
+    forgotten += dropped;
+    log.insertBefore(note('earlier messages left out: they no longer fit the context'), reply);
+  }
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let text = '';
