@@ -48,18 +48,30 @@ export async function loadGgufModel(source: ByteSource): Promise<Model> {
       read: () => readGgufTensor(source, info),
     });
   }
-  const ropeFreqs = stored.get('rope_freqs.weight');
-  if (ropeFreqs) {
-    if (ropeFreqs.shape.length !== 1 || ropeFreqs.shape[0] !== config.headDim / 2) {
+  // Rope frequency factors: Llama 3's `rope_freqs`, Phi-3 LongRoPE's short and long factors.
+  const factorTensors = [
+    'rope_freqs.weight',
+    'rope_factors_short.weight',
+    'rope_factors_long.weight',
+  ];
+  for (const name of factorTensors) {
+    const t = stored.get(name);
+    if (t && (t.shape.length !== 1 || t.shape[0] !== config.rotaryDim / 2)) {
       throw new ModelFileError(
-        `tensor rope_freqs.weight has shape [${ropeFreqs.shape.join(', ')}], expected [${config.headDim / 2}]`,
+        `tensor ${name} has shape [${t.shape.join(', ')}], expected [${config.rotaryDim / 2}]`,
         'MODEL_BAD_SHAPE',
-        { file: source.name, tensor: 'rope_freqs.weight' },
+        { file: source.name, tensor: name },
       );
     }
   }
   const weights = await loadWeights(config, stored, source.name);
-  if (ropeFreqs) config.ropeFreqFactors = await readF32Vector(ropeFreqs);
+  const factors = (name: string) => {
+    const t = stored.get(name);
+    return t ? readF32Vector(t) : undefined;
+  };
+  config.ropeFreqFactors =
+    (await factors('rope_freqs.weight')) ?? (await factors('rope_factors_short.weight'));
+  config.ropeLongFreqFactors = await factors('rope_factors_long.weight');
   return {
     name: source.name,
     format: 'gguf',
@@ -106,7 +118,7 @@ export async function loadHfModel(files: HfModelFiles): Promise<Model> {
   for (const [i, index] of indexes.entries()) {
     const source = files.safetensors[i] as ByteSource;
     for (const info of index.tensors.values()) {
-      const name = ggufNameOfHfTensor(info.name);
+      const name = ggufNameOfHfTensor(info.name, config.architecture);
       if (name === undefined) continue;
       stored.set(name, {
         name,
@@ -128,6 +140,26 @@ export async function loadHfModel(files: HfModelFiles): Promise<Model> {
   }
   if (!config.tieWordEmbeddings && !stored.has('output.weight')) config.tieWordEmbeddings = true;
   const weights = await loadWeights(config, stored, files.name);
+  // Gemma's RMSNorm multiplies by (1 + w); llama.cpp's converter stores 1 + w, and so do we.
+  if (config.architecture === 'gemma2' || config.architecture === 'gemma3') {
+    const plusOne = (w: Float32Array | undefined) =>
+      w?.forEach((v, i) => {
+        w[i] = v + 1;
+      });
+    plusOne(weights.outputNorm);
+    for (const layer of weights.layers) {
+      for (const w of [
+        layer.attnNorm,
+        layer.ffnNorm,
+        layer.postAttnNorm,
+        layer.postFfnNorm,
+        layer.qNorm,
+        layer.kNorm,
+      ]) {
+        plusOne(w);
+      }
+    }
+  }
   const template = tokenizer.chatTemplate;
   return {
     name: files.name,

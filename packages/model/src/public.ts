@@ -15,6 +15,7 @@ export {
   type ModelConfig,
   type RopeStyle,
   SUPPORTED_ARCHITECTURES,
+  type YarnRopeScaling,
 } from './config.js';
 export { ModelFileError, type ModelFileErrorCode, type ModelFileErrorDetails } from './errors.js';
 export {
@@ -55,9 +56,27 @@ export {
   type GgufTypedValue,
   gguf,
 } from './gguf/writer.js';
+export { buildModelGraph, type GraphOptions, ropeSpec } from './graph/build.js';
+export type {
+  AddNode,
+  AttnPagedNode,
+  GetRowsNode,
+  GluNode,
+  GraphNode,
+  GraphOp,
+  GraphValue,
+  KvStoreNode,
+  ModelGraph,
+  MulMatNode,
+  MulMatOutput,
+  OutputRowsNode,
+  RmsNormNode,
+  RopeNode,
+  RopeSpec,
+  SoftcapNode,
+} from './graph/graph.js';
 export { type HfModelFiles, loadGgufModel, loadHfModel, type Model } from './load.js';
 export { dequantizeRow, dotRow, quantize, quantizeRow } from './quant/index.js';
-export { ropeInverseFrequencies } from './reference/ops.js';
 export {
   ReferenceExecutor,
   type ReferenceExecutorOptions,

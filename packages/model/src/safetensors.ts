@@ -1,4 +1,5 @@
 import type { ByteSource } from './byte-source.js';
+import type { Architecture } from './config.js';
 import { ModelFileError } from './errors.js';
 import { GgmlType } from './ggml-type.js';
 
@@ -176,27 +177,38 @@ export function encodeSafetensors(
 }
 
 /**
- * The GGUF-style name of a Hugging Face Llama/Qwen2/Mistral tensor name (`model.layers.3.self_attn.q_proj.weight`
+ * The GGUF-style name of a Hugging Face tensor name (`model.layers.3.self_attn.q_proj.weight`
  * → `blk.3.attn_q.weight`), or undefined for a tensor the model does not use (rotary caches).
  */
-export function ggufNameOfHfTensor(name: string): string | undefined {
+export function ggufNameOfHfTensor(name: string, architecture?: Architecture): string | undefined {
   const fixed: Record<string, string> = {
     'model.embed_tokens.weight': 'token_embd.weight',
     'model.norm.weight': 'output_norm.weight',
     'lm_head.weight': 'output.weight',
   };
-  if (name in fixed) return fixed[name];
-  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
+  // Gemma 3's multimodal checkpoints keep the language model under language_model.
+  const plain = name.replace(/^(model\.)?language_model\.(model\.)?/, 'model.');
+  if (plain in fixed) return fixed[plain];
+  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(plain);
   if (!m) return undefined;
+  const gemma = architecture === 'gemma2' || architecture === 'gemma3';
   const parts: Record<string, string> = {
     input_layernorm: 'attn_norm',
     'self_attn.q_proj': 'attn_q',
     'self_attn.k_proj': 'attn_k',
     'self_attn.v_proj': 'attn_v',
+    'self_attn.qkv_proj': 'attn_qkv',
+    'self_attn.q_norm': 'attn_q_norm',
+    'self_attn.k_norm': 'attn_k_norm',
     'self_attn.o_proj': 'attn_output',
-    post_attention_layernorm: 'ffn_norm',
+    // Gemma 2/3 norm the attention output with post_attention_layernorm and the feed-forward
+    // input with pre_feedforward_layernorm; the others use post_attention_layernorm for the latter.
+    post_attention_layernorm: gemma ? 'post_attention_norm' : 'ffn_norm',
+    pre_feedforward_layernorm: 'ffn_norm',
+    post_feedforward_layernorm: 'post_ffw_norm',
     'mlp.gate_proj': 'ffn_gate',
     'mlp.up_proj': 'ffn_up',
+    'mlp.gate_up_proj': 'ffn_up',
     'mlp.down_proj': 'ffn_down',
   };
   const part = parts[m[2] as string];

@@ -35,6 +35,21 @@ export interface SyntheticModelOptions {
   tieWordEmbeddings?: boolean;
   /** Q/K/V biases; default true for `qwen2`. */
   attentionBias?: boolean;
+  /** Values per attention head. Default `hiddenSize / numHeads` (Qwen3 and Gemma set their own). */
+  headDim?: number;
+  /** Share of each head that RoPE turns (`partial_rotary_factor`, Phi-4-mini's 0.75). Default 1. */
+  partialRotaryFactor?: number;
+  /** Sliding window of Gemma's local layers (`attention.sliding_window`). Default 4096 for gemma2, none for gemma3. */
+  slidingWindow?: number;
+  /** Of every this many layers, all but the last slide (Gemma 2: 2, Gemma 3: 6). */
+  slidingWindowPattern?: number;
+  /** Gemma 2's attention and final logit soft-capping. Default 50 and 30 for gemma2. */
+  attnLogitSoftcap?: number;
+  finalLogitSoftcap?: number;
+  /** Rope base of Gemma 3's local layers (`rope.freq_base_swa`); default unwritten (10000). */
+  ropeThetaSwa?: number;
+  /** Phi-3 LongRoPE: per-pair factors for short and long contexts, and the original context. */
+  longRope?: { short: number[]; long: number[]; originalContextLength: number; attnFactor: number };
   /**
    * Multiplies the output projection, so logits are spread far apart and greedy choices are
    * decided by the model, not by rounding. Default 1.
@@ -76,53 +91,127 @@ function vocabSizeOf(options: SyntheticModelOptions): number {
   return Array.isArray(tokens) ? tokens.length : (tokens.value as unknown[]).length;
 }
 
-/** The model's tensors in Hugging Face layout. */
+/** Values per head of a synthetic model. */
+function headDimOf(options: SyntheticModelOptions): number {
+  return options.headDim ?? options.hiddenSize / options.numHeads;
+}
+
+const isGemma = (arch: Architecture) => arch === 'gemma2' || arch === 'gemma3';
+
+/**
+ * The model's tensors in Hugging Face layout, with their GGUF names. Norm weights hold what GGUF
+ * stores (Gemma's `1 + w` included); the Hugging Face writer takes Gemma's 1 back off.
+ */
 function hfTensors(options: SyntheticModelOptions): HfTensor[] {
   const random = normals(options.seed ?? 1);
+  const arch = options.architecture;
   const d = options.hiddenSize;
   const ff = options.intermediateSize;
   const heads = options.numHeads;
   const kvHeads = options.numKvHeads ?? heads;
-  const hd = d / heads;
+  const hd = headDimOf(options);
   const vocab = vocabSizeOf(options);
-  const bias = options.attentionBias ?? options.architecture === 'qwen2';
+  const bias = options.attentionBias ?? arch === 'qwen2';
+  const gemma = isGemma(arch);
   const out: HfTensor[] = [];
-  const matrix = (hfName: string, ggufName: string, rows: number, cols: number, scale = 1) => {
+  const draw = (rows: number, cols: number, scale = 1) => {
     const values = new Float32Array(rows * cols);
     const std = scale / Math.sqrt(cols);
     for (let i = 0; i < values.length; i++) values[i] = random() * std;
-    out.push({ hfName, ggufName, shape: [rows, cols], values });
+    return values;
+  };
+  const matrix = (hfName: string, ggufName: string, rows: number, cols: number, scale = 1) => {
+    out.push({ hfName, ggufName, shape: [rows, cols], values: draw(rows, cols, scale) });
+  };
+  /** Two or three matrices drawn apart, stored as one (Phi-3's qkv_proj and gate_up_proj). */
+  const fused = (
+    hfName: string,
+    ggufName: string,
+    parts: Array<[number, number]>,
+    cols: number,
+  ) => {
+    const drawn = parts.map(([rows, scale]) => draw(rows, cols, scale));
+    const values = new Float32Array(drawn.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of drawn) {
+      values.set(p, at);
+      at += p.length;
+    }
+    out.push({ hfName, ggufName, shape: [values.length / cols, cols], values });
   };
   const vector = (hfName: string, ggufName: string, n: number, base: number, spread: number) => {
     const values = new Float32Array(n);
     for (let i = 0; i < n; i++) values[i] = base + random() * spread;
     out.push({ hfName, ggufName, shape: [n], values });
   };
-  // Embeddings are unit-variance per element, as a trained model's are after scaling by √d.
-  matrix('model.embed_tokens.weight', 'token_embd.weight', vocab, d, Math.sqrt(d));
+  // Embeddings are unit-variance per element, as a trained model's are after scaling by √d
+  // (Gemma scales them itself).
+  matrix('model.embed_tokens.weight', 'token_embd.weight', vocab, d, gemma ? 1 : Math.sqrt(d));
   for (let i = 0; i < options.numLayers; i++) {
     const hf = `model.layers.${i}.`;
     const gg = `blk.${i}.`;
     vector(`${hf}input_layernorm.weight`, `${gg}attn_norm.weight`, d, 1, 0.1);
-    matrix(`${hf}self_attn.q_proj.weight`, `${gg}attn_q.weight`, heads * hd, d, 2);
-    matrix(`${hf}self_attn.k_proj.weight`, `${gg}attn_k.weight`, kvHeads * hd, d, 2);
-    matrix(`${hf}self_attn.v_proj.weight`, `${gg}attn_v.weight`, kvHeads * hd, d);
+    if (arch === 'phi3') {
+      fused(
+        `${hf}self_attn.qkv_proj.weight`,
+        `${gg}attn_qkv.weight`,
+        [
+          [heads * hd, 2],
+          [kvHeads * hd, 2],
+          [kvHeads * hd, 1],
+        ],
+        d,
+      );
+    } else {
+      matrix(`${hf}self_attn.q_proj.weight`, `${gg}attn_q.weight`, heads * hd, d, 2);
+      matrix(`${hf}self_attn.k_proj.weight`, `${gg}attn_k.weight`, kvHeads * hd, d, 2);
+      matrix(`${hf}self_attn.v_proj.weight`, `${gg}attn_v.weight`, kvHeads * hd, d);
+    }
     if (bias) {
       vector(`${hf}self_attn.q_proj.bias`, `${gg}attn_q.bias`, heads * hd, 0, 0.5);
       vector(`${hf}self_attn.k_proj.bias`, `${gg}attn_k.bias`, kvHeads * hd, 0, 0.5);
       vector(`${hf}self_attn.v_proj.bias`, `${gg}attn_v.bias`, kvHeads * hd, 0, 0.5);
     }
+    if (arch === 'qwen3' || arch === 'gemma3') {
+      vector(`${hf}self_attn.q_norm.weight`, `${gg}attn_q_norm.weight`, hd, 1, 0.1);
+      vector(`${hf}self_attn.k_norm.weight`, `${gg}attn_k_norm.weight`, hd, 1, 0.1);
+    }
     matrix(`${hf}self_attn.o_proj.weight`, `${gg}attn_output.weight`, d, heads * hd);
-    vector(`${hf}post_attention_layernorm.weight`, `${gg}ffn_norm.weight`, d, 1, 0.1);
-    matrix(`${hf}mlp.gate_proj.weight`, `${gg}ffn_gate.weight`, ff, d);
-    matrix(`${hf}mlp.up_proj.weight`, `${gg}ffn_up.weight`, ff, d);
+    if (gemma) {
+      vector(`${hf}post_attention_layernorm.weight`, `${gg}post_attention_norm.weight`, d, 1, 0.1);
+      vector(`${hf}pre_feedforward_layernorm.weight`, `${gg}ffn_norm.weight`, d, 1, 0.1);
+    } else {
+      vector(`${hf}post_attention_layernorm.weight`, `${gg}ffn_norm.weight`, d, 1, 0.1);
+    }
+    if (arch === 'phi3') {
+      fused(
+        `${hf}mlp.gate_up_proj.weight`,
+        `${gg}ffn_up.weight`,
+        [
+          [ff, 1],
+          [ff, 1],
+        ],
+        d,
+      );
+    } else {
+      matrix(`${hf}mlp.gate_proj.weight`, `${gg}ffn_gate.weight`, ff, d);
+      matrix(`${hf}mlp.up_proj.weight`, `${gg}ffn_up.weight`, ff, d);
+    }
     matrix(`${hf}mlp.down_proj.weight`, `${gg}ffn_down.weight`, d, ff);
+    if (gemma) {
+      vector(`${hf}post_feedforward_layernorm.weight`, `${gg}post_ffw_norm.weight`, d, 1, 0.1);
+    }
   }
   vector('model.norm.weight', 'output_norm.weight', d, 1, 0.1);
-  if (!options.tieWordEmbeddings) {
+  if (!tiedEmbeddings(options)) {
     matrix('lm_head.weight', 'output.weight', vocab, d, options.logitScale ?? 1);
   }
   return out;
+}
+
+/** Whether the model reuses its embeddings as the output (always, for Gemma 2 in llama.cpp). */
+function tiedEmbeddings(options: SyntheticModelOptions): boolean {
+  return options.architecture === 'gemma2' || (options.tieWordEmbeddings ?? false);
 }
 
 /**
@@ -161,12 +250,22 @@ export function syntheticGguf(options: SyntheticModelOptions): Uint8Array[] {
   const heads = options.numHeads;
   const kvHeads = options.numKvHeads ?? heads;
   const d = options.hiddenSize;
+  const hd = headDimOf(options);
+  const rotaryDim = rotaryDimOf(options);
   const weightType = options.weightType ?? GgmlType.F32;
+  const interleaved = arch === 'llama' || arch === 'mistral' || arch === 'smollm3';
   const tensors: GgufTensorInput[] = [];
+  const vector = (name: string, values: Float32Array | number[]) =>
+    tensors.push({
+      name,
+      type: GgmlType.F32,
+      shape: [values.length],
+      data: quantize(GgmlType.F32, Float32Array.from(values)),
+    });
   for (const t of hfTensors(options)) {
     let values = t.values;
     const isMatrix = t.shape.length === 2;
-    if (arch !== 'qwen2' && /attn_[qk]\.weight$/.test(t.ggufName)) {
+    if (interleaved && /attn_[qk]\.weight$/.test(t.ggufName)) {
       values = permuteForInterleavedRope(
         values,
         t.ggufName.includes('attn_q') ? heads : kvHeads,
@@ -182,17 +281,38 @@ export function syntheticGguf(options: SyntheticModelOptions): Uint8Array[] {
     });
   }
   if (options.llama3RopeScaling) {
-    const factors = llama3RopeFreqFactors(
-      d / heads,
-      options.ropeTheta ?? 10000,
-      options.llama3RopeScaling,
+    vector(
+      'rope_freqs.weight',
+      llama3RopeFreqFactors(rotaryDim, options.ropeTheta ?? 10000, options.llama3RopeScaling),
     );
-    tensors.push({
-      name: 'rope_freqs.weight',
-      type: GgmlType.F32,
-      shape: [factors.length],
-      data: quantize(GgmlType.F32, factors),
-    });
+  }
+  const extra: Record<string, GgufMetadataInput> = {};
+  if (options.longRope) {
+    vector('rope_factors_short.weight', options.longRope.short);
+    vector('rope_factors_long.weight', options.longRope.long);
+    extra[`${arch}.rope.scaling.original_context_length`] = gguf.u32(
+      options.longRope.originalContextLength,
+    );
+    extra[`${arch}.rope.scaling.attn_factor`] = gguf.f32(options.longRope.attnFactor);
+  }
+  if (arch === 'gemma2' || (arch === 'gemma3' && options.slidingWindow !== undefined)) {
+    extra[`${arch}.attention.sliding_window`] = gguf.u32(options.slidingWindow ?? 4096);
+  }
+  if (options.slidingWindowPattern !== undefined) {
+    extra[`${arch}.attention.sliding_window_pattern`] = gguf.u32(options.slidingWindowPattern);
+  }
+  if (options.ropeThetaSwa !== undefined) {
+    extra[`${arch}.rope.freq_base_swa`] = gguf.f32(options.ropeThetaSwa);
+  }
+  if (arch === 'gemma2') {
+    extra[`${arch}.attn_logit_softcapping`] = gguf.f32(options.attnLogitSoftcap ?? 50);
+    extra[`${arch}.final_logit_softcapping`] = gguf.f32(options.finalLogitSoftcap ?? 30);
+  } else if (options.finalLogitSoftcap !== undefined) {
+    extra[`${arch}.final_logit_softcapping`] = gguf.f32(options.finalLogitSoftcap);
+  }
+  if (hd !== d / heads) {
+    extra[`${arch}.attention.key_length`] = gguf.u32(hd);
+    extra[`${arch}.attention.value_length`] = gguf.u32(hd);
   }
   const metadata: Record<string, GgufMetadataInput> = {
     'general.architecture': arch,
@@ -203,14 +323,20 @@ export function syntheticGguf(options: SyntheticModelOptions): Uint8Array[] {
     [`${arch}.feed_forward_length`]: options.intermediateSize,
     [`${arch}.attention.head_count`]: heads,
     [`${arch}.attention.head_count_kv`]: kvHeads,
-    [`${arch}.rope.dimension_count`]: d / heads,
+    [`${arch}.rope.dimension_count`]: rotaryDim,
     [`${arch}.rope.freq_base`]: gguf.f32(options.ropeTheta ?? 10000),
     [`${arch}.attention.layer_norm_rms_epsilon`]: gguf.f32(options.rmsNormEps ?? 1e-5),
     'general.file_type': gguf.u32(weightType === GgmlType.F32 ? 0 : 1),
+    ...extra,
     ...options.tokenizer,
     ...options.metadata,
   };
   return encodeGguf({ metadata, tensors });
+}
+
+/** Leading values of each head that RoPE turns. */
+function rotaryDimOf(options: SyntheticModelOptions): number {
+  return Math.floor(headDimOf(options) * (options.partialRotaryFactor ?? 1)) & ~1;
 }
 
 /**
@@ -241,12 +367,18 @@ export function syntheticHfModel(
   { shards = 1 }: { shards?: number } = {},
 ): { config: Record<string, unknown>; files: Map<string, Uint8Array[]> } {
   const arch = options.architecture;
-  const tensors: SafetensorsTensorInput[] = hfTensors(options).map((t) => ({
-    name: t.hfName,
-    dtype: 'F32',
-    shape: t.shape,
-    data: new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength),
-  }));
+  const gemmaNorm = /norm\.weight$/;
+  const tensors: SafetensorsTensorInput[] = hfTensors(options).map((t) => {
+    // Gemma's checkpoints hold w where its RMSNorm multiplies by 1 + w.
+    const values =
+      isGemma(arch) && gemmaNorm.test(t.ggufName) ? t.values.map((v) => v - 1) : t.values;
+    return {
+      name: t.hfName,
+      dtype: 'F32',
+      shape: t.shape,
+      data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    };
+  });
   const files = new Map<string, Uint8Array[]>();
   if (shards <= 1) files.set('model.safetensors', encodeSafetensors(tensors));
   else {
@@ -264,21 +396,31 @@ export function syntheticHfModel(
     ]);
   }
   const scaling = options.llama3RopeScaling;
+  const hd = headDimOf(options);
+  const classes: Record<Architecture, string> = {
+    llama: 'LlamaForCausalLM',
+    mistral: 'MistralForCausalLM',
+    qwen2: 'Qwen2ForCausalLM',
+    qwen3: 'Qwen3ForCausalLM',
+    gemma2: 'Gemma2ForCausalLM',
+    gemma3: 'Gemma3ForCausalLM',
+    phi3: 'Phi3ForCausalLM',
+    smollm3: 'SmolLM3ForCausalLM',
+  };
   const config: Record<string, unknown> = {
-    architectures: [
-      { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM', mistral: 'MistralForCausalLM' }[arch],
-    ],
-    model_type: arch,
+    architectures: [classes[arch]],
+    model_type: arch === 'gemma3' ? 'gemma3_text' : arch,
     vocab_size: vocabSizeOf(options),
     hidden_size: options.hiddenSize,
     intermediate_size: options.intermediateSize,
     num_hidden_layers: options.numLayers,
     num_attention_heads: options.numHeads,
     num_key_value_heads: options.numKvHeads ?? options.numHeads,
+    head_dim: hd,
     max_position_embeddings: options.contextLength ?? 2048,
     rope_theta: options.ropeTheta ?? 10000,
     rms_norm_eps: options.rmsNormEps ?? 1e-5,
-    tie_word_embeddings: options.tieWordEmbeddings ?? false,
+    tie_word_embeddings: tiedEmbeddings(options),
     rope_scaling: scaling
       ? {
           rope_type: 'llama3',
@@ -290,6 +432,30 @@ export function syntheticHfModel(
       : null,
   };
   if (arch !== 'qwen2') config.attention_bias = options.attentionBias ?? false;
+  if (options.partialRotaryFactor !== undefined) {
+    config.partial_rotary_factor = options.partialRotaryFactor;
+  }
+  if (options.longRope) {
+    config.original_max_position_embeddings = options.longRope.originalContextLength;
+    config.rope_scaling = {
+      rope_type: 'longrope',
+      short_factor: options.longRope.short,
+      long_factor: options.longRope.long,
+      original_max_position_embeddings: options.longRope.originalContextLength,
+    };
+  }
+  if (isGemma(arch)) {
+    config.query_pre_attn_scalar = hd;
+    config.hidden_activation = 'gelu_pytorch_tanh';
+    const window = arch === 'gemma2' ? (options.slidingWindow ?? 4096) : options.slidingWindow;
+    config.sliding_window = window ?? null;
+    config.sliding_window_pattern = options.slidingWindowPattern ?? (arch === 'gemma2' ? 2 : 6);
+    config.attn_logit_softcapping = arch === 'gemma2' ? (options.attnLogitSoftcap ?? 50) : null;
+    config.final_logit_softcapping =
+      arch === 'gemma2' ? (options.finalLogitSoftcap ?? 30) : (options.finalLogitSoftcap ?? null);
+    if (arch === 'gemma3') config.rope_local_base_freq = options.ropeThetaSwa ?? 10000;
+  }
+  if (arch === 'smollm3') config.no_rope_layer_interval = 4;
   files.set('config.json', [new TextEncoder().encode(JSON.stringify(config, null, 2))]);
   return { config, files };
 }

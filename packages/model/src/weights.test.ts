@@ -11,8 +11,8 @@ describe('loadWeights', () => {
       weightType: GgmlType.Q8_0,
       hiddenSize: 128,
     });
-    expect(weights.layers[0]!.wq.type).toBe(GgmlType.Q8_0);
-    expect(weights.layers[0]!.wq.rowBytes).toBe((128 / 32) * 34);
+    expect(weights.layers[0]!.wq!.type).toBe(GgmlType.Q8_0);
+    expect(weights.layers[0]!.wq!.rowBytes).toBe((128 / 32) * 34);
     expect(weights.byteLength / bytes.byteLength).toBeGreaterThan(0.9);
     expect(weights.byteLength / bytes.byteLength).toBeLessThanOrEqual(1);
   });

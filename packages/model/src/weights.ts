@@ -30,20 +30,34 @@ export interface WeightMatrix {
   data: Uint8Array;
 }
 
-/** One transformer block's weights. Norm weights and biases are small and held as f32. */
+/**
+ * One transformer block's weights, as the file stores them: Q, K and V apart (`wq`, `wk`, `wv`)
+ * or as one matrix (`wqkv`, Phi-3), gate and up apart or as one (`wUp` of twice the rows, gate
+ * first, with no `wGate`). Norm weights and biases are small and held as f32.
+ */
 export interface LayerWeights {
   attnNorm: Float32Array;
-  wq: WeightMatrix;
-  wk: WeightMatrix;
-  wv: WeightMatrix;
-  wo: WeightMatrix;
+  wq: WeightMatrix | undefined;
+  wk: WeightMatrix | undefined;
+  wv: WeightMatrix | undefined;
+  /** Q, K and V rows in one matrix. */
+  wqkv: WeightMatrix | undefined;
   bq: Float32Array | undefined;
   bk: Float32Array | undefined;
   bv: Float32Array | undefined;
+  bqkv: Float32Array | undefined;
+  /** Per-head RMS norm weights of Q and K (`headDim` each; Qwen3, Gemma 3). */
+  qNorm: Float32Array | undefined;
+  kNorm: Float32Array | undefined;
+  wo: WeightMatrix;
+  /** Norm of the attention output before the residual add (Gemma 2/3). */
+  postAttnNorm: Float32Array | undefined;
   ffnNorm: Float32Array;
-  wGate: WeightMatrix;
+  wGate: WeightMatrix | undefined;
   wUp: WeightMatrix;
   wDown: WeightMatrix;
+  /** Norm of the feed-forward output before the residual add (Gemma 2/3). */
+  postFfnNorm: Float32Array | undefined;
 }
 
 /** All of a model's weights. `output` is `tokenEmbedding` when the embeddings are tied. */
@@ -58,6 +72,8 @@ export interface ModelWeights {
 
 /**
  * Reads and checks every weight a config needs: presence, shape and type, before any is used.
+ * Which optional tensors a layer has (biases, q/k norms, post-norms, fused QKV or gate·up) is read
+ * from the file: a layer has them all or none, as the first layer has them.
  * @throws ModelFileError `MODEL_MISSING_TENSOR` or `MODEL_BAD_SHAPE`, naming the tensor and file
  */
 export async function loadWeights(
@@ -86,6 +102,14 @@ export async function loadWeights(
     }
     ggmlTypeTraits(t.type);
   };
+  const qDim = numHeads * headDim;
+  const kvDim = numKvHeads * headDim;
+  const has = (name: string) => tensors.has(`blk.0.${name}`);
+  const fusedQkv = has('attn_qkv.weight') && !has('attn_q.weight');
+  const fusedGateUp = !has('ffn_gate.weight') && has('ffn_up.weight');
+  const bias = config.attentionBias;
+  const qkNorm = has('attn_q_norm.weight');
+  const postNorms = has('post_attention_norm.weight');
   // Check everything before reading anything, so a bad file costs no I/O.
   const plan: Array<[string, readonly number[]]> = [
     ['token_embd.weight', [d, vocabSize]],
@@ -94,24 +118,32 @@ export async function loadWeights(
   if (!config.tieWordEmbeddings) plan.push(['output.weight', [d, vocabSize]]);
   for (let i = 0; i < config.numLayers; i++) {
     const b = `blk.${i}.`;
-    plan.push(
-      [`${b}attn_norm.weight`, [d]],
-      [`${b}attn_q.weight`, [d, numHeads * headDim]],
-      [`${b}attn_k.weight`, [d, numKvHeads * headDim]],
-      [`${b}attn_v.weight`, [d, numKvHeads * headDim]],
-      [`${b}attn_output.weight`, [numHeads * headDim, d]],
-      [`${b}ffn_norm.weight`, [d]],
-      [`${b}ffn_gate.weight`, [d, ff]],
-      [`${b}ffn_up.weight`, [d, ff]],
-      [`${b}ffn_down.weight`, [ff, d]],
-    );
-    if (config.attentionBias) {
+    plan.push([`${b}attn_norm.weight`, [d]]);
+    if (fusedQkv) {
+      plan.push([`${b}attn_qkv.weight`, [d, qDim + 2 * kvDim]]);
+      if (bias) plan.push([`${b}attn_qkv.bias`, [qDim + 2 * kvDim]]);
+    } else {
       plan.push(
-        [`${b}attn_q.bias`, [numHeads * headDim]],
-        [`${b}attn_k.bias`, [numKvHeads * headDim]],
-        [`${b}attn_v.bias`, [numKvHeads * headDim]],
+        [`${b}attn_q.weight`, [d, qDim]],
+        [`${b}attn_k.weight`, [d, kvDim]],
+        [`${b}attn_v.weight`, [d, kvDim]],
       );
+      if (bias) {
+        plan.push(
+          [`${b}attn_q.bias`, [qDim]],
+          [`${b}attn_k.bias`, [kvDim]],
+          [`${b}attn_v.bias`, [kvDim]],
+        );
+      }
     }
+    if (qkNorm)
+      plan.push([`${b}attn_q_norm.weight`, [headDim]], [`${b}attn_k_norm.weight`, [headDim]]);
+    plan.push([`${b}attn_output.weight`, [qDim, d]], [`${b}ffn_norm.weight`, [d]]);
+    if (postNorms)
+      plan.push([`${b}post_attention_norm.weight`, [d]], [`${b}post_ffw_norm.weight`, [d]]);
+    if (fusedGateUp) plan.push([`${b}ffn_up.weight`, [d, 2 * ff]]);
+    else plan.push([`${b}ffn_gate.weight`, [d, ff]], [`${b}ffn_up.weight`, [d, ff]]);
+    plan.push([`${b}ffn_down.weight`, [ff, d]]);
   }
   for (const [name, shape] of plan) check(need(name), shape);
 
@@ -132,7 +164,7 @@ export async function loadWeights(
     byteLength += out.byteLength;
     return out;
   };
-  const optionalVector = (name: string) => (tensors.has(name) ? vector(name) : undefined);
+  const when = <T>(yes: boolean, read: () => Promise<T>) => (yes ? read() : undefined);
 
   const tokenEmbedding = await matrix('token_embd.weight');
   const layers: LayerWeights[] = [];
@@ -140,17 +172,23 @@ export async function loadWeights(
     const b = `blk.${i}.`;
     layers.push({
       attnNorm: await vector(`${b}attn_norm.weight`),
-      wq: await matrix(`${b}attn_q.weight`),
-      wk: await matrix(`${b}attn_k.weight`),
-      wv: await matrix(`${b}attn_v.weight`),
+      wq: await when(!fusedQkv, () => matrix(`${b}attn_q.weight`)),
+      wk: await when(!fusedQkv, () => matrix(`${b}attn_k.weight`)),
+      wv: await when(!fusedQkv, () => matrix(`${b}attn_v.weight`)),
+      wqkv: await when(fusedQkv, () => matrix(`${b}attn_qkv.weight`)),
+      bq: await when(bias && !fusedQkv, () => vector(`${b}attn_q.bias`)),
+      bk: await when(bias && !fusedQkv, () => vector(`${b}attn_k.bias`)),
+      bv: await when(bias && !fusedQkv, () => vector(`${b}attn_v.bias`)),
+      bqkv: await when(bias && fusedQkv, () => vector(`${b}attn_qkv.bias`)),
+      qNorm: await when(qkNorm, () => vector(`${b}attn_q_norm.weight`)),
+      kNorm: await when(qkNorm, () => vector(`${b}attn_k_norm.weight`)),
       wo: await matrix(`${b}attn_output.weight`),
-      bq: await optionalVector(`${b}attn_q.bias`),
-      bk: await optionalVector(`${b}attn_k.bias`),
-      bv: await optionalVector(`${b}attn_v.bias`),
+      postAttnNorm: await when(postNorms, () => vector(`${b}post_attention_norm.weight`)),
       ffnNorm: await vector(`${b}ffn_norm.weight`),
-      wGate: await matrix(`${b}ffn_gate.weight`),
+      wGate: await when(!fusedGateUp, () => matrix(`${b}ffn_gate.weight`)),
       wUp: await matrix(`${b}ffn_up.weight`),
       wDown: await matrix(`${b}ffn_down.weight`),
+      postFfnNorm: await when(postNorms, () => vector(`${b}post_ffw_norm.weight`)),
     });
   }
   return {

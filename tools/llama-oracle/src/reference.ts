@@ -45,3 +45,42 @@ export async function referenceGreedy(
   const text = model.tokenizer.decode(tokens, { skipSpecialTokens: true });
   return { prompt: ids, tokens, text, minGap };
 }
+
+/** One step of {@link referenceAlong}: where our greedy choice and llama.cpp's stand. */
+export interface AlongStep {
+  /** Our greedy choice. */
+  ours: number;
+  /** llama.cpp's. */
+  theirs: number;
+  /** Our top logit minus our logit for llama.cpp's choice: 0 where we agree. */
+  behind: number;
+}
+
+/**
+ * Our logits along llama.cpp's own greedy path (each step is fed llama.cpp's token, so one near
+ * tie does not send the two continuations apart): what we would have chosen at each step, and by
+ * how much llama.cpp's choice trails ours where they differ.
+ */
+export async function referenceAlong(
+  path: string,
+  prompt: number[],
+  theirs: readonly number[],
+): Promise<AlongStep[]> {
+  const model = await loadModel(path);
+  const blockSize = 16;
+  const numBlocks = Math.ceil((prompt.length + theirs.length) / blockSize);
+  const exec = new ReferenceExecutor(model, { numBlocks, blockSize });
+  const blockTable = Array.from({ length: numBlocks }, (_, i) => i);
+  const steps: AlongStep[] = [];
+  let next = prompt;
+  let start = 0;
+  for (const token of theirs) {
+    const [logits] = exec.forward(sequenceBatch({ tokenIds: next, start, blockTable, blockSize }));
+    let best = 0;
+    for (let i = 1; i < logits!.length; i++) if (logits![i]! > logits![best]!) best = i;
+    steps.push({ ours: best, theirs: token, behind: logits![best]! - logits![token]! });
+    start += next.length;
+    next = [token];
+  }
+  return steps;
+}

@@ -1,4 +1,5 @@
-import type { ModelConfig } from '../config.js';
+import type { RopeSpec } from '../graph/graph.js';
+import { f16ToF32, f32ToF16 } from '../quant/half.js';
 import { dotPrepared, type PreparedActivations, prepareActivations } from '../quant/index.js';
 import type { WeightMatrix } from '../weights.js';
 
@@ -47,32 +48,24 @@ export function matmul(
   }
 }
 
-/** Inverse rotary frequencies per pair: `theta^(-2i/d) / freqFactor[i] / linearScale`. */
-export function ropeInverseFrequencies(config: ModelConfig): Float64Array {
-  const half = config.headDim / 2;
-  const out = new Float64Array(half);
-  for (let i = 0; i < half; i++) {
-    const factor = config.ropeFreqFactors ? (config.ropeFreqFactors[i] as number) : 1;
-    out[i] = config.ropeTheta ** ((-2 * i) / config.headDim) / factor / config.ropeLinearScale;
-  }
-  return out;
-}
-
-/** Rotates `numHeads` heads of `headDim` at `offset` in `x` for position `pos`, in place. */
+/**
+ * Rotates `numHeads` heads at `offset` in `x` for position `pos`, in place: pair `i` of each
+ * head's first `rotaryDim` values turns by `pos · inverseFrequencies[i]` and is scaled by
+ * `attnFactor`; the rest of the head passes through.
+ */
 export function applyRope(
   x: Float32Array,
   offset: number,
   numHeads: number,
-  headDim: number,
   pos: number,
-  inverseFrequencies: Float64Array,
-  style: 'interleaved' | 'neox',
+  rope: RopeSpec,
 ): void {
-  const half = headDim / 2;
+  const { headDim, rotaryDim, inverseFrequencies, attnFactor, style } = rope;
+  const half = rotaryDim / 2;
   for (let i = 0; i < half; i++) {
     const angle = pos * (inverseFrequencies[i] as number);
-    const cos = Math.cos(angle);
-    const sin = Math.sin(angle);
+    const cos = Math.cos(angle) * attnFactor;
+    const sin = Math.sin(angle) * attnFactor;
     for (let h = 0; h < numHeads; h++) {
       const base = offset + h * headDim;
       const a = style === 'interleaved' ? base + 2 * i : base + i;
@@ -85,10 +78,39 @@ export function applyRope(
   }
 }
 
-/** `gate = silu(gate) * up`, elementwise over `n` values. */
-export function swiglu(gate: Float32Array, up: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const g = gate[i] as number;
-    gate[i] = (g / (1 + Math.exp(-g))) * (up[i] as number);
+/**
+ * GELU, tanh approximation, as ggml's CPU backend computes it: the input rounded to f16, the
+ * result looked up in a table of f16 values (`ggml_table_gelu_f16`); exact outside (-10, 10).
+ */
+function geluF16(x: number): number {
+  if (x <= -10) return 0;
+  if (x >= 10) return x;
+  const h = f16ToF32(f32ToF16(x));
+  const g = Math.fround(
+    0.5 * h * (1 + Math.tanh(Math.fround(0.7978845608028654 * h * (1 + 0.044715 * h * h)))),
+  );
+  return f16ToF32(f32ToF16(g));
+}
+
+/** `out = act(gate) · up`, elementwise over `n` values: SwiGLU or GeGLU. */
+export function glu(
+  activation: 'silu' | 'gelu_tanh',
+  gate: Float32Array,
+  up: Float32Array,
+  out: Float32Array,
+  n: number,
+): void {
+  if (activation === 'silu') {
+    for (let i = 0; i < n; i++) {
+      const g = gate[i] as number;
+      out[i] = (g / (1 + Math.exp(-g))) * (up[i] as number);
+    }
+  } else {
+    for (let i = 0; i < n; i++) out[i] = geluF16(gate[i] as number) * (up[i] as number);
   }
+}
+
+/** `x = tanh(x / cap) · cap`, in place over `n` values. */
+export function softcap(x: Float32Array, n: number, cap: number): void {
+  for (let i = 0; i < n; i++) x[i] = Math.tanh((x[i] as number) / cap) * cap;
 }

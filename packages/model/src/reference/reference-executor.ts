@@ -6,6 +6,8 @@ import {
   type KvCacheShape,
   type ModelExecutor,
 } from '../executor.js';
+import { buildModelGraph } from '../graph/build.js';
+import type { AttnPagedNode, ModelGraph, MulMatNode, MulMatOutput } from '../graph/graph.js';
 import {
   createPreparedActivations,
   dequantizeRow,
@@ -14,7 +16,7 @@ import {
 import { sampleSequences } from '../sampling.js';
 import { validateBatch } from '../validate-batch.js';
 import type { ModelWeights } from '../weights.js';
-import { applyRope, matmul, rmsNorm, ropeInverseFrequencies, swiglu } from './ops.js';
+import { applyRope, glu, matmul, rmsNorm, softcap } from './ops.js';
 
 /** Options of {@link ReferenceExecutor}. */
 export interface ReferenceExecutorOptions {
@@ -26,45 +28,55 @@ export interface ReferenceExecutorOptions {
   numHostBlocks?: number;
 }
 
-/** Activation buffers, grown to the largest batch seen and reused. */
+/** Activation buffers, one per graph value, grown to the largest batch seen and reused. */
 class Scratch {
-  tokens = 0;
-  x = new Float32Array(0);
-  h = new Float32Array(0);
-  q = new Float32Array(0);
-  k = new Float32Array(0);
-  v = new Float32Array(0);
-  attn = new Float32Array(0);
-  gate = new Float32Array(0);
-  up = new Float32Array(0);
+  private rows = 0;
+  private sampledRows = 0;
+  readonly values = new Map<string, Float32Array>();
   /** One prepared activation row per token, for the matmuls. */
   acts: PreparedActivations[] = [];
   scores = new Float32Array(0);
+  /** The whole output of a `mul_mat` with several outputs, before it is split. */
+  private fused = new Float32Array(0);
   private readonly width: number;
-  constructor(private readonly config: ModelConfig) {
-    this.width = Math.max(
-      config.hiddenSize,
-      config.intermediateSize,
-      config.numHeads * config.headDim,
-    );
+  constructor(private readonly graph: ModelGraph) {
+    this.width = Math.max(...Object.values(graph.values).map((v) => v.width));
   }
-  ensure(tokens: number, context: number): void {
-    const c = this.config;
-    if (tokens > this.tokens) {
-      const qDim = c.numHeads * c.headDim;
-      const kvDim = c.numKvHeads * c.headDim;
-      this.x = new Float32Array(tokens * c.hiddenSize);
-      this.h = new Float32Array(tokens * Math.max(c.hiddenSize, qDim));
-      this.q = new Float32Array(tokens * qDim);
-      this.k = new Float32Array(tokens * kvDim);
-      this.v = new Float32Array(tokens * kvDim);
-      this.attn = new Float32Array(tokens * qDim);
-      this.gate = new Float32Array(tokens * c.intermediateSize);
-      this.up = new Float32Array(tokens * c.intermediateSize);
-      while (this.acts.length < tokens) this.acts.push(createPreparedActivations(this.width));
-      this.tokens = tokens;
+  ensure(tokens: number, sampled: number, context: number): void {
+    if (tokens > this.rows || sampled > this.sampledRows) {
+      this.rows = Math.max(tokens, this.rows);
+      this.sampledRows = Math.max(sampled, this.sampledRows);
+      for (const [name, v] of Object.entries(this.graph.values)) {
+        const rows = v.rows === 'tokens' ? this.rows : this.sampledRows;
+        this.values.set(name, new Float32Array(rows * v.width));
+      }
+      while (this.acts.length < this.rows) this.acts.push(createPreparedActivations(this.width));
     }
     if (context > this.scores.length) this.scores = new Float32Array(context);
+  }
+  /** Room for a split `mul_mat`'s whole output over `rows` rows. */
+  split(node: MulMatNode, rows: number): Float32Array {
+    const n = rows * node.weight.rows;
+    if (this.fused.length < n) this.fused = new Float32Array(n);
+    return this.fused;
+  }
+}
+
+/** Copies each output's columns of a split `mul_mat` result to its own activation. */
+function splitRows(
+  all: Float32Array,
+  rows: number,
+  outputs: readonly MulMatOutput[],
+  val: (name: string) => Float32Array,
+): void {
+  const width = outputs.reduce((n, o) => n + o.rows, 0);
+  let at = 0;
+  for (const o of outputs) {
+    const out = val(o.value);
+    for (let t = 0; t < rows; t++) {
+      out.set(all.subarray(t * width + at, t * width + at + o.rows), t * o.rows);
+    }
+    at += o.rows;
   }
 }
 
@@ -76,13 +88,13 @@ class Scratch {
 export class ReferenceExecutor implements ModelExecutor {
   readonly config: ModelConfig;
   readonly kvCache: KvCacheShape;
-  private readonly weights: ModelWeights;
+  /** The forward pass this executor interprets, node by node. */
+  readonly graph: ModelGraph;
   private readonly kvDim: number;
   private keys: Float32Array[];
   private values: Float32Array[];
   private hostKeys: Float32Array[];
   private hostValues: Float32Array[];
-  private readonly inverseFrequencies: Float64Array;
   private readonly scratch: Scratch;
   private disposed = false;
 
@@ -99,18 +111,17 @@ export class ReferenceExecutor implements ModelExecutor {
       throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
     }
     this.config = model.config;
-    this.weights = model.weights;
+    this.graph = buildModelGraph(model.config, model.weights);
     this.kvCache = { numBlocks: options.numBlocks, numHostBlocks, blockSize };
-    this.kvDim = model.config.numKvHeads * model.config.headDim;
+    this.kvDim = this.graph.kvDim;
     const slots = options.numBlocks * blockSize * this.kvDim;
     const hostSlots = numHostBlocks * blockSize * this.kvDim;
-    const layers = model.config.numLayers;
+    const layers = this.graph.kvLayers;
     this.keys = Array.from({ length: layers }, () => new Float32Array(slots));
     this.values = Array.from({ length: layers }, () => new Float32Array(slots));
     this.hostKeys = Array.from({ length: layers }, () => new Float32Array(hostSlots));
     this.hostValues = Array.from({ length: layers }, () => new Float32Array(hostSlots));
-    this.inverseFrequencies = ropeInverseFrequencies(model.config);
-    this.scratch = new Scratch(model.config);
+    this.scratch = new Scratch(this.graph);
   }
 
   async execute(
@@ -135,107 +146,162 @@ export class ReferenceExecutor implements ModelExecutor {
       throw new ExecutorError('the executor has been disposed', 'EXECUTOR_DISPOSED');
     validateBatch(batch, this.kvCache, this.config.vocabSize);
     this.moveBlocks(batch);
-    const c = this.config;
-    const w = this.weights;
     const T = batch.tokenIds.length;
-    const d = c.hiddenSize;
-    const qDim = c.numHeads * c.headDim;
-    const kvDim = this.kvDim;
-    const ff = c.intermediateSize;
+    const sampledRows: number[] = [];
     let maxContext = 0;
-    for (const s of batch.sequences) maxContext = Math.max(maxContext, s.start + s.numTokens);
-    const sc = this.scratch;
-    sc.ensure(T, maxContext);
-    const { x, h, q, k, v, attn, gate, up, acts } = sc;
-
-    for (let t = 0; t < T; t++) {
-      const id = batch.tokenIds[t] as number;
-      const e = w.tokenEmbedding;
-      dequantizeRow(e.type, e.data, id * e.rowBytes, x, t * d, d);
-    }
-    for (let l = 0; l < c.numLayers; l++) {
-      const layer = w.layers[l]!;
-      for (let t = 0; t < T; t++) rmsNorm(x, t * d, layer.attnNorm, c.rmsNormEps, h, t * d);
-      matmul(layer.wq, h, T, q, acts, layer.bq);
-      matmul(layer.wk, h, T, k, acts, layer.bk);
-      matmul(layer.wv, h, T, v, acts, layer.bv);
-      const keys = this.keys[l]!;
-      const values = this.values[l]!;
-      for (let t = 0; t < T; t++) {
-        const pos = batch.positions[t] as number;
-        applyRope(q, t * qDim, c.numHeads, c.headDim, pos, this.inverseFrequencies, c.ropeStyle);
-        applyRope(k, t * kvDim, c.numKvHeads, c.headDim, pos, this.inverseFrequencies, c.ropeStyle);
-        const slot = batch.slotMapping[t] as number;
-        keys.set(k.subarray(t * kvDim, (t + 1) * kvDim), slot * kvDim);
-        values.set(v.subarray(t * kvDim, (t + 1) * kvDim), slot * kvDim);
-      }
-      this.attention(batch, q, attn, keys, values);
-      matmul(layer.wo, attn, T, h, acts);
-      for (let i = 0; i < T * d; i++) x[i] = (x[i] as number) + (h[i] as number);
-      for (let t = 0; t < T; t++) rmsNorm(x, t * d, layer.ffnNorm, c.rmsNormEps, h, t * d);
-      matmul(layer.wGate, h, T, gate, acts);
-      matmul(layer.wUp, h, T, up, acts);
-      swiglu(gate, up, T * ff);
-      matmul(layer.wDown, gate, T, h, acts);
-      for (let i = 0; i < T * d; i++) x[i] = (x[i] as number) + (h[i] as number);
-    }
-
-    const out: Float32Array[] = [];
-    const normed = new Float32Array(d);
     for (const s of batch.sequences) {
-      if (!s.sample) continue;
-      const last = s.offset + s.numTokens - 1;
-      rmsNorm(x, last * d, w.outputNorm, c.rmsNormEps, normed, 0);
-      const logits = new Float32Array(c.vocabSize);
-      matmul(w.output, normed, 1, logits, acts);
-      out.push(logits);
+      maxContext = Math.max(maxContext, s.start + s.numTokens);
+      if (s.sample) sampledRows.push(s.offset + s.numTokens - 1);
     }
-    return out;
+    const S = sampledRows.length;
+    const sc = this.scratch;
+    sc.ensure(T, S, maxContext);
+    const { graph } = this;
+    const val = (name: string) => sc.values.get(name)!;
+    const rowsOf = (name: string) => (graph.values[name]!.rows === 'tokens' ? T : S);
+    for (const node of graph.nodes) {
+      switch (node.op) {
+        case 'get_rows': {
+          const x = val(node.out);
+          const e = node.weight;
+          const d = e.cols;
+          for (let t = 0; t < T; t++) {
+            dequantizeRow(e.type, e.data, (batch.tokenIds[t] as number) * e.rowBytes, x, t * d, d);
+          }
+          if (node.scale !== 1) {
+            // ggml multiplies in f32: the scale is rounded to f32 first.
+            const scale = Math.fround(node.scale);
+            for (let i = 0; i < T * d; i++) x[i] = Math.fround((x[i] as number) * scale);
+          }
+          break;
+        }
+        case 'rms_norm': {
+          const input = val(node.input);
+          const out = val(node.out);
+          const n = node.weight.length;
+          const groups = (rowsOf(node.input) * graph.values[node.input]!.width) / n;
+          for (let g = 0; g < groups; g++) rmsNorm(input, g * n, node.weight, node.eps, out, g * n);
+          break;
+        }
+        case 'mul_mat': {
+          const rows = rowsOf(node.input);
+          const out =
+            node.outputs.length === 1 ? val(node.outputs[0]!.value) : sc.split(node, rows);
+          matmul(node.weight, val(node.input), rows, out, sc.acts, node.bias);
+          if (node.outputs.length > 1) splitRows(out, rows, node.outputs, val);
+          break;
+        }
+        case 'rope': {
+          const x = val(node.value);
+          const width = graph.values[node.value]!.width;
+          for (let t = 0; t < T; t++) {
+            applyRope(x, t * width, node.heads, batch.positions[t] as number, node.rope);
+          }
+          break;
+        }
+        case 'kv_store': {
+          const k = val(node.k);
+          const v = val(node.v);
+          const kvDim = this.kvDim;
+          const keys = this.keys[node.kvLayer]!;
+          const values = this.values[node.kvLayer]!;
+          for (let t = 0; t < T; t++) {
+            const slot = batch.slotMapping[t] as number;
+            keys.set(k.subarray(t * kvDim, (t + 1) * kvDim), slot * kvDim);
+            values.set(v.subarray(t * kvDim, (t + 1) * kvDim), slot * kvDim);
+          }
+          break;
+        }
+        case 'attn_paged':
+          this.attention(batch, node, val(node.q), val(node.out));
+          break;
+        case 'glu':
+          glu(
+            node.activation,
+            val(node.gate),
+            val(node.up),
+            val(node.out),
+            T * graph.values[node.out]!.width,
+          );
+          break;
+        case 'add': {
+          const a = val(node.a);
+          const b = val(node.b);
+          const out = val(node.out);
+          const n = rowsOf(node.out) * graph.values[node.out]!.width;
+          for (let i = 0; i < n; i++) out[i] = (a[i] as number) + (b[i] as number);
+          break;
+        }
+        case 'output_rows': {
+          const input = val(node.input);
+          const out = val(node.out);
+          const w = graph.values[node.input]!.width;
+          sampledRows.forEach((t, i) => {
+            out.set(input.subarray(t * w, (t + 1) * w), i * w);
+          });
+          break;
+        }
+        case 'softcap': {
+          const x = val(node.value);
+          const n = rowsOf(node.value) * graph.values[node.value]!.width;
+          softcap(x, n, node.cap);
+          break;
+        }
+      }
+    }
+    const logits = val(graph.logits);
+    const V = graph.values[graph.logits]!.width;
+    return Array.from({ length: S }, (_, i) => logits.slice(i * V, (i + 1) * V));
   }
 
-  /** Causal attention of each token over its sequence's cached positions `[0, position]`. */
+  /**
+   * Causal attention of each token over its sequence's cached positions: `[0, position]`, or the
+   * last `slidingWindow` of them.
+   */
   private attention(
     batch: ForwardBatch,
+    node: AttnPagedNode,
     q: Float32Array,
     out: Float32Array,
-    keys: Float32Array,
-    values: Float32Array,
   ): void {
-    const c = this.config;
-    const hd = c.headDim;
-    const qDim = c.numHeads * hd;
+    const hd = node.headDim;
+    const qDim = node.heads * hd;
     const kvDim = this.kvDim;
-    const group = c.numHeads / c.numKvHeads;
+    const group = node.heads / node.kvHeads;
     const bs = this.kvCache.blockSize;
-    const scale = 1 / Math.sqrt(hd);
+    const keys = this.keys[node.kvLayer]!;
+    const values = this.values[node.kvLayer]!;
+    const { scale, softcap: cap, slidingWindow } = node;
     const scores = this.scratch.scores;
     for (const s of batch.sequences) {
       for (let i = 0; i < s.numTokens; i++) {
         const t = s.offset + i;
-        const context = (batch.positions[t] as number) + 1;
-        for (let head = 0; head < c.numHeads; head++) {
+        const position = batch.positions[t] as number;
+        const first = slidingWindow > 0 ? Math.max(0, position - slidingWindow + 1) : 0;
+        for (let head = 0; head < node.heads; head++) {
           const qBase = t * qDim + head * hd;
           const kvHead = Math.floor(head / group) * hd;
           let max = Number.NEGATIVE_INFINITY;
-          for (let p = 0; p < context; p++) {
+          for (let p = first; p <= position; p++) {
             const slot = (s.blockTable[Math.floor(p / bs)] as number) * bs + (p % bs);
             const kBase = slot * kvDim + kvHead;
             let dot = 0;
             for (let j = 0; j < hd; j++)
               dot += (q[qBase + j] as number) * (keys[kBase + j] as number);
-            const score = dot * scale;
+            let score = dot * scale;
+            if (cap > 0) score = Math.tanh(score / cap) * cap;
             scores[p] = score;
             if (score > max) max = score;
           }
           let sum = 0;
-          for (let p = 0; p < context; p++) {
+          for (let p = first; p <= position; p++) {
             const e = Math.exp((scores[p] as number) - max);
             scores[p] = e;
             sum += e;
           }
           const oBase = t * qDim + head * hd;
           out.fill(0, oBase, oBase + hd);
-          for (let p = 0; p < context; p++) {
+          for (let p = first; p <= position; p++) {
             const slot = (s.blockTable[Math.floor(p / bs)] as number) * bs + (p % bs);
             const vBase = slot * kvDim + kvHead;
             const weight = (scores[p] as number) / sum;
