@@ -3,56 +3,35 @@
 import {
   type Architecture,
   byteLevelTokenizer,
-  dequantizeRow,
-  type ForwardBatch,
   GgmlType,
   type GgmlTypeName,
   loadSyntheticModel,
   type Model,
   type ModelExecutor,
   ReferenceExecutor,
-  type SequenceStep,
   sequenceBatch,
   type TokenLogprobs,
-  type WeightMatrix,
 } from '@x/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuDevice } from './device.js';
 import { WebGpuExecutor } from './executor.js';
 import { requestGpuDevice } from './index.js';
+import {
+  compare,
+  dequantized,
+  GGML_TOLERANCE,
+  ids,
+  SHAPE,
+  step,
+  TOLERANCE,
+  vInF32,
+} from './test-helpers.js';
 
 let gpu: GpuDevice;
 beforeAll(async () => {
   gpu = await requestGpuDevice();
 });
 afterAll(() => gpu?.device.destroy());
-
-/**
- * Logits may differ from the reference on the same weights (dequantized to F32) by this much,
- * relative to the row's largest magnitude: f32 sums in another order.
- */
-const TOLERANCE = 2e-5;
-/**
- * …and from the reference on the quantized weights by this much: it quantizes activations as
- * ggml's CPU backend does (F16, BF16, Q8_0, Q8_K), the kernels keep them f32.
- */
-const GGML_TOLERANCE: Record<string, number> = {
-  F32: 2e-5,
-  F16: 2e-3,
-  BF16: 2e-2,
-  Q8_0: 5e-2,
-  Q4_0: 5e-2,
-  Q4_1: 5e-2,
-  Q5_0: 5e-2,
-  Q5_1: 5e-2,
-  Q2_K: 5e-2,
-  Q3_K: 5e-2,
-  Q4_K: 5e-2,
-  Q5_K: 5e-2,
-  Q6_K: 5e-2,
-  IQ4_NL: 5e-2,
-  IQ4_XS: 5e-2,
-};
 
 async function tinyModel(
   weightType: number,
@@ -78,8 +57,6 @@ async function tinyModel(
   );
 }
 
-const SHAPE = { numBlocks: 32, blockSize: 16, numHostBlocks: 8 };
-
 /**
  * The WebGPU executor on `m`, and the reference on the same weights dequantized to F32 (with
  * `ggml: true`, on `m` itself, quantizing activations as ggml's CPU backend does).
@@ -97,80 +74,6 @@ function pair(
     maxModelLen: 256,
   }).then((exe) => [new ReferenceExecutor(options.ggml ? m : dequantized(m), SHAPE), exe]);
 }
-
-const ids = (text: string) => [...Buffer.from(text, 'utf8')];
-
-/** Largest |a − b| over rows, relative to each row's largest |a|. */
-function relativeError(want: Float32Array[], got: Float32Array[]): number {
-  expect(got.length).toBe(want.length);
-  let worst = 0;
-  want.forEach((row, r) => {
-    let scale = 0;
-    let diff = 0;
-    for (let i = 0; i < row.length; i++) {
-      scale = Math.max(scale, Math.abs(row[i]!));
-      diff = Math.max(diff, Math.abs(row[i]! - got[r]![i]!));
-    }
-    worst = Math.max(worst, diff / scale);
-  });
-  return worst;
-}
-
-/**
- * The model with every weight matrix dequantized to F32: the reference then computes in f32 as
- * the kernels do, so the two agree to rounding.
- */
-function f32(w: WeightMatrix): WeightMatrix {
-  const values = new Float32Array(w.rows * w.cols);
-  for (let r = 0; r < w.rows; r++) {
-    dequantizeRow(w.type, w.data, r * w.rowBytes, values, r * w.cols, w.cols);
-  }
-  return { ...w, type: GgmlType.F32, rowBytes: w.cols * 4, data: new Uint8Array(values.buffer) };
-}
-
-/** `m` with every V projection in F32: Q, K and V of different types, so not fused. */
-function vInF32(m: Model): Model {
-  const layers = m.weights.layers.map((l) => ({ ...l, wv: f32(l.wv) }));
-  return { ...m, weights: { ...m.weights, layers } };
-}
-
-function dequantized(m: Model): Model {
-  const { weights } = m;
-  const embedding = f32(weights.tokenEmbedding);
-  return {
-    ...m,
-    weights: {
-      ...weights,
-      tokenEmbedding: embedding,
-      output: weights.output === weights.tokenEmbedding ? embedding : f32(weights.output),
-      layers: weights.layers.map((l) => ({
-        ...l,
-        wq: f32(l.wq),
-        wk: f32(l.wk),
-        wv: f32(l.wv),
-        wo: f32(l.wo),
-        wGate: f32(l.wGate),
-        wUp: f32(l.wUp),
-        wDown: f32(l.wDown),
-      })),
-    },
-  };
-}
-
-async function compare(ref: ReferenceExecutor, exe: WebGpuExecutor, batch: ForwardBatch) {
-  const want = ref.forward(batch);
-  const got = await exe.forward(batch);
-  const e = relativeError(want, got);
-  return e;
-}
-
-const step = (
-  tokens: number[],
-  start: number,
-  blockTable: number[],
-  extra: Partial<SequenceStep> = {},
-) =>
-  ({ tokenIds: tokens, start, blockTable, blockSize: SHAPE.blockSize, ...extra }) as SequenceStep;
 
 /** Every weight type @x/model reads: each needs a WebGPU kernel. */
 const TYPES = Object.keys(GgmlType) as GgmlTypeName[];
@@ -240,8 +143,8 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
     expect(await compare(ref, exe, next)).toBeLessThan(TOLERANCE);
     // Q, K and V of one type run as one matmul; of different types, as three.
     const kernels = (await exe.profile(next)).map((timing) => timing.kernel);
-    expect(kernels.filter((kernel) => /^(q|k|v|qkv)$/.test(kernel)).sort()).toEqual(
-      mixed ? ['k', 'q', 'v'] : ['qkv'],
+    expect(kernels.filter((kernel) => /^attn_[qkv]/.test(kernel)).sort()).toEqual(
+      mixed ? ['attn_k', 'attn_q', 'attn_v'] : ['attn_q·k·v'],
     );
     await exe.dispose();
   });
@@ -272,7 +175,12 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
       const dispatches = Object.fromEntries(
         (await exe.profile(next)).map((k) => [k.kernel, k.dispatches]),
       );
-      expect(dispatches).toMatchObject({ embed: 5, logits: 5, qkv: 2 * 3, gate·up: 2 * 3 });
+      expect(dispatches).toMatchObject({
+        token_embd: 5,
+        output: 5,
+        attn_q·k·v: 2 * 3,
+        ffn_gate·up: 2 * 3,
+      });
       await exe.dispose();
     },
   );

@@ -1,4 +1,5 @@
 import {
+  buildModelGraph,
   ExecutorError,
   type ForwardBatch,
   type ForwardResult,
@@ -7,7 +8,7 @@ import {
   type ModelConfig,
   type ModelExecutor,
   type ModelWeights,
-  ropeInverseFrequencies,
+  type RopeSpec,
   sequenceBatch,
   validateBatch,
   type WeightMatrix,
@@ -15,22 +16,18 @@ import {
 import type { GpuDevice } from './device.js';
 import { GpuExecutorError } from './errors.js';
 import {
-  type AttentionShape,
-  attentionShader,
   attentionTileTokens,
   embedShader,
   MATMUL_TILE,
   type MatmulVariant,
   matmulShader,
-  rmsShader,
-  ropeKvShader,
   STEP_UNIFORM_WORDS,
   TILED_MIN_TOKENS,
-  tiledAttentionShader,
   tiledMatmulShader,
 } from './kernels/kernels.js';
 import { GpuSampler, type SamplerRow } from './kernels/sampler.js';
 import { type PackedWeight, packWeight } from './kernels/weights.js';
+import { type Grid, type LoweringTarget, lowerGraph } from './lower.js';
 
 /** Options of {@link WebGpuExecutor.create}. */
 export interface WebGpuExecutorOptions {
@@ -133,7 +130,10 @@ interface ExecutorParts {
 
 /** GPU time of one kernel over a step, from timestamp queries. */
 export interface KernelTiming {
-  /** The kernel (`q`, `attention`, `gate·up`, `logits`, …), summed over layers. */
+  /**
+   * The kernel, by the graph node it starts from (`attn_q·k·v`, `attn`, `ffn_gate·up`, `output`,
+   * …), summed over layers.
+   */
   kernel: string;
   /** Dispatches in the step. */
   dispatches: number;
@@ -422,7 +422,7 @@ export class WebGpuExecutor implements ModelExecutor {
       querySet.destroy();
       const byKernel = new Map<string, KernelTiming>();
       ran.forEach((label, i) => {
-        const kernel = label.replace(/^layer \d+ /, '');
+        const kernel = label.replace(/^blk\.\d+\./, '');
         const ns = Number((stamps[2 * i + 1] as bigint) - (stamps[2 * i] as bigint));
         const entry = byKernel.get(kernel) ?? { kernel, dispatches: 0, ms: 0 };
         entry.dispatches++;
@@ -796,10 +796,7 @@ async function build(
     return uploadWeight(label, { ...first, rows: parts.reduce((n, p) => n + p.rows, 0), words });
   };
 
-  const d = c.hiddenSize;
-  const qDim = c.numHeads * c.headDim;
   const kvDim = c.numKvHeads * c.headDim;
-  const ff = c.intermediateSize;
   const Tm = limits.tokens;
   const Sm = limits.sequences;
   const V = c.vocabSize;
@@ -807,14 +804,7 @@ async function build(
   const stepDataWords = 5 * Tm + Sm + tableWords;
   const stepUniform = alloc('step', STEP_UNIFORM_WORDS * 4, 'arena', 0x40 | 0x08); // UNIFORM | COPY_DST
   const stepData = alloc('step data', stepDataWords * 4, 'arena');
-  const x = alloc('x', Tm * d * 4, 'arena');
-  const q = alloc('q', Tm * qDim * 4, 'arena');
-  const k = alloc('k', Tm * kvDim * 4, 'arena');
-  const v = alloc('v', Tm * kvDim * 4, 'arena');
-  const attn = alloc('attention', Tm * qDim * 4, 'arena');
-  const hidden = alloc('ffn', Tm * ff * 4, 'arena');
   const inv = alloc('rms', Tm * 4, 'arena');
-  const logits = alloc('logits', Sm * V * 4, 'arena');
   const kvCacheDtype = options.kvCacheDtype ?? 'f32';
   if (kvCacheDtype === 'f16' && !gpu.features.has('shader-f16')) {
     throw new GpuExecutorError(
@@ -822,84 +812,14 @@ async function build(
       'GPU_UNSUPPORTED_MODEL',
     );
   }
+  const graph = buildModelGraph(c, weights, { maxModelLen: limits.modelLen });
   const slots = options.numBlocks * options.blockSize;
   const slotBytes = kvDim * (kvCacheDtype === 'f16' ? 2 : 4);
   const keys: GPUBuffer[] = [];
   const values: GPUBuffer[] = [];
-  for (let l = 0; l < c.numLayers; l++) {
+  for (let l = 0; l < graph.kvLayers; l++) {
     keys.push(alloc(`layer ${l} keys`, slots * slotBytes, 'kv'));
     values.push(alloc(`layer ${l} values`, slots * slotBytes, 'kv'));
-  }
-  const invFreq = ropeInverseFrequencies(c);
-  const half = c.headDim / 2;
-  const table = new Float32Array(limits.modelLen * half * 2);
-  for (let p = 0; p < limits.modelLen; p++) {
-    for (let i = 0; i < half; i++) {
-      const angle = p * (invFreq[i] as number);
-      table[(p * half + i) * 2] = Math.cos(angle);
-      table[(p * half + i) * 2 + 1] = Math.sin(angle);
-    }
-  }
-  const rope = upload('rope table', table, 'arena');
-
-  const embedding = weight(weights.tokenEmbedding);
-  const output = weight(weights.output);
-  const outputNorm = upload('output norm', weights.outputNorm, 'weights');
-  type Projection = {
-    name: string;
-    w: DeviceWeight;
-    bias: GPUBuffer | undefined;
-    /** Q, K and V rows, when `w` holds all three. */
-    split?: readonly [number, number, number];
-  };
-  const layers = weights.layers.map((layer, l) => {
-    const { wq, wk, wv, bq, bk, bv } = layer;
-    // One matmul for Q, K and V where their weights share a type (a mixed quantization may give
-    // V another one): the normed input is read once, and two dispatches fewer a layer.
-    let projections: Projection[];
-    if (wk.type === wq.type && wv.type === wq.type) {
-      let bias: GPUBuffer | undefined;
-      if (bq || bk || bv) {
-        const all = new Float32Array(qDim + 2 * kvDim);
-        if (bq) all.set(bq, 0);
-        if (bk) all.set(bk, qDim);
-        if (bv) all.set(bv, qDim + kvDim);
-        bias = upload(`layer ${l} qkv bias`, all, 'weights');
-      }
-      projections = [
-        {
-          name: 'qkv',
-          w: fused(`layer ${l} qkv`, [wq, wk, wv]),
-          bias,
-          split: [qDim, kvDim, kvDim],
-        },
-      ];
-    } else {
-      const bias = (b: Float32Array | undefined, name: string) =>
-        b && upload(`layer ${l} ${name} bias`, b, 'weights');
-      projections = [
-        { name: 'q', w: weight(wq), bias: bias(bq, 'q') },
-        { name: 'k', w: weight(wk), bias: bias(bk, 'k') },
-        { name: 'v', w: weight(wv), bias: bias(bv, 'v') },
-      ];
-    }
-    return {
-      attnNorm: upload(`layer ${l} attention norm`, layer.attnNorm, 'weights'),
-      ffnNorm: upload(`layer ${l} ffn norm`, layer.ffnNorm, 'weights'),
-      projections,
-      wo: weight(layer.wo),
-      wGate: weight(layer.wGate),
-      wUp: weight(layer.wUp),
-      wDown: weight(layer.wDown),
-    };
-  });
-  const oom = await device.popErrorScope();
-  if (oom) {
-    for (const b of buffers) b.destroy();
-    throw new GpuExecutorError(
-      `out of device memory uploading ${model.name ?? 'the model'}: ${oom.message}`,
-      'GPU_OUT_OF_MEMORY',
-    );
   }
 
   // Pipelines: one per distinct shader, compiled in parallel.
@@ -929,12 +849,9 @@ async function build(
     return p;
   };
   const pending: Array<Promise<Op>> = [];
-  const op = (
-    label: string,
-    code: string,
-    bindings: Record<number, GPUBuffer>,
-    grid: Op['grid'],
-  ) => {
+  const base = { 0: stepUniform, 1: stepData };
+  const op = (label: string, code: string, bindings: Record<number, GPUBuffer>, grid: Grid) => {
+    const all: Record<number, GPUBuffer> = { ...base, ...bindings };
     pending.push(
       pipeline(code, label).then((p) => ({
         label,
@@ -943,7 +860,7 @@ async function build(
         bindGroup: device.createBindGroup({
           label,
           layout: p.getBindGroupLayout(0),
-          entries: Object.entries(bindings).map(([binding, buffer]) => ({
+          entries: Object.entries(all).map(([binding, buffer]) => ({
             binding: Number(binding),
             resource: { buffer },
           })),
@@ -951,25 +868,21 @@ async function build(
       })),
     );
   };
-  const base = { 0: stepUniform, 1: stepData };
   const { rows: R, tokens: TT } = MATMUL_TILE;
   // Two kernels per matmul; each step runs the one its batch size calls for.
   // A matrix split over bindings runs as one matmul per row range (a second weight, the up
   // projection, is split at the same rows).
-  const matmul = (
-    label: string,
-    w: DeviceWeight,
-    variant: MatmulVariant,
-    bindings: Record<number, GPUBuffer>,
-    second?: DeviceWeight,
-  ) => {
+  const matmul: LoweringTarget['matmul'] = (label, ws, variant, bindings) => {
+    const w = ws.length === 3 ? fused(label, ws) : weight(ws[0]!);
+    const second = variant.dual ? weight(ws[1]!) : undefined;
+    const whole: MatmulVariant = { ...variant, dual: second?.info };
     w.parts.forEach((part, i) => {
-      const all: Record<number, GPUBuffer> = { ...base, ...bindings, 4: part.buffer };
+      const all: Record<number, GPUBuffer> = { ...bindings, 4: part.buffer };
       if (second) all[5] = second.parts[i]!.buffer;
       const v: MatmulVariant =
         w.parts.length === 1
-          ? variant
-          : { ...variant, n: part.rows, rowOffset: part.rowStart, outRows: variant.n };
+          ? whole
+          : { ...whole, n: part.rows, rowOffset: part.rowStart, outRows: whole.n };
       const tiled = !v.gather;
       op(label, matmulShader(w.info, v), all, (T, S) =>
         tiled && T >= TILED_MIN_TOKENS
@@ -984,77 +897,82 @@ async function build(
       }
     });
   };
-  const shape: AttentionShape = {
-    numHeads: c.numHeads,
-    numKvHeads: c.numKvHeads,
-    headDim: c.headDim,
-    blockSize: options.blockSize,
+  const valueBuffers = new Map<string, GPUBuffer>();
+  const vectors = new Map<Float32Array, GPUBuffer>();
+  const ropeTables = new Map<RopeSpec, GPUBuffer>();
+  const tileTokens = new Map<string, number>();
+  const target: LoweringTarget = {
+    value(name) {
+      let buffer = valueBuffers.get(name);
+      if (!buffer) {
+        const v = graph.values[name]!;
+        buffer = alloc(name, (v.rows === 'tokens' ? Tm : Sm) * v.width * 4, 'arena');
+        valueBuffers.set(name, buffer);
+      }
+      return buffer;
+    },
+    inv,
+    vector(label, data) {
+      let buffer = vectors.get(data);
+      if (!buffer) {
+        buffer = upload(label, data, 'weights');
+        vectors.set(data, buffer);
+      }
+      return buffer;
+    },
+    ropeTable(rope) {
+      let buffer = ropeTables.get(rope);
+      if (!buffer) {
+        buffer = upload('rope table', ropeTable(rope, limits.modelLen), 'arena');
+        ropeTables.set(rope, buffer);
+      }
+      return buffer;
+    },
+    keys,
+    values,
     kvType: kvCacheDtype,
+    blockSize: options.blockSize,
+    tileTokens(shape) {
+      const key = JSON.stringify(shape);
+      let n = tileTokens.get(key);
+      if (n === undefined) {
+        n = attentionTileTokens(shape, gpu.limits.maxComputeWorkgroupStorageSize);
+        tileTokens.set(key, n);
+      }
+      return n;
+    },
+    op,
+    matmul,
+    embed(label, w, scale, out, width) {
+      for (const part of weight(w).parts) {
+        op(
+          label,
+          embedShader(weight(w).info, width, part, scale),
+          { 2: out, 3: part.buffer },
+          (T) => [Math.ceil(width / 4 / 64), T, 1],
+        );
+      }
+    },
   };
-  const perToken = (T: number): [number, number, number] => [T, 1, 1];
-  const tileTokens = attentionTileTokens(shape, gpu.limits.maxComputeWorkgroupStorageSize);
-  for (const part of embedding.parts) {
-    const code = embedShader(embedding.info, d, part);
-    op('embed', code, { ...base, 2: x, 3: part.buffer }, (T) => [Math.ceil(d / 4 / 64), T, 1]);
+  try {
+    lowerGraph(graph, target);
+  } catch (error) {
+    await device.popErrorScope();
+    for (const b of buffers) b.destroy();
+    throw error;
   }
-  const rms = rmsShader(d, c.rmsNormEps);
-  layers.forEach((layer, l) => {
-    op(`layer ${l} rms`, rms, { ...base, 2: x, 3: inv }, perToken);
-    const normed = (norm: GPUBuffer) => ({ 2: x, 6: inv, 7: norm });
-    const outputs: Record<string, [GPUBuffer, number]> = {
-      qkv: [q, qDim + 2 * kvDim],
-      q: [q, qDim],
-      k: [k, kvDim],
-      v: [v, kvDim],
-    };
-    for (const { name, w, bias, split } of layer.projections) {
-      const [out, n] = outputs[name]!;
-      const bindings: Record<number, GPUBuffer> = { ...normed(layer.attnNorm), 3: out };
-      if (bias) bindings[8] = bias;
-      if (split) Object.assign(bindings, { 9: k, 10: v });
-      const variant = { n, k: d, norm: true, bias: bias !== undefined, split };
-      matmul(`layer ${l} ${name}`, w, variant, bindings);
-    }
-    op(
-      `layer ${l} rope + kv write`,
-      ropeKvShader(shape, c.ropeStyle),
-      { ...base, 2: q, 3: k, 4: v, 5: keys[l]!, 6: values[l]!, 7: rope },
-      perToken,
+  const logits = target.value(graph.logits);
+  const oom = await device.popErrorScope();
+  if (oom) {
+    for (const b of buffers) b.destroy();
+    throw new GpuExecutorError(
+      `out of device memory uploading ${model.name ?? 'the model'}: ${oom.message}`,
+      'GPU_OUT_OF_MEMORY',
     );
-    // Tiled attention where some sequence brings more than one token (prefill); one workgroup a
-    // token where every sequence brings one (decode).
-    const attention = { ...base, 2: q, 3: keys[l]!, 4: values[l]!, 5: attn };
-    const tiled = (T: number, tiles: number) => tileTokens > 1 && tiles < T;
-    op(`layer ${l} attention`, attentionShader(shape), attention, (T, _, tiles) =>
-      tiled(T, tiles) ? [0, 0, 0] : [T, c.numKvHeads, 1],
-    );
-    if (tileTokens > 1) {
-      op(
-        `layer ${l} attention`,
-        tiledAttentionShader(shape, tileTokens),
-        attention,
-        (T, _, tiles) => (tiled(T, tiles) ? [tiles, c.numKvHeads, 1] : [0, 0, 0]),
-      );
-    }
-    matmul(`layer ${l} o`, layer.wo, { n: d, k: qDim, residual: true }, { 2: attn, 3: x });
-    op(`layer ${l} ffn rms`, rms, { ...base, 2: x, 3: inv }, perToken);
-    matmul(
-      `layer ${l} gate·up`,
-      layer.wGate,
-      { n: ff, k: d, norm: true, dual: layer.wUp.info },
-      { ...normed(layer.ffnNorm), 3: hidden },
-      layer.wUp,
-    );
-    matmul(`layer ${l} down`, layer.wDown, { n: d, k: ff, residual: true }, { 2: hidden, 3: x });
-  });
-  op('output rms', rms, { ...base, 2: x, 3: inv }, perToken);
-  matmul(
-    'logits',
-    output,
-    { n: V, k: d, norm: true, gather: true },
-    { 2: x, 3: logits, 6: inv, 7: outputNorm },
-  );
+  }
   const ops = await Promise.all(pending);
+  // Tiles of the step data are packed for the largest tile any attention kernel takes.
+  const maxTileTokens = Math.max(1, ...tileTokens.values());
   // A row penalizes at most its distinct tokens and its logit bias, fewer than
   // min(V, maxModelLen + MAX_LOGIT_BIAS): sized for the worst step up front, the lists never grow.
   device.pushErrorScope('out-of-memory');
@@ -1105,7 +1023,7 @@ async function build(
     stepUniform,
     stepData,
     stepDataWords,
-    tileTokens,
+    tileTokens: maxTileTokens,
     logits,
     readback,
     sampler,
@@ -1113,6 +1031,23 @@ async function build(
     values,
     limits,
   };
+}
+
+/**
+ * A rope's cos/sin table, `[position][pair]` for `positions` positions, both scaled by its
+ * `attnFactor`.
+ */
+function ropeTable(rope: RopeSpec, positions: number): Float32Array {
+  const half = rope.rotaryDim / 2;
+  const table = new Float32Array(Math.max(1, positions * half) * 2);
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = p * (rope.inverseFrequencies[i] as number);
+      table[(p * half + i) * 2] = Math.cos(angle) * rope.attnFactor;
+      table[(p * half + i) * 2 + 1] = Math.sin(angle) * rope.attnFactor;
+    }
+  }
+  return table;
 }
 
 /**

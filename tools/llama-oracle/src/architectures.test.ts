@@ -138,8 +138,11 @@ describe('every architecture against llama.cpp: same greedy continuation', () =>
         // Where we choose otherwise, llama.cpp's token is a near tie of ours: quantized
         // activations and llama.cpp's run-time kernels (repacked Q8_0/Q4_K) move logits by a few
         // tenths, a wrong op by whole units at most steps.
-        for (const s of apart) expect(s.behind, `near tie at ${steps.indexOf(s)}`).toBeLessThan(NEAR_TIE);
-        expect(apart.length, 'steps where the greedy choice differs').toBeLessThanOrEqual(MAX_APART);
+        for (const s of apart)
+          expect(s.behind, `near tie at ${steps.indexOf(s)}`).toBeLessThan(NEAR_TIE);
+        expect(apart.length, 'steps where the greedy choice differs').toBeLessThanOrEqual(
+          MAX_APART,
+        );
       });
     }
   }

@@ -27,7 +27,7 @@ const stepBindings = (uniform: number, data: number) => `${STEP_STRUCT}
 @group(0) @binding(${data}) var<storage, read> step_data: array<u32>;`;
 
 /**
- * Gathers embedding rows: `x[t] = E[token t]`, for the tokens whose rows this part of the matrix
+ * Gathers embedding rows: `x[t] = E[token t] · scale`, for the tokens whose rows this part of the matrix
  * holds (`[rowStart, rowStart + rows)`; one part unless the matrix was split over bindings).
  * Dispatch `(ceil(d / 256), T)`.
  */
@@ -35,6 +35,7 @@ export function embedShader(
   w: Pick<PackedWeight, 'type' | 'rowWords'>,
   hidden: number,
   part: { rowStart: number; rows: number } = { rowStart: 0, rows: 2 ** 32 - 1 },
+  scale = 1,
 ): string {
   const quads = hidden / 4;
   return `${stepBindings(0, 1)}
@@ -47,7 +48,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   if (t >= step.tokens || q >= ${quads}u) { return; }
   let row = step_data[t] - ${part.rowStart}u;
   if (step_data[t] < ${part.rowStart}u || row >= ${part.rows}u) { return; }
-  x[t * ${quads}u + q] = emb_load4(row, q / 8u, q % 8u);
+  x[t * ${quads}u + q] = emb_load4(row, q / 8u, q % 8u)${scale === 1 ? '' : ` * ${f32(scale)}`};
 }`;
 }
 
@@ -94,8 +95,10 @@ export interface MatmulVariant {
   bias?: boolean;
   /** The output is added to what `out` holds (a residual add). */
   residual?: boolean;
-  /** A second weight (the up projection): writes `silu(W·x) · (W2·x)`. */
+  /** A second weight (the up projection): writes `act(W·x) · (W2·x)`. */
   dual?: Pick<PackedWeight, 'type' | 'rowWords'>;
+  /** The gate's activation with `dual`: SwiGLU (`silu`, the default) or GeGLU (`gelu_tanh`). */
+  activation?: 'silu' | 'gelu_tanh';
   /** Input rows are the batch rows listed at `step.rows` (one per sample), not every token. */
   gather?: boolean;
   /**
@@ -105,6 +108,19 @@ export interface MatmulVariant {
    */
   split?: readonly [number, number, number];
 }
+
+/**
+ * The gated activations: SwiGLU, and GeGLU with GELU's tanh approximation (ggml's `gelu`). The
+ * tanh argument is clamped: tanh is ±1 in f32 well before ±15, and some drivers compute it as a
+ * ratio of exponentials that overflows.
+ */
+const GLU_WGSL = `fn glu_silu(g: f32, u: f32) -> f32 { return g / (1.0 + exp(-g)) * u; }
+fn glu_gelu_tanh(g: f32, u: f32) -> f32 {
+  let a = clamp(0.7978845608 * g * (1.0 + 0.044715 * g * g), -15.0, 15.0);
+  return 0.5 * g * (1.0 + tanh(a)) * u;
+}`;
+
+const glu = (v: MatmulVariant) => `glu_${v.activation ?? 'silu'}`;
 
 /** The bindings and `store(t, n, value)` function that write one output element of a variant. */
 function outputStore(v: MatmulVariant): {
@@ -160,7 +176,12 @@ export function matmulShader(w: Pick<PackedWeight, 'type' | 'rowWords'>, v: Matm
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 ${output.bindings}
 ${wgslWeight(w, 'w', 4)}
-${dual ? wgslWeight(v.dual!, 'w2', 5) : ''}
+${
+  dual
+    ? `${wgslWeight(v.dual!, 'w2', 5)}
+${GLU_WGSL}`
+    : ''
+}
 ${v.norm ? '@group(0) @binding(6) var<storage, read> inv: array<f32>;\n@group(0) @binding(7) var<storage, read> norm_w: array<vec4<f32>>;' : ''}
 ${v.bias ? '@group(0) @binding(8) var<storage, read> bias: array<f32>;' : ''}
 var<workgroup> part: array<f32, ${R * S * TT * (dual ? 2 : 1)}>;
@@ -200,7 +221,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     let t = t0 + lid.x;
     ${v.bias ? `sum += bias[${v.rowOffset ?? 0}u + n];` : ''}
-    ${output.store('t', 'n', dual ? 'sum / (1.0 + exp(-sum)) * sum2' : 'sum')}
+    ${output.store('t', 'n', dual ? `${glu(v)}(sum, sum2)` : 'sum')}
   }
 }`;
 }
@@ -236,14 +257,19 @@ export function tiledMatmulShader(
   const output = outputStore(v);
   const write = dual
     ? `let sum2 = acc2[i * ${TPT}u + j];
-        ${output.store('t', 'n', 'sum / (1.0 + exp(-sum)) * sum2')}`
+        ${output.store('t', 'n', `${glu(v)}(sum, sum2)`)}`
     : output.store('t', 'n', 'sum');
   return `${stepBindings(0, 1)}
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 ${output.bindings}
 ${wgslWeight(w, 'w', 4)}
-${dual ? wgslWeight(v.dual!, 'w2', 5) : ''}
+${
+  dual
+    ? `${wgslWeight(v.dual!, 'w2', 5)}
+${GLU_WGSL}`
+    : ''
+}
 ${norm}
 ${v.bias ? '@group(0) @binding(8) var<storage, read> bias: array<f32>;' : ''}
 var<workgroup> ws: array<f32, ${BN * stride}>;
@@ -317,6 +343,25 @@ export interface AttentionShape {
   blockSize: number;
   /** Element type of the K/V cache; `f16` needs `shader-f16`. */
   kvType: 'f32' | 'f16';
+  /** Multiplies q·k. Default `1/√headDim`. */
+  scale?: number;
+  /** `tanh(s / cap) · cap` on the scaled scores; 0 (default) for none. */
+  softcap?: number;
+  /** Position p sees only `(p - slidingWindow, p]`; 0 (default) sees the whole prefix. */
+  slidingWindow?: number;
+}
+
+/** The score of one query/key dot product, scaled and soft-capped as the shape says. */
+function scoreOf(a: AttentionShape, dot: string): string {
+  const scaled = `${dot} * ${f32(a.scale ?? 1 / Math.sqrt(a.headDim))}`;
+  const cap = a.softcap ?? 0;
+  return cap > 0 ? `${f32(cap)} * tanh(clamp((${scaled}) / ${f32(cap)}, -15.0, 15.0))` : scaled;
+}
+
+/** The first position a query at `last` (a WGSL u32) sees under the shape's sliding window. */
+function firstVisible(a: AttentionShape, last: string): string {
+  const w = a.slidingWindow ?? 0;
+  return w > 0 ? `select(0u, ${last} + 1u - ${w}u, ${last} + 1u > ${w}u)` : '0u';
 }
 
 /** `enable f16;` when the cache holds halves. */
@@ -328,45 +373,65 @@ const kvEnable = (a: AttentionShape) => (a.kvType === 'f16' ? 'enable f16;\n' : 
  * per token. Bindings: 0 step, 1 step data, 2 q, 3 k, 4 v, 5 key cache, 6 value cache, 7 the
  * cos/sin table (`[position][pair]`). Dispatch `(T)`.
  */
-export function ropeKvShader(a: AttentionShape, style: 'interleaved' | 'neox'): string {
-  const half = a.headDim / 2;
-  const kvDim = a.numKvHeads * a.headDim;
-  const qDim = a.numHeads * a.headDim;
+export function ropeKvShader(
+  a: AttentionShape,
+  style: 'interleaved' | 'neox',
+  rotaryDim = a.headDim,
+): string {
+  const hd = a.headDim;
+  const half = rotaryDim / 2;
+  const kvDim = a.numKvHeads * hd;
+  const qDim = a.numHeads * hd;
+  // Pair i of a head: (2i, 2i + 1) interleaved, (i, i + rotaryDim/2) neox; `partner` is the other
+  // element of the pair a rotated element d belongs to, and `first` whether d leads it.
   const pair =
     style === 'interleaved'
-      ? `fn pair(head: u32, i: u32) -> vec2<u32> { let b = head * ${a.headDim}u + 2u * i; return vec2<u32>(b, b + 1u); }`
-      : `fn pair(head: u32, i: u32) -> vec2<u32> { let b = head * ${a.headDim}u + i; return vec2<u32>(b, b + ${half}u); }`;
+      ? `fn pair(head: u32, i: u32) -> vec2<u32> { let b = head * ${hd}u + 2u * i; return vec2<u32>(b, b + 1u); }
+fn pair_of(d: u32) -> vec3<u32> { return vec3<u32>(d / 2u, d ^ 1u, select(0u, 1u, d % 2u == 0u)); }`
+      : `fn pair(head: u32, i: u32) -> vec2<u32> { let b = head * ${hd}u + i; return vec2<u32>(b, b + ${half}u); }
+fn pair_of(d: u32) -> vec3<u32> {
+  if (d < ${half}u) { return vec3<u32>(d, d + ${half}u, 1u); }
+  return vec3<u32>(d - ${half}u, d - ${half}u, 0u);
+}`;
   const kv = a.kvType;
+  const rotateK =
+    half === 0
+      ? ''
+      : `if (d < ${rotaryDim}u) {
+      let pr = pair_of(d);
+      let cs = rope[pos * ${half}u + pr.x];
+      let other = k[t * ${kvDim}u + e - d + pr.y];
+      value = select(other * cs.y + value * cs.x, value * cs.x - other * cs.y, pr.z == 1u);
+    }`;
   return `${kvEnable(a)}${stepBindings(0, 1)}
 @group(0) @binding(2) var<storage, read_write> q: array<f32>;
 @group(0) @binding(3) var<storage, read> k: array<f32>;
 @group(0) @binding(4) var<storage, read> v: array<f32>;
 @group(0) @binding(5) var<storage, read_write> kc: array<${kv}>;
 @group(0) @binding(6) var<storage, read_write> vc: array<${kv}>;
-@group(0) @binding(7) var<storage, read> rope: array<vec2<f32>>;
-${pair}
+${half === 0 ? '' : `@group(0) @binding(7) var<storage, read> rope: array<vec2<f32>>;\n${pair}`}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = wg.x;
   let pos = step_data[step.pos + t];
   let slot = step_data[step.slot + t];
-  for (var p = lid.x; p < ${a.numHeads * half}u; p += 64u) {
+  ${
+    half === 0
+      ? ''
+      : `for (var p = lid.x; p < ${a.numHeads * half}u; p += 64u) {
     let cs = rope[pos * ${half}u + p % ${half}u];
     let ix = pair(p / ${half}u, p % ${half}u) + vec2<u32>(t * ${qDim}u);
     let x0 = q[ix.x];
     let x1 = q[ix.y];
     q[ix.x] = x0 * cs.x - x1 * cs.y;
     q[ix.y] = x0 * cs.y + x1 * cs.x;
-  }
-  for (var p = lid.x; p < ${a.numKvHeads * half}u; p += 64u) {
-    let cs = rope[pos * ${half}u + p % ${half}u];
-    let ix = pair(p / ${half}u, p % ${half}u);
-    let x0 = k[t * ${kvDim}u + ix.x];
-    let x1 = k[t * ${kvDim}u + ix.y];
-    kc[slot * ${kvDim}u + ix.x] = ${kv}(x0 * cs.x - x1 * cs.y);
-    kc[slot * ${kvDim}u + ix.y] = ${kv}(x0 * cs.y + x1 * cs.x);
+  }`
   }
   for (var e = lid.x; e < ${kvDim}u; e += 64u) {
+    let d = e % ${hd}u;
+    var value = k[t * ${kvDim}u + e];
+    ${rotateK}
+    kc[slot * ${kvDim}u + e] = ${kv}(value);
     vc[slot * ${kvDim}u + e] = ${kv}(v[t * ${kvDim}u + e]);
   }
 }`;
@@ -407,6 +472,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let kvBase = kvh * ${hd}u;
   let qBase = t * ${qDim}u + kvh * ${G * hd}u;
   let context = step_data[step.pos + t] + 1u;
+  let first = ${firstVisible(a, 'context - 1u')};
   let table = step_data[step.bt + t];
   for (var i = lid.x; i < ${G * hd}u; i += ${C}u) { qs[i] = q[qBase + i]; }
   workgroupBarrier();
@@ -414,7 +480,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var l: array<f32, ${G}>;
   var acc: array<f32, ${G * owned}>;
   for (var g = 0u; g < ${G}u; g++) { m[g] = -3.0e38; }
-  for (var base = 0u; base < context; base += ${C}u) {
+  for (var base = first; base < context; base += ${C}u) {
     let p = base + lid.x;
     var slot = 0u;
     var dots: array<f32, ${G}>;
@@ -430,7 +496,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       }
     }
     for (var g = 0u; g < ${G}u; g++) {
-      scores[g * ${C}u + lid.x] = select(-3.0e38, dots[g] * ${f32(1 / Math.sqrt(hd))}, p < context);
+      scores[g * ${C}u + lid.x] = select(-3.0e38, ${scoreOf(a, 'dots[g]')}, p < context);
     }
     slots[lid.x] = slot;
     workgroupBarrier();
@@ -518,6 +584,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let kvBase = kvh * ${hd}u;
   let table = step_data[step.bt + t0];
   let context = step_data[step.pos + t0 + count - 1u] + 1u;
+  let first = ${firstVisible(a, 'step_data[step.pos + t0]')};
   // Query row r is head r % G of token r / G; rows past the tile's tokens stay zero.
   for (var i = lid.x; i < ${R * hd}u; i += ${C}u) {
     let j = i / ${G * hd}u;
@@ -533,7 +600,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var acc: array<f32, ${R * owned}>;
   for (var r = 0u; r < ${R}u; r++) { m[r] = -3.0e38; l[r] = 0.0; }
   for (var i = 0u; i < ${R * owned}u; i++) { acc[i] = 0.0; }
-  for (var base = 0u; base < context; base += ${C}u) {
+  for (var base = first; base < context; base += ${C}u) {
     let p = base + lid.x;
     var slot = 0u;
     var dots: array<f32, ${R}>;
@@ -549,8 +616,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       }
     }
     for (var r = 0u; r < ${R}u; r++) {
-      let visible = p < context && p <= last[r / ${G}u];
-      probs[r * ${C}u + lid.x] = select(-3.0e38, dots[r] * ${f32(1 / Math.sqrt(hd))}, visible);
+      let visible = p < context && p <= last[r / ${G}u]${
+        (a.slidingWindow ?? 0) > 0 ? ` && p + ${a.slidingWindow}u > last[r / ${G}u]` : ''
+      };
+      probs[r * ${C}u + lid.x] = select(-3.0e38, ${scoreOf(a, 'dots[r]')}, visible);
     }
     slots[lid.x] = slot;
     workgroupBarrier();
@@ -596,6 +665,77 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       }
     }
   }
+}`;
+}
+
+/**
+ * RMS norm of each `group` values of a row, in place: `x = x / rms(x) · w` (Qwen3's and Gemma 3's
+ * per-head q/k norm). One workgroup per (token, group). Bindings: 0 step, 1 step data, 2 x, 3 the
+ * norm weight (`group` floats). Dispatch `(T, width / group)`.
+ */
+export function groupRmsShader(width: number, group: number, eps: number): string {
+  return `${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+var<workgroup> part: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let base = wg.x * ${width}u + wg.y * ${group}u;
+  var s = 0.0;
+  for (var i = lid.x; i < ${group}u; i += 64u) { s += x[base + i] * x[base + i]; }
+  part[lid.x] = s;
+  workgroupBarrier();
+  var total = 0.0;
+  for (var j = 0u; j < 64u; j++) { total += part[j]; }
+  let inv = 1.0 / sqrt(total / ${group}.0 + ${f32(eps)});
+  workgroupBarrier();
+  for (var i = lid.x; i < ${group}u; i += 64u) { x[base + i] = x[base + i] * inv * w[i]; }
+}`;
+}
+
+/**
+ * The residual add of a normed branch: `x += h / rms(h) · w` (Gemma's post-attention and
+ * post-feed-forward norms). One workgroup per token. Bindings: 0 step, 1 step data, 2 x, 3 h,
+ * 4 the norm weight. Dispatch `(T)`.
+ */
+export function normAddShader(hidden: number, eps: number): string {
+  const quads = hidden / 4;
+  return `${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read_write> x: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> h: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> w: array<vec4<f32>>;
+var<workgroup> part: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let t = wg.x;
+  var s = 0.0;
+  for (var i = lid.x; i < ${quads}u; i += 64u) {
+    let v = h[t * ${quads}u + i];
+    s += dot(v, v);
+  }
+  part[lid.x] = s;
+  workgroupBarrier();
+  var total = 0.0;
+  for (var j = 0u; j < 64u; j++) { total += part[j]; }
+  let inv = 1.0 / sqrt(total / ${hidden}.0 + ${f32(eps)});
+  for (var i = lid.x; i < ${quads}u; i += 64u) {
+    x[t * ${quads}u + i] = x[t * ${quads}u + i] + h[t * ${quads}u + i] * inv * w[i];
+  }
+}`;
+}
+
+/**
+ * `x = tanh(x / cap) · cap` over each sampled row of `width` values (Gemma 2's final logit
+ * soft-capping). Bindings: 0 step, 1 step data, 2 x. Dispatch `(ceil(width / 256), S)`.
+ */
+export function softcapShader(width: number, cap: number): string {
+  return `${stepBindings(0, 1)}
+@group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  if (id.x >= ${width}u || id.y >= step.samples) { return; }
+  let i = id.y * ${width}u + id.x;
+  x[i] = ${f32(cap)} * tanh(clamp(x[i] / ${f32(cap)}, -15.0, 15.0));
 }`;
 }
 
