@@ -1,5 +1,5 @@
 // Our side of the comparison: the reference executor's greedy continuation of a prompt.
-import { loadModel, ReferenceExecutor, sequenceBatch } from '@x/model';
+import { type ForwardBatch, loadModel, ReferenceExecutor, sequenceBatch } from '@x/model';
 
 /** What the reference executor made of a prompt. */
 export interface ReferenceGreedy {
@@ -56,26 +56,28 @@ export interface AlongStep {
   behind: number;
 }
 
+/** An executor's logits for a batch, as `ReferenceExecutor.forward` and `WebGpuExecutor.forward` give them. */
+export type Forward = (batch: ForwardBatch) => Float32Array[] | Promise<Float32Array[]>;
+
 /**
  * Our logits along llama.cpp's own greedy path (each step is fed llama.cpp's token, so one near
  * tie does not send the two continuations apart): what we would have chosen at each step, and by
- * how much llama.cpp's choice trails ours where they differ.
+ * how much llama.cpp's choice trails ours where they differ. `forward` runs on an executor with
+ * blocks `0..` enough for the prompt and the continuation, 16 tokens a block.
  */
-export async function referenceAlong(
-  path: string,
+export async function greedyAlong(
+  forward: Forward,
   prompt: number[],
   theirs: readonly number[],
 ): Promise<AlongStep[]> {
-  const model = await loadModel(path);
   const blockSize = 16;
-  const numBlocks = Math.ceil((prompt.length + theirs.length) / blockSize);
-  const exec = new ReferenceExecutor(model, { numBlocks, blockSize });
+  const numBlocks = blocksFor(prompt.length + theirs.length);
   const blockTable = Array.from({ length: numBlocks }, (_, i) => i);
   const steps: AlongStep[] = [];
   let next = prompt;
   let start = 0;
   for (const token of theirs) {
-    const [logits] = exec.forward(sequenceBatch({ tokenIds: next, start, blockTable, blockSize }));
+    const [logits] = await forward(sequenceBatch({ tokenIds: next, start, blockTable, blockSize }));
     let best = 0;
     for (let i = 1; i < logits!.length; i++) if (logits![i]! > logits![best]!) best = i;
     steps.push({ ours: best, theirs: token, behind: logits![best]! - logits![token]! });
@@ -83,4 +85,23 @@ export async function referenceAlong(
     next = [token];
   }
   return steps;
+}
+
+/** KV blocks of 16 tokens for a sequence of `tokens`. */
+export function blocksFor(tokens: number): number {
+  return Math.ceil(tokens / 16);
+}
+
+/** {@link greedyAlong} on the reference executor. */
+export async function referenceAlong(
+  path: string,
+  prompt: number[],
+  theirs: readonly number[],
+): Promise<AlongStep[]> {
+  const model = await loadModel(path);
+  const exec = new ReferenceExecutor(model, {
+    numBlocks: blocksFor(prompt.length + theirs.length),
+    blockSize: 16,
+  });
+  return greedyAlong((batch) => exec.forward(batch), prompt, theirs);
 }
