@@ -90,7 +90,6 @@ const ARCHITECTURES: Array<[string, SyntheticModelOptions, number]> = [
         short: [1, 1.2, 1.5, 2, 2.5, 3],
         long: [1, 2, 4, 8, 16, 32],
         originalContextLength: 32,
-        attnFactor: 1.19,
       },
     },
     TOLERANCE,

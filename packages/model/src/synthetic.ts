@@ -48,8 +48,11 @@ export interface SyntheticModelOptions {
   finalLogitSoftcap?: number;
   /** Rope base of Gemma 3's local layers (`rope.freq_base_swa`); default unwritten (10000). */
   ropeThetaSwa?: number;
-  /** Phi-3 LongRoPE: per-pair factors for short and long contexts, and the original context. */
-  longRope?: { short: number[]; long: number[]; originalContextLength: number; attnFactor: number };
+  /**
+   * Phi-3 LongRoPE: per-pair factors for short and long contexts, and the original context; the
+   * magnitude factor is derived from the context lengths as the converter derives it.
+   */
+  longRope?: { short: number[]; long: number[]; originalContextLength: number };
   /**
    * Multiplies the output projection, so logits are spread far apart and greedy choices are
    * decided by the model, not by rounding. Default 1.
@@ -293,7 +296,12 @@ export function syntheticGguf(options: SyntheticModelOptions): Uint8Array[] {
     extra[`${arch}.rope.scaling.original_context_length`] = gguf.u32(
       options.longRope.originalContextLength,
     );
-    extra[`${arch}.rope.scaling.attn_factor`] = gguf.f32(options.longRope.attnFactor);
+    // convert_hf_to_gguf.py's Phi-3: √(1 + ln(scale) / ln(original)), scale = context / original.
+    const original = options.longRope.originalContextLength;
+    const scale = (options.contextLength ?? 2048) / original;
+    extra[`${arch}.rope.scaling.attn_factor`] = gguf.f32(
+      scale <= 1 ? 1 : Math.sqrt(1 + Math.log(scale) / Math.log(original)),
+    );
   }
   if (arch === 'gemma2' || (arch === 'gemma3' && options.slidingWindow !== undefined)) {
     extra[`${arch}.attention.sliding_window`] = gguf.u32(options.slidingWindow ?? 4096);

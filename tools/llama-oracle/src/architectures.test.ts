@@ -103,7 +103,6 @@ const ARCHITECTURES: Array<[string, SyntheticModelOptions]> = [
         short: Array.from({ length: 12 }, (_, i) => 1 + i / 8),
         long: Array.from({ length: 12 }, (_, i) => 1 + i),
         originalContextLength: 32,
-        attnFactor: 1.19,
       },
     },
   ],

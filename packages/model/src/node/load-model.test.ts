@@ -48,9 +48,9 @@ async function firstLogits(
 ): Promise<{ ids: number[]; logits: Float32Array }> {
   const model = await loadModel(path);
   const ids = model.tokenizer.encode(text);
-  const exec = new ReferenceExecutor(model, { numBlocks: 2 });
+  const exec = new ReferenceExecutor(model, { numBlocks: 4 });
   const [logits] = exec.forward(
-    sequenceBatch({ tokenIds: ids, start: 0, blockTable: [0, 1], blockSize: 16 }),
+    sequenceBatch({ tokenIds: ids, start: 0, blockTable: [0, 1, 2, 3], blockSize: 16 }),
   );
   return { ids, logits: logits! };
 }
@@ -71,6 +71,48 @@ describe('loadModel', () => {
     }
     expect(maxDiff).toBeLessThan(1e-4);
   });
+
+  // Every architecture from config.json and safetensors, against the same weights in GGUF (as
+  // llama.cpp's converter writes them: Q/K permuted for interleaved RoPE, Gemma's norms as 1 + w,
+  // Phi-3's LongRoPE magnitude): the same logits over a prompt past the sliding windows.
+  it.each([
+    ['mistral', {}],
+    ['qwen2', {}],
+    ['qwen3', { headDim: 32 }],
+    ['gemma2', { numLayers: 4, headDim: 32, slidingWindow: 8 }],
+    ['gemma3', { numLayers: 6, headDim: 32, slidingWindow: 8, ropeTheta: 1_000_000 }],
+    ['phi3', {}],
+    [
+      'phi3',
+      {
+        partialRotaryFactor: 0.75,
+        longRope: {
+          short: [1, 1.2, 1.5, 2, 2.5, 3],
+          long: [1, 2, 4, 8, 16, 32],
+          originalContextLength: 32,
+        },
+      },
+    ],
+    ['smollm3', { numLayers: 4 }],
+  ] as const)(
+    'loads %s from config.json and safetensors as from GGUF',
+    async (architecture, extra) => {
+      const options: SyntheticModelOptions = { ...OPTIONS, architecture, ...extra };
+      const dir = await hfDirectory(options, 1);
+      const gguf = join(dir, 'model.gguf');
+      await writeFileChunks(gguf, syntheticGguf(options));
+      const text =
+        'In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep.';
+      const fromHf = await firstLogits(dir, text);
+      const fromGguf = await firstLogits(gguf, text);
+      expect(fromHf.ids.length).toBeGreaterThan(16);
+      let maxDiff = 0;
+      for (let i = 0; i < fromHf.logits.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(fromHf.logits[i]! - fromGguf.logits[i]!));
+      }
+      expect(maxDiff).toBeLessThan(1e-4);
+    },
+  );
 
   it('reports the model config, tokenizer and weights in their file type', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'xinfer-gguf-'));
