@@ -19,3 +19,29 @@ export class GpuExecutorError extends Error {
     this.code = code;
   }
 }
+
+/** Stable codes of {@link GpuSamplerError}. */
+export type GpuSamplerErrorCode =
+  /** Constructor options out of range (vocabulary size, rows). */
+  | 'SAMPLER_BAD_OPTIONS'
+  /** More rows than `maxRows` in one `prepare`. */
+  | 'SAMPLER_TOO_MANY_ROWS'
+  /** A row index that is not a non-negative integer, or lies past the logits buffer. */
+  | 'SAMPLER_BAD_ROW'
+  /** Two entries sample the same logits row and one of them applies penalties to it in place. */
+  | 'SAMPLER_ROW_CONFLICT'
+  /** The logits buffer or offset cannot be bound (usage, alignment). */
+  | 'SAMPLER_BAD_LOGITS'
+  /** `decode` was given fewer bytes than `resultBytes(rows.length)`. */
+  | 'SAMPLER_SHORT_RESULT';
+
+/** A request the device sampler (`GpuSampler`) cannot carry out, with a stable `code`. */
+export class GpuSamplerError extends RangeError {
+  override readonly name = 'GpuSamplerError';
+  readonly code: GpuSamplerErrorCode;
+
+  constructor(message: string, code: GpuSamplerErrorCode) {
+    super(message);
+    this.code = code;
+  }
+}

@@ -8,7 +8,12 @@ export {
   type RequestGpuDeviceOptions,
   requestGpuDeviceFrom,
 } from './device.js';
-export { GpuExecutorError, type GpuExecutorErrorCode } from './errors.js';
+export {
+  GpuExecutorError,
+  type GpuExecutorErrorCode,
+  GpuSamplerError,
+  type GpuSamplerErrorCode,
+} from './errors.js';
 export {
   type KernelTiming,
   WebGpuExecutor,

@@ -6,8 +6,9 @@ import {
 } from '@x/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GpuDevice, requestGpuDeviceFrom } from '../device.js';
+import { GpuSamplerError } from '../errors.js';
 import { loadNodeGpu } from '../node-gpu.js';
-import { GpuSampler, GpuSamplerError, type SampledRows, type SamplerRow } from './sampler.js';
+import { GpuSampler, type SampledRows, type SamplerRow } from './sampler.js';
 
 // Runs on a real adapter (lavapipe on machines without a GPU): sizes stay small. The device comes
 // from device.ts and Dawn directly, so this file does not load the executor.
