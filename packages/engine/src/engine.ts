@@ -1,199 +1,45 @@
-import type { KvDtype } from '@x/budget';
-import {
-  type GpuAdapterSummary,
-  type GpuDevice,
-  requestGpuDevice,
-  WebGpuExecutor,
-} from '@x/gpu-webgpu';
-import {
-  type ChatMessage,
+import type {
+  ChatMessage,
   ChatTemplate,
-  type DecodeStream,
-  type ForwardBatch,
-  type ForwardResult,
-  type ForwardSequence,
-  type KvCacheShape,
-  type Model,
-  type ModelExecutor,
-  ReferenceExecutor,
-  type SamplingParams,
-  type TokenLogprobs,
+  ForwardResult,
+  Model,
+  ModelExecutor,
+  TokenLogprobs,
 } from '@x/model';
-import {
-  DEFAULT_SCHEDULER_CONFIG,
-  type PreemptionMode,
-  Scheduler,
-  type SchedulerOutput,
-} from '@x/scheduler';
-import {
-  assertPoolHoldsOneSequence,
-  type EngineConfig,
-  EngineConfigError,
-  resolveEngineConfig,
-} from './engine-config.js';
+import { Scheduler, type SchedulerOutput } from '@x/scheduler';
+import { createEngineParts, type EngineParts } from './create.js';
+import type { EngineConfig } from './engine-config.js';
+import type {
+  CompletedRequest,
+  EngineInfo,
+  EngineOptions,
+  GenerateOptions,
+  RequestInfo,
+} from './engine-options.js';
 import { EngineError } from './errors.js';
 import {
   type GenerationParams,
   GenerationParamsError,
   resolveGenerationParams,
 } from './generation-params.js';
-import {
-  type FinishReason,
-  type GenerationDelta,
-  type GenerationResult,
-  GenerationStream,
-} from './generation-stream.js';
-import { planKvCache } from './kv-plan.js';
+import { type FinishReason, GenerationStream } from './generation-stream.js';
 import { type EngineMetrics, LatencyWindow } from './metrics.js';
-import { enginePlatform } from './platform.js';
+import { appendToken, completedRecord, generationResult } from './output.js';
+import { type ActiveRequest, checkResult, toForwardBatch } from './request.js';
 import { StopStringFilter } from './stop-strings.js';
 
-/** What one step may hold, for executors that plan their memory ahead (the WebGPU executor). */
-export interface StepBudget {
-  /** Most tokens in one step (the scheduler's `maxTotalTokens`). */
-  maxTokensPerStep: number;
-  /** Most sequences in one step (`maxBatchSize`). */
-  maxSequencesPerStep: number;
-  maxModelLen: number;
-}
-
-/** Makes the executor for a model once the engine has sized the KV cache. */
-export type ExecutorFactory = (
-  model: Model,
-  kvCache: KvCacheShape,
-  budget: StepBudget,
-) => ModelExecutor | Promise<ModelExecutor>;
-
-/** What {@link InferenceEngine.create} takes: the source's `EngineConfig`, the model and the executor. */
-export interface EngineOptions extends Partial<EngineConfig> {
-  /** A loaded model, or the path of a GGUF file or Hugging Face directory. */
-  model: Model | string;
-  /**
-   * What runs the model: `'auto'` (default: `WebGpuExecutor` where a hardware WebGPU adapter
-   * exists, else `ReferenceExecutor`, said in a log line), `'webgpu'` (any adapter, a software one
-   * such as lavapipe included; an error when there is none), `'reference'` (plain TypeScript on
-   * the CPU), a factory that gets the KV geometry the engine chose, or a ready executor (whose KV
-   * geometry then rules).
-   */
-  executor?: 'auto' | 'reference' | 'webgpu' | ExecutorFactory | ModelExecutor;
-  /**
-   * Memory the KV cache may take, in MiB. Default: in Node, half the free host memory at creation;
-   * elsewhere, `maxNumBlocks` as asked.
-   */
-  kvCacheMemoryMb?: number;
-  /**
-   * Element type of the K/V cache, to size the pool; the WebGPU executor stores `'f16'` as halves
-   * (the reference always stores f32). Default `'f32'`.
-   */
-  kvCacheDtype?: KvDtype;
-  /** Host blocks for swapping preempted sequences (with `preemptionMode: 'swap'`). Default 0. */
-  numHostBlocks?: number;
-  /** Default `'recompute'`. */
-  preemptionMode?: PreemptionMode;
-  /** Reuse KV blocks of identical prompt prefixes. Default true. */
-  enablePrefixCaching?: boolean;
-  /** Requests that may wait for admission before new ones fail with `ENGINE_QUEUE_FULL`. Default unlimited. */
-  maxWaitingRequests?: number;
-  /**
-   * A chat template (Jinja source, as in `tokenizer_config.json`) used instead of the model's.
-   * Default: the model's; for a model without one, {@link PLAIN_CHAT_TEMPLATE} (logged).
-   */
-  chatTemplate?: string;
-  /** Where the engine's log lines go; `false` for none. Default `console.error`. */
-  log?: ((line: string) => void) | false;
-}
-
-/**
- * The chat template of a model that has none (a base model): the messages' contents, trimmed,
- * one per line, and nothing after the last, so the model continues the user's text. No role
- * markers: a base model has never seen any, and tokens it has no embedding for would only
- * derail it.
- */
-export const PLAIN_CHAT_TEMPLATE =
-  "{% for message in messages %}{% if not loop.first %}{{ '\\n' }}{% endif %}{{ message['content'] | trim }}{% endfor %}";
-
-/** What the engine runs: for logs, `/health` and `--json` output. */
-export interface EngineInfo {
-  /** The model's file or directory. */
-  model: string;
-  architecture: string;
-  /** The executor's class name (`ReferenceExecutor`, `WebGpuExecutor`, …). */
-  executor: string;
-  numBlocks: number;
-  blockSize: number;
-  numHostBlocks: number;
-  /** `config`: `maxNumBlocks` as asked; `memory`: fewer, sized by `@x/budget`; `executor`: the executor's own. */
-  kvCacheSizedBy: 'config' | 'memory' | 'executor';
-  maxModelLen: number;
-  /**
-   * Where `chat()`'s template came from: the model's, the `chatTemplate` option, or
-   * {@link PLAIN_CHAT_TEMPLATE} for a model without one.
-   */
-  chatTemplate: 'model' | 'option' | 'plain';
-}
-
-/** The source's `CompletedRequest`, for requests taken with {@link InferenceEngine.submitRequest}. */
-export interface CompletedRequest {
-  requestId: number;
-  inputText: string;
-  outputText: string;
-  /** Prompt tokens, BOS included. */
-  inputTokens: number;
-  /** Tokens sampled, a final stop token included. */
-  generatedTokens: number;
-  durationMs: number;
-  /** `error` when the executor failed on it; `error` then says why. */
-  finishReason: FinishReason | 'error';
-  error?: string;
-}
-
-/** The source's `RequestState`. */
-export type RequestState = 'pending' | 'prefill' | 'decode';
-
-/** A snapshot of a request that has not finished: the source's `Request` and `Sequence`. */
-export interface RequestInfo {
-  id: number;
-  inputTokens: readonly number[];
-  outputTokens: readonly number[];
-  maxTokens: number;
-  temperature: number;
-  topP: number;
-  state: RequestState;
-  /** Tokens whose K/V are computed. */
-  numComputedTokens: number;
-  /** `performance.now()` at submission. */
-  createdAt: number;
-}
-
-/** Options of {@link InferenceEngine.generate} and {@link InferenceEngine.chat}. */
-export interface GenerateOptions {
-  /** Aborting it aborts the request at once: its KV blocks are freed, the stream throws the reason. */
-  signal?: AbortSignal;
-}
-
-interface ActiveRequest {
-  id: number;
-  inputText: string;
-  promptTokenIds: number[];
-  params: GenerationParams;
-  sampling: SamplingParams;
-  /** Every sampled token, stop tokens included: what the scheduler holds after the prompt. */
-  sampled: number[];
-  /** Sampled tokens without stop tokens. */
-  tokenIds: number[];
-  logprobs: TokenLogprobs[] | undefined;
-  text: string;
-  decoder: DecodeStream;
-  stops: StopStringFilter;
-  state: RequestState;
-  numComputed: number;
-  createdAt: number;
-  firstTokenAt: number;
-  lastTokenAt: number;
-  /** Present for `generate`/`chat`; absent for `submitRequest`. */
-  stream: GenerationStream | undefined;
-  detach: (() => void) | undefined;
-}
+export { isSoftwareAdapter } from './create.js';
+export {
+  type CompletedRequest,
+  type EngineInfo,
+  type EngineOptions,
+  type ExecutorFactory,
+  type GenerateOptions,
+  PLAIN_CHAT_TEMPLATE,
+  type RequestInfo,
+  type RequestState,
+  type StepBudget,
+} from './engine-options.js';
 
 const now = () => performance.now();
 
@@ -246,16 +92,7 @@ export class InferenceEngine {
   private readonly ttft = new LatencyWindow();
   private readonly itl = new LatencyWindow();
 
-  private constructor(parts: {
-    config: EngineConfig;
-    model: Model;
-    executor: ModelExecutor;
-    ownsExecutor: boolean;
-    info: EngineInfo;
-    options: EngineOptions;
-    chatTemplate: ChatTemplate;
-    log: (line: string) => void;
-  }) {
+  private constructor(parts: EngineParts) {
     const { config, model, executor, options } = parts;
     this.config = config;
     this.model = model;
@@ -289,140 +126,7 @@ export class InferenceEngine {
    * @throws ModelFileError when the model file is bad
    */
   static async create(options: EngineOptions): Promise<InferenceEngine> {
-    const log =
-      options.log === false ? () => {} : (options.log ?? ((line: string) => console.error(line)));
-    const {
-      model: modelOption,
-      executor: executorOption = 'auto',
-      kvCacheMemoryMb,
-      kvCacheDtype = 'f32',
-      numHostBlocks = 0,
-      preemptionMode,
-      enablePrefixCaching,
-      maxWaitingRequests,
-      chatTemplate: chatTemplateOption,
-      log: _log,
-      ...configPart
-    } = options;
-    if (maxWaitingRequests !== undefined && !(maxWaitingRequests >= 0)) {
-      throw new RangeError(`maxWaitingRequests must be ≥ 0, got ${maxWaitingRequests}`);
-    }
-    const platform = enginePlatform();
-    let model: Model;
-    if (typeof modelOption !== 'string') model = modelOption;
-    else if (platform.loadModel) model = await platform.loadModel(modelOption);
-    else {
-      throw new TypeError(
-        `model: loading "${modelOption}" from a path needs Node; here pass a loaded Model ` +
-          '(for example loadGgufModel(blobSource(blob)) from @x/model)',
-      );
-    }
-    const chat = resolveChatTemplate(model, chatTemplateOption);
-    // maxModelLen defaults to the source's 2048 or the model's context length, whichever is less.
-    const contextLength = model.config.contextLength;
-    if (configPart.maxModelLen !== undefined && configPart.maxModelLen > contextLength) {
-      throw new EngineConfigError(
-        'maxModelLen',
-        `${configPart.maxModelLen} is longer than the model's context length ${contextLength}`,
-      );
-    }
-    let config = resolveEngineConfig(
-      {
-        ...configPart,
-        maxModelLen:
-          configPart.maxModelLen ?? Math.min(DEFAULT_SCHEDULER_CONFIG.maxModelLen, contextLength),
-      },
-      { checkPool: false },
-    );
-
-    let executor: ModelExecutor;
-    let sizedBy: EngineInfo['kvCacheSizedBy'];
-    if (typeof executorOption === 'object') {
-      executor = executorOption;
-      sizedBy = 'executor';
-      const { numBlocks, blockSize } = executor.kvCache;
-      if (numBlocks !== config.maxNumBlocks || blockSize !== config.blockSize) {
-        log(
-          `xinfer: the executor holds ${numBlocks} KV blocks of ${blockSize} tokens; ` +
-            `using them instead of maxNumBlocks ${config.maxNumBlocks} × blockSize ${config.blockSize}`,
-        );
-      }
-      config = { ...config, maxNumBlocks: numBlocks, blockSize };
-    } else {
-      const free = platform.freeMemoryBytes?.();
-      const memoryBytes =
-        kvCacheMemoryMb !== undefined
-          ? kvCacheMemoryMb * 2 ** 20
-          : free !== undefined
-            ? Math.floor(free / 2)
-            : Number.POSITIVE_INFINITY;
-      const plan = planKvCache(model.config, config, memoryBytes, kvCacheDtype);
-      if (plan.note) log(`xinfer: ${plan.note}`);
-      sizedBy = plan.sizedBy;
-      config = { ...config, maxNumBlocks: plan.numBlocks };
-      const shape: KvCacheShape = {
-        numBlocks: plan.numBlocks,
-        blockSize: plan.blockSize,
-        numHostBlocks,
-      };
-      const budget: StepBudget = {
-        maxTokensPerStep: config.maxTotalTokens,
-        maxSequencesPerStep: config.maxBatchSize,
-        maxModelLen: config.maxModelLen,
-      };
-      executor =
-        typeof executorOption === 'function'
-          ? await executorOption(model, shape, budget)
-          : await builtInExecutor(executorOption, model, shape, budget, kvCacheDtype, log);
-    }
-    try {
-      assertPoolHoldsOneSequence(
-        config,
-        { config: '', memory: ' (what the KV memory holds)', executor: ' (the executor’s)' }[
-          sizedBy
-        ],
-      );
-    } catch (error) {
-      if (executor !== executorOption) await executor.dispose();
-      throw error;
-    }
-    if (executor.config.vocabSize !== model.config.vocabSize) {
-      throw new TypeError(
-        `the executor runs a model of ${executor.config.vocabSize} tokens; ${model.name} has ${model.config.vocabSize}`,
-      );
-    }
-    const info: EngineInfo = {
-      model: model.name,
-      architecture: model.config.architecture,
-      executor: executor.constructor.name,
-      numBlocks: executor.kvCache.numBlocks,
-      blockSize: executor.kvCache.blockSize,
-      numHostBlocks: executor.kvCache.numHostBlocks,
-      kvCacheSizedBy: sizedBy,
-      maxModelLen: config.maxModelLen,
-      chatTemplate: chat.source,
-    };
-    log(
-      `xinfer: ${info.model} (${info.architecture}, ${model.config.numLayers} layers) on ` +
-        `${info.executor}; KV cache ${info.numBlocks} blocks × ${info.blockSize} tokens; ` +
-        `maxModelLen ${info.maxModelLen}`,
-    );
-    if (chat.source === 'plain') {
-      log(
-        `xinfer: ${info.model} has no chat template (a base model); chat messages are joined ` +
-          'as plain text, one per line, for the model to continue (chatTemplate / --chat-template sets one)',
-      );
-    }
-    return new InferenceEngine({
-      chatTemplate: chat.template,
-      config,
-      model,
-      executor,
-      ownsExecutor: executor !== executorOption,
-      info,
-      options,
-      log,
-    });
+    return new InferenceEngine(await createEngineParts(options));
   }
 
   /**
@@ -736,7 +440,7 @@ export class InferenceEngine {
       this.failAll(new Error('the scheduler planned nothing while requests were pending'));
       return;
     }
-    const batch = this.toBatch(plan);
+    const batch = toForwardBatch(plan, this.active);
     let result: ForwardResult;
     try {
       result = await this.executor.execute(batch);
@@ -790,35 +494,6 @@ export class InferenceEngine {
     this.counters.stepMsTotal += now() - t0;
   }
 
-  private toBatch(plan: SchedulerOutput): ForwardBatch {
-    const positions = new Int32Array(plan.numBatchedTokens);
-    const sequences = plan.scheduled.map((s): ForwardSequence => {
-      for (let j = 0; j < s.numTokens; j++) positions[s.offset + j] = s.start + j;
-      const req = this.active.get(s.seqId) as ActiveRequest;
-      if (req.state === 'pending') req.state = 'prefill';
-      return {
-        seqId: s.seqId,
-        start: s.start,
-        numTokens: s.numTokens,
-        offset: s.offset,
-        blockTable: s.blockTable,
-        sample: s.sample,
-        sampling: req.sampling,
-        promptTokenIds: req.promptTokenIds,
-        outputTokenIds: req.sampled,
-      };
-    });
-    return {
-      tokenIds: plan.tokenIds,
-      positions,
-      slotMapping: plan.slotMapping,
-      sequences,
-      copies: plan.copies,
-      swapIn: plan.swapIn,
-      swapOut: plan.swapOut,
-    };
-  }
-
   /** Appends a sampled token: decodes it, applies stop strings, streams, finishes. */
   private onToken(
     req: ActiveRequest,
@@ -835,33 +510,11 @@ export class InferenceEngine {
       this.itl.add(t - req.lastTokenAt);
     }
     req.lastTokenAt = t;
-    req.sampled.push(token);
-    const stopToken = finishReason === 'stop';
-    const delta: GenerationDelta = { text: '', tokenIds: [] };
-    let decoded = '';
-    if (!stopToken) {
-      decoded = req.decoder.push(token);
-      req.tokenIds.push(token);
-      delta.tokenIds.push(token);
-      if (req.logprobs && logprobs) {
-        req.logprobs.push(logprobs);
-        delta.logprobs = [logprobs];
-      }
-    }
-    if (finishReason) decoded += req.decoder.flush();
-    const filtered = req.stops.push(decoded);
-    delta.text = filtered.text;
-    let stop: string | number | undefined = stopToken ? token : undefined;
-    if (filtered.stop !== undefined) {
-      stop = filtered.stop;
-      if (!finishReason) this.scheduler.abort(req.id); // frees its blocks now
-      finishReason = 'stop';
-    } else if (finishReason) {
-      delta.text += req.stops.flush();
-    }
-    req.text += delta.text;
-    if (delta.text !== '' || delta.tokenIds.length > 0) req.stream?.push(delta);
-    if (finishReason) this.finish(req, finishReason, stop, t);
+    const out = appendToken(req, token, logprobs, finishReason);
+    // A stop string ended it before the scheduler did: free its blocks now.
+    if (out.finishReason && !finishReason) this.scheduler.abort(req.id);
+    if (out.delta.text !== '' || out.delta.tokenIds.length > 0) req.stream?.push(out.delta);
+    if (out.finishReason) this.finish(req, out.finishReason, out.stop, t);
   }
 
   private finish(
@@ -874,31 +527,8 @@ export class InferenceEngine {
     const totalMs = t - req.createdAt;
     this.counters.requestsProcessed++;
     this.counters.latencyMsTotal += totalMs;
-    if (!req.stream) {
-      this.complete(req, totalMs, finishReason);
-      return;
-    }
-    const decodeMs = t - req.firstTokenAt;
-    const result: GenerationResult = {
-      id: req.id,
-      text: req.text,
-      promptTokenIds: req.promptTokenIds,
-      tokenIds: req.tokenIds,
-      finishReason,
-      usage: {
-        promptTokens: req.promptTokenIds.length,
-        completionTokens: req.sampled.length,
-        totalTokens: req.promptTokenIds.length + req.sampled.length,
-      },
-      timings: {
-        ttftMs: req.firstTokenAt - req.createdAt,
-        totalMs,
-        decodeTokPerSec: decodeMs > 0 ? ((req.sampled.length - 1) * 1000) / decodeMs : 0,
-      },
-    };
-    if (stop !== undefined) result.stop = stop;
-    if (req.logprobs) result.logprobs = req.logprobs;
-    req.stream.finish(result);
+    if (req.stream) req.stream.finish(generationResult(req, finishReason, stop, t));
+    else this.completed.push(completedRecord(req, totalMs, finishReason));
   }
 
   /** Forgets a request that finished, failed or was aborted. */
@@ -923,115 +553,13 @@ export class InferenceEngine {
       req.stream.fail(error);
       return;
     }
-    this.complete(req, now() - req.createdAt, 'error', (error as Error)?.message ?? String(error));
+    this.completed.push(
+      completedRecord(
+        req,
+        now() - req.createdAt,
+        'error',
+        (error as Error)?.message ?? String(error),
+      ),
+    );
   }
-
-  /** Records a {@link submitRequest} request's end, for the next {@link step}. */
-  private complete(
-    req: ActiveRequest,
-    durationMs: number,
-    finishReason: CompletedRequest['finishReason'],
-    error?: string,
-  ): void {
-    this.completed.push({
-      requestId: req.id,
-      inputText: req.inputText,
-      outputText: req.text,
-      inputTokens: req.promptTokenIds.length,
-      generatedTokens: req.sampled.length,
-      durationMs,
-      finishReason,
-      ...(error !== undefined ? { error } : {}),
-    });
-  }
-}
-
-/** An executor's result must have one in-vocabulary token per sequence that asked for one. */
-function checkResult(batch: ForwardBatch, result: ForwardResult, vocabSize: number): void {
-  const wanted = batch.sequences.reduce((n, s) => n + (s.sample ? 1 : 0), 0);
-  if (result.tokens.length !== wanted) {
-    throw new Error(`the executor returned ${result.tokens.length} tokens for ${wanted} sequences`);
-  }
-  for (const token of result.tokens) {
-    if (!(token >= 0 && token < vocabSize)) {
-      throw new Error(`the executor returned token ${token}, outside the vocabulary`);
-    }
-  }
-}
-
-/**
- * The template `chat()` renders with: the option's (parsed here, so a bad one fails at creation),
- * the model's, or the plain one for a model without any.
- * @throws EngineConfigError when the `chatTemplate` option does not parse
- */
-function resolveChatTemplate(
-  model: Model,
-  option: string | undefined,
-): { template: ChatTemplate; source: EngineInfo['chatTemplate'] } {
-  if (option !== undefined) {
-    try {
-      return { template: new ChatTemplate(option), source: 'option' };
-    } catch (cause) {
-      throw new EngineConfigError('chatTemplate', (cause as Error).message);
-    }
-  }
-  if (model.chatTemplate) return { template: model.chatTemplate, source: 'model' };
-  return { template: new ChatTemplate(PLAIN_CHAT_TEMPLATE), source: 'plain' };
-}
-
-/** Why `'auto'` found no hardware adapter, once it has looked: the adapters do not change. */
-let noHardwareAdapter: string | undefined;
-
-/**
- * The executor `'auto'`, `'webgpu'` or `'reference'` names. `'auto'` takes a WebGPU adapter only
- * when it is hardware: a software one (lavapipe, SwiftShader) runs kernels on CPU threads, where
- * the reference is the honest choice.
- * @throws GpuUnavailableError for `'webgpu'` without an adapter
- */
-async function builtInExecutor(
-  name: 'auto' | 'reference' | 'webgpu',
-  model: Model,
-  shape: KvCacheShape,
-  budget: StepBudget,
-  kvCacheDtype: KvDtype,
-  log: (line: string) => void,
-): Promise<ModelExecutor> {
-  if (name === 'reference') return new ReferenceExecutor(model, shape);
-  if (kvCacheDtype === 'q8_0') {
-    throw new TypeError("kvCacheDtype 'q8_0' has no WebGPU kernels; use 'f16' or 'f32'");
-  }
-  if (name === 'auto' && noHardwareAdapter) {
-    log(`xinfer: ${noHardwareAdapter}; running on ReferenceExecutor`);
-    return new ReferenceExecutor(model, shape);
-  }
-  let gpu: GpuDevice;
-  try {
-    gpu = await requestGpuDevice();
-  } catch (error) {
-    if (name === 'webgpu') throw error;
-    noHardwareAdapter = `no WebGPU adapter (${(error as Error).message})`;
-    log(`xinfer: ${noHardwareAdapter}; running on ReferenceExecutor`);
-    return new ReferenceExecutor(model, shape);
-  }
-  if (name === 'auto' && isSoftwareAdapter(gpu.adapterInfo)) {
-    gpu.device.destroy();
-    const { description, architecture } = gpu.adapterInfo;
-    noHardwareAdapter =
-      `the only WebGPU adapter is a CPU emulation (${description || architecture}), ` +
-      "which executor: 'webgpu' uses anyway";
-    log(`xinfer: ${noHardwareAdapter}; running on ReferenceExecutor`);
-    return new ReferenceExecutor(model, shape);
-  }
-  return WebGpuExecutor.create(model, { ...shape, ...budget, gpu, ownsDevice: true, kvCacheDtype });
-}
-
-/** Whether an adapter runs on CPU threads (Mesa's lavapipe/llvmpipe, SwiftShader, WARP). */
-export function isSoftwareAdapter(info: GpuAdapterSummary): boolean {
-  return (
-    info.isFallbackAdapter ||
-    info.architecture === 'software' ||
-    /llvmpipe|lavapipe|swiftshader|microsoft basic render/i.test(
-      `${info.description} ${info.device} ${info.vendor}`,
-    )
-  );
 }
