@@ -52,7 +52,7 @@ export interface SyntheticModelOptions {
    * Phi-3 LongRoPE: per-pair factors for short and long contexts, and the original context; the
    * magnitude factor is derived from the context lengths as the converter derives it.
    */
-  longRope?: { short: number[]; long: number[]; originalContextLength: number };
+  longRope?: { short: readonly number[]; long: readonly number[]; originalContextLength: number };
   /**
    * Multiplies the output projection, so logits are spread far apart and greedy choices are
    * decided by the model, not by rounding. Default 1.
@@ -291,8 +291,8 @@ export function syntheticGguf(options: SyntheticModelOptions): Uint8Array[] {
   }
   const extra: Record<string, GgufMetadataInput> = {};
   if (options.longRope) {
-    vector('rope_factors_short.weight', options.longRope.short);
-    vector('rope_factors_long.weight', options.longRope.long);
+    vector('rope_factors_short.weight', [...options.longRope.short]);
+    vector('rope_factors_long.weight', [...options.longRope.long]);
     extra[`${arch}.rope.scaling.original_context_length`] = gguf.u32(
       options.longRope.originalContextLength,
     );
