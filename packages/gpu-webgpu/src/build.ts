@@ -13,6 +13,7 @@ import {
 import type { GpuDevice } from './device.js';
 import { GpuExecutorError } from './errors.js';
 import type { WebGpuExecutorInfo, WebGpuExecutorOptions } from './executor.js';
+import { bindGroupLayoutEntries } from './kernels/bindings.js';
 import {
   attentionTileTokens,
   embedShader,
@@ -391,7 +392,7 @@ export async function build(
  * A rope's cos/sin table, `[position][pair]` for `positions` positions, both scaled by its
  * `attnFactor`.
  */
-function ropeTable(rope: RopeSpec, positions: number): Float32Array {
+export function ropeTable(rope: RopeSpec, positions: number): Float32Array {
   const half = rope.rotaryDim / 2;
   const table = new Float32Array(Math.max(1, positions * half) * 2);
   for (let p = 0; p < positions; p++) {
@@ -402,24 +403,4 @@ function ropeTable(rope: RopeSpec, positions: number): Float32Array {
     }
   }
   return table;
-}
-
-/**
- * The bind group layout a shader declares (`@group(0) @binding(n) var<uniform | storage, …>`), so
- * that every binding a kernel declares is in its layout whether or not this variant reads it.
- */
-function bindGroupLayoutEntries(code: string): GPUBindGroupLayoutEntry[] {
-  const entries: GPUBindGroupLayoutEntry[] = [];
-  for (const m of code.matchAll(
-    /@binding\((\d+)\)\s+var<(uniform|storage,\s*read_write|storage,\s*read)>/g,
-  )) {
-    const type: GPUBufferBindingType =
-      m[2] === 'uniform'
-        ? 'uniform'
-        : m[2]!.endsWith('read_write')
-          ? 'storage'
-          : 'read-only-storage';
-    entries.push({ binding: Number(m[1]), visibility: 4 /* COMPUTE */, buffer: { type } });
-  }
-  return entries;
 }

@@ -77,6 +77,7 @@ export type {
 } from './graph/graph.js';
 export { type HfModelFiles, loadGgufModel, loadHfModel, type Model } from './load.js';
 export { dequantizeRow, dotRow, quantize, quantizeRow } from './quant/index.js';
+export { applyRope, glu, pagedAttention, rmsNorm, softcap } from './reference/ops.js';
 export {
   ReferenceExecutor,
   type ReferenceExecutorOptions,

@@ -1,4 +1,5 @@
-import type { RopeSpec } from '../graph/graph.js';
+import type { ForwardBatch } from '../executor.js';
+import type { AttnPagedNode, RopeSpec } from '../graph/graph.js';
 import { f16ToF32, f32ToF16 } from '../quant/half.js';
 import { dotPrepared, type PreparedActivations, prepareActivations } from '../quant/index.js';
 import type { WeightMatrix } from '../weights.js';
@@ -113,4 +114,70 @@ export function glu(
 /** `x = tanh(x / cap) · cap`, in place over `n` values. */
 export function softcap(x: Float32Array, n: number, cap: number): void {
   for (let i = 0; i < n; i++) x[i] = Math.tanh((x[i] as number) / cap) * cap;
+}
+
+/**
+ * Paged attention (the graph's `attn_paged`): each token's query heads over its sequence's cached
+ * K/V, read through the block table (`blockTable[p / blockSize] · blockSize + p % blockSize`),
+ * causal and within the node's sliding window, scores scaled and soft-capped, softmax in f64.
+ * `keys` and `values` hold `kvHeads · headDim` values a slot; `scores` has room for the longest
+ * context.
+ */
+export function pagedAttention(
+  batch: Pick<ForwardBatch, 'positions' | 'sequences'>,
+  node: Pick<
+    AttnPagedNode,
+    'heads' | 'kvHeads' | 'headDim' | 'scale' | 'softcap' | 'slidingWindow'
+  >,
+  q: Float32Array,
+  out: Float32Array,
+  keys: Float32Array,
+  values: Float32Array,
+  blockSize: number,
+  scores: Float32Array,
+): void {
+  const hd = node.headDim;
+  const qDim = node.heads * hd;
+  const kvDim = node.kvHeads * hd;
+  const group = node.heads / node.kvHeads;
+  const bs = blockSize;
+  const { scale, softcap: cap, slidingWindow } = node;
+  for (const s of batch.sequences) {
+    for (let i = 0; i < s.numTokens; i++) {
+      const t = s.offset + i;
+      const position = batch.positions[t] as number;
+      const first = slidingWindow > 0 ? Math.max(0, position - slidingWindow + 1) : 0;
+      for (let head = 0; head < node.heads; head++) {
+        const qBase = t * qDim + head * hd;
+        const kvHead = Math.floor(head / group) * hd;
+        let max = Number.NEGATIVE_INFINITY;
+        for (let p = first; p <= position; p++) {
+          const slot = (s.blockTable[Math.floor(p / bs)] as number) * bs + (p % bs);
+          const kBase = slot * kvDim + kvHead;
+          let dot = 0;
+          for (let j = 0; j < hd; j++)
+            dot += (q[qBase + j] as number) * (keys[kBase + j] as number);
+          let score = dot * scale;
+          if (cap > 0) score = Math.tanh(score / cap) * cap;
+          scores[p] = score;
+          if (score > max) max = score;
+        }
+        let sum = 0;
+        for (let p = first; p <= position; p++) {
+          const e = Math.exp((scores[p] as number) - max);
+          scores[p] = e;
+          sum += e;
+        }
+        const oBase = t * qDim + head * hd;
+        out.fill(0, oBase, oBase + hd);
+        for (let p = first; p <= position; p++) {
+          const slot = (s.blockTable[Math.floor(p / bs)] as number) * bs + (p % bs);
+          const vBase = slot * kvDim + kvHead;
+          const weight = (scores[p] as number) / sum;
+          for (let j = 0; j < hd; j++)
+            out[oBase + j] = (out[oBase + j] as number) + weight * (values[vBase + j] as number);
+        }
+      }
+    }
+  }
 }

@@ -7,7 +7,7 @@ import {
   type ModelExecutor,
 } from '../executor.js';
 import { buildModelGraph } from '../graph/build.js';
-import type { AttnPagedNode, ModelGraph, MulMatNode, MulMatOutput } from '../graph/graph.js';
+import type { ModelGraph, MulMatNode, MulMatOutput } from '../graph/graph.js';
 import {
   createPreparedActivations,
   dequantizeRow,
@@ -16,7 +16,7 @@ import {
 import { sampleSequences } from '../sampling.js';
 import { validateBatch } from '../validate-batch.js';
 import type { ModelWeights } from '../weights.js';
-import { applyRope, glu, matmul, rmsNorm, softcap } from './ops.js';
+import { applyRope, glu, matmul, pagedAttention, rmsNorm, softcap } from './ops.js';
 
 /** Options of {@link ReferenceExecutor}. */
 export interface ReferenceExecutorOptions {
@@ -213,7 +213,16 @@ export class ReferenceExecutor implements ModelExecutor {
           break;
         }
         case 'attn_paged':
-          this.attention(batch, node, val(node.q), val(node.out));
+          pagedAttention(
+            batch,
+            node,
+            val(node.q),
+            val(node.out),
+            this.keys[node.kvLayer]!,
+            this.values[node.kvLayer]!,
+            this.kvCache.blockSize,
+            sc.scores,
+          );
           break;
         case 'glu':
           glu(
@@ -252,65 +261,6 @@ export class ReferenceExecutor implements ModelExecutor {
     const logits = val(graph.logits);
     const V = graph.values[graph.logits]!.width;
     return Array.from({ length: S }, (_, i) => logits.slice(i * V, (i + 1) * V));
-  }
-
-  /**
-   * Causal attention of each token over its sequence's cached positions: `[0, position]`, or the
-   * last `slidingWindow` of them.
-   */
-  private attention(
-    batch: ForwardBatch,
-    node: AttnPagedNode,
-    q: Float32Array,
-    out: Float32Array,
-  ): void {
-    const hd = node.headDim;
-    const qDim = node.heads * hd;
-    const kvDim = this.kvDim;
-    const group = node.heads / node.kvHeads;
-    const bs = this.kvCache.blockSize;
-    const keys = this.keys[node.kvLayer]!;
-    const values = this.values[node.kvLayer]!;
-    const { scale, softcap: cap, slidingWindow } = node;
-    const scores = this.scratch.scores;
-    for (const s of batch.sequences) {
-      for (let i = 0; i < s.numTokens; i++) {
-        const t = s.offset + i;
-        const position = batch.positions[t] as number;
-        const first = slidingWindow > 0 ? Math.max(0, position - slidingWindow + 1) : 0;
-        for (let head = 0; head < node.heads; head++) {
-          const qBase = t * qDim + head * hd;
-          const kvHead = Math.floor(head / group) * hd;
-          let max = Number.NEGATIVE_INFINITY;
-          for (let p = first; p <= position; p++) {
-            const slot = (s.blockTable[Math.floor(p / bs)] as number) * bs + (p % bs);
-            const kBase = slot * kvDim + kvHead;
-            let dot = 0;
-            for (let j = 0; j < hd; j++)
-              dot += (q[qBase + j] as number) * (keys[kBase + j] as number);
-            let score = dot * scale;
-            if (cap > 0) score = Math.tanh(score / cap) * cap;
-            scores[p] = score;
-            if (score > max) max = score;
-          }
-          let sum = 0;
-          for (let p = first; p <= position; p++) {
-            const e = Math.exp((scores[p] as number) - max);
-            scores[p] = e;
-            sum += e;
-          }
-          const oBase = t * qDim + head * hd;
-          out.fill(0, oBase, oBase + hd);
-          for (let p = first; p <= position; p++) {
-            const slot = (s.blockTable[Math.floor(p / bs)] as number) * bs + (p % bs);
-            const vBase = slot * kvDim + kvHead;
-            const weight = (scores[p] as number) / sum;
-            for (let j = 0; j < hd; j++)
-              out[oBase + j] = (out[oBase + j] as number) + weight * (values[vBase + j] as number);
-          }
-        }
-      }
-    }
   }
 
   private moveBlocks(batch: ForwardBatch): void {
