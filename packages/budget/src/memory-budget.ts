@@ -5,6 +5,7 @@ import {
   assertSafeBytes,
 } from './assert.js';
 import { type AttentionShape, type KvDtype, kvBytesPerToken } from './kv-bytes.js';
+import { DEFAULT_BLOCK_SIZE } from './kv-geometry.js';
 
 /** Bytes in one MB as this package counts it: a mebibyte, 1024 × 1024 bytes. */
 const BYTES_PER_MB = 1_048_576;
@@ -101,7 +102,7 @@ export class MemoryBudget {
   /** Default part of the runtime overhead that scales with the model: 10 % of the weight bytes. */
   static readonly DEFAULT_OVERHEAD_FRACTION = 0.1;
   /** Default tokens per KV block: 16, vLLM's default `block_size`. */
-  static readonly DEFAULT_BLOCK_SIZE = 16;
+  static readonly DEFAULT_BLOCK_SIZE = DEFAULT_BLOCK_SIZE;
 
   /** Total memory the deployment may use, in bytes (`⌊totalAvailableMb × 1 048 576⌋`). */
   readonly totalSystemBytes: number;

@@ -1,3 +1,4 @@
+import { DEFAULT_BLOCK_SIZE } from '@x/budget';
 import { resolveSchedulerConfig, type SchedulerConfig, SchedulerConfigError } from '@x/scheduler';
 
 /**
@@ -6,7 +7,7 @@ import { resolveSchedulerConfig, type SchedulerConfig, SchedulerConfigError } fr
  * 4096 tokens per step, memory threshold 0.9.
  */
 export interface EngineConfig extends SchedulerConfig {
-  /** Tokens per physical KV block. Default 16. */
+  /** Tokens per physical KV block. Default `DEFAULT_BLOCK_SIZE` (16). */
   blockSize: number;
   /** Physical KV blocks in the device pool. Default 1024. */
   maxNumBlocks: number;
@@ -38,7 +39,7 @@ export function resolveEngineConfig(
   partial: Partial<EngineConfig> = {},
   { checkPool = true }: { checkPool?: boolean } = {},
 ): EngineConfig {
-  const { blockSize = 16, maxNumBlocks = 1024, ...schedulerPart } = partial;
+  const { blockSize = DEFAULT_BLOCK_SIZE, maxNumBlocks = 1024, ...schedulerPart } = partial;
   for (const [field, value] of [
     ['blockSize', blockSize],
     ['maxNumBlocks', maxNumBlocks],

@@ -259,8 +259,7 @@ export class InferenceEngine {
   /** Counters since creation and the state now; see {@link EngineMetrics}. */
   get metrics(): EngineMetrics {
     const c = this.counters;
-    const kv = this.scheduler.kv;
-    const { queriedTokens, hitTokens } = kv.prefixCacheStats;
+    const kv = this.scheduler.stats();
     return {
       requestsProcessed: c.requestsProcessed,
       tokensGenerated: c.tokensGenerated,
@@ -275,10 +274,11 @@ export class InferenceEngine {
       numWaiting: this.scheduler.numWaiting,
       numRunning: this.scheduler.numRunning,
       numSwapped: this.scheduler.numSwapped,
-      numBlocks: kv.device.numBlocks,
+      numBlocks: kv.numBlocks,
       numFreeBlocks: kv.numFreeBlocks,
-      kvUsage: kv.usage,
-      prefixCacheHitRate: queriedTokens > 0 ? hitTokens / queriedTokens : 0,
+      kvUsage: kv.kvUsage,
+      prefixCacheHitRate:
+        kv.prefixCacheQueriedTokens > 0 ? kv.prefixCacheHitTokens / kv.prefixCacheQueriedTokens : 0,
       preemptions: c.preemptions,
       steps: c.steps,
     };

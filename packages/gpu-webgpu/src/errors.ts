@@ -7,7 +7,9 @@ export type GpuExecutorErrorCode =
   /** The device was lost (driver reset, `destroy()`, the GPU went away). */
   | 'GPU_DEVICE_LOST'
   /** A validation or internal error the device reported. */
-  | 'GPU_DEVICE_ERROR';
+  | 'GPU_DEVICE_ERROR'
+  /** An option out of range (step budget, a device given and none to be had). */
+  | 'GPU_BAD_OPTIONS';
 
 /** A failure of the WebGPU executor, saying what it was doing when it happened. */
 export class GpuExecutorError extends Error {

@@ -3,6 +3,7 @@ import {
   type ForwardBatch,
   type ForwardResult,
   type KvCacheShape,
+  kvGeometry,
   type ModelConfig,
   type ModelExecutor,
   type ModelWeights,
@@ -23,7 +24,7 @@ import { packStepData } from './step-data.js';
 export interface WebGpuExecutorOptions {
   /** Device KV blocks. */
   numBlocks: number;
-  /** Tokens per block. Default 16. */
+  /** Tokens per block. Default `DEFAULT_BLOCK_SIZE` (16). */
   blockSize?: number;
   /** Host blocks for swapping. Default 0. */
   numHostBlocks?: number;
@@ -157,14 +158,7 @@ export class WebGpuExecutor implements ModelExecutor {
     options: WebGpuExecutorOptions,
   ): Promise<WebGpuExecutor> {
     const { config: c } = model;
-    const blockSize = options.blockSize ?? 16;
-    const numHostBlocks = options.numHostBlocks ?? 0;
-    if (!(Number.isInteger(options.numBlocks) && options.numBlocks > 0)) {
-      throw new RangeError(`numBlocks must be a positive integer, got ${options.numBlocks}`);
-    }
-    if (!(Number.isInteger(blockSize) && blockSize > 0)) {
-      throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
-    }
+    const { blockSize, numHostBlocks } = kvGeometry(options);
     const limits = {
       tokens: options.maxTokensPerStep ?? 2048,
       sequences: options.maxSequencesPerStep ?? 256,
@@ -172,7 +166,10 @@ export class WebGpuExecutor implements ModelExecutor {
     };
     for (const [name, value] of Object.entries(limits)) {
       if (!(Number.isInteger(value) && value > 0)) {
-        throw new RangeError(`${name} must be a positive integer, got ${value}`);
+        throw new GpuExecutorError(
+          `${name} must be a positive integer, got ${value}`,
+          'GPU_BAD_OPTIONS',
+        );
       }
     }
     if (c.headDim % 4 !== 0 || c.hiddenSize % 32 !== 0) {

@@ -1,3 +1,4 @@
+import { DEFAULT_BLOCK_SIZE } from '@x/budget';
 import { BlockPool } from './block-pool.js';
 import { KvCacheError } from './errors.js';
 import { PrefixCache } from './prefix-cache.js';
@@ -6,7 +7,7 @@ import { PrefixCache } from './prefix-cache.js';
 export interface BlockManagerConfig {
   /** Physical blocks on the device. */
   numBlocks: number;
-  /** Tokens per block. Default 16. */
+  /** Tokens per block. Default `DEFAULT_BLOCK_SIZE` (16). */
   blockSize?: number;
   /** Blocks in host memory for swapping; 0 disables swapping. Default 0. */
   numHostBlocks?: number;
@@ -71,7 +72,12 @@ export class BlockManager {
 
   /** @throws KvCacheError `KV_INVALID_CONFIG` for a bad size or watermark */
   constructor(config: BlockManagerConfig) {
-    const { numBlocks, blockSize = 16, numHostBlocks = 0, watermark = 0.01 } = config;
+    const {
+      numBlocks,
+      blockSize = DEFAULT_BLOCK_SIZE,
+      numHostBlocks = 0,
+      watermark = 0.01,
+    } = config;
     if (!Number.isInteger(blockSize) || blockSize < 1) {
       throw new KvCacheError(
         `blockSize must be a positive integer, got ${blockSize}`,
@@ -282,7 +288,7 @@ export class BlockManager {
    */
   appendSlots(seqId: number, tokenIds: ArrayLike<number>): AppendResult {
     const start = this.numTokens(seqId);
-    const copies = this.reserveSlots(seqId, tokenIds);
+    const copies = this.reserve(seqId, tokenIds, 'appendSlots');
     return { slotMapping: this.slotMapping(seqId, start, start + tokenIds.length), copies };
   }
 
@@ -291,12 +297,21 @@ export class BlockManager {
    * different range themselves: returns only the copy-on-write copies.
    */
   reserveSlots(seqId: number, tokenIds: ArrayLike<number>): Array<[number, number]> {
-    const seq = this.onDevice(seqId, 'appendSlots');
+    return this.reserve(seqId, tokenIds, 'reserveSlots');
+  }
+
+  /** {@link BlockManager.reserveSlots}, its errors naming the public method called (`op`). */
+  private reserve(
+    seqId: number,
+    tokenIds: ArrayLike<number>,
+    op: 'appendSlots' | 'reserveSlots',
+  ): Array<[number, number]> {
+    const seq = this.onDevice(seqId, op);
     const count = tokenIds.length;
     const required = this.blocksToAppend(seq, count);
     if (required > this.device.numFreeBlocks) {
       throw new KvCacheError(
-        `appendSlots: sequence ${seqId} needs ${required} free blocks, ${this.device.numFreeBlocks} are free`,
+        `${op}: sequence ${seqId} needs ${required} free blocks, ${this.device.numFreeBlocks} are free`,
         'KV_OUT_OF_BLOCKS',
       );
     }

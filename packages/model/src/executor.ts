@@ -1,3 +1,4 @@
+import type { KvGeometry } from '@x/budget';
 import type { ModelConfig } from './config.js';
 
 /**
@@ -98,15 +99,8 @@ export interface ForwardResult {
   logprobs: Array<TokenLogprobs | undefined>;
 }
 
-/** The KV cache an executor holds, in blocks. */
-export interface KvCacheShape {
-  /** Device blocks. */
-  numBlocks: number;
-  /** Host blocks for swapping (0 when swapping is not supported). */
-  numHostBlocks: number;
-  /** Tokens per block. */
-  blockSize: number;
-}
+/** The KV cache an executor holds, in blocks (`@x/budget`'s {@link KvGeometry}). */
+export type KvCacheShape = KvGeometry;
 
 /**
  * Runs a model over {@link ForwardBatch}es. The scheduler decides what to compute and where its

@@ -1,4 +1,10 @@
 // The platform-neutral surface of @x/model, shared by the Node and browser entries.
+export {
+  DEFAULT_BLOCK_SIZE,
+  type KvGeometry,
+  KvGeometryError,
+  kvGeometry,
+} from '@x/budget';
 export { type ByteSource, blobSource, bytesSource } from './byte-source.js';
 export {
   type ChatMessage,

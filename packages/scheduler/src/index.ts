@@ -1,19 +1,18 @@
+export { SchedulerConfigError, SchedulerError, type SchedulerErrorCode } from './errors.js';
 export {
   type FinishedSequence,
   type PreemptionMode,
   type Rejection,
   type ScheduledSequence,
   Scheduler,
-  SchedulerError,
-  type SchedulerErrorCode,
   type SchedulerOptions,
   type SchedulerOutput,
   type SchedulerRequest,
+  type SchedulerStats,
 } from './scheduler.js';
 export {
   DEFAULT_SCHEDULER_CONFIG,
   resolveSchedulerConfig,
   type SchedulerConfig,
-  SchedulerConfigError,
   type SchedulingPolicy,
 } from './scheduler-config.js';

@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_SCHEDULER_CONFIG,
-  resolveSchedulerConfig,
-  SchedulerConfigError,
-} from './scheduler-config.js';
+import { SchedulerConfigError } from './errors.js';
+import { DEFAULT_SCHEDULER_CONFIG, resolveSchedulerConfig } from './scheduler-config.js';
 
 describe('resolveSchedulerConfig', () => {
   it('uses the source defaults: batch 32, 256 sequences, 2048 context, 4096 tokens, 0.9', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Scheduler, SchedulerError } from './scheduler.js';
+import { SchedulerError } from './errors.js';
+import { Scheduler } from './scheduler.js';
 
 interface Arrival {
   step: number;
@@ -86,16 +87,17 @@ describe('Scheduler with BlockManager, random workloads', () => {
           }
           // Block accounting: every block's reference count equals the tables holding it.
           const holders = new Map<number, number>();
-          for (const id of s.kv.sequenceIds()) {
-            if (s.kv.isSwappedOut(id)) continue;
-            for (const b of s.kv.blockTable(id)) holders.set(b, (holders.get(b) ?? 0) + 1);
+          for (const id of s.inspectBlocks().sequenceIds()) {
+            if (s.inspectBlocks().isSwappedOut(id)) continue;
+            for (const b of s.inspectBlocks().blockTable(id))
+              holders.set(b, (holders.get(b) ?? 0) + 1);
           }
           let used = 0;
           for (let b = 0; b < w.numBlocks; b++) {
-            expect(s.kv.device.refCount(b)).toBe(holders.get(b) ?? 0);
+            expect(s.inspectBlocks().device.refCount(b)).toBe(holders.get(b) ?? 0);
             if (holders.has(b)) used++;
           }
-          expect(s.kv.numFreeBlocks + used).toBe(w.numBlocks);
+          expect(s.inspectBlocks().numFreeBlocks + used).toBe(w.numBlocks);
 
           const sampled = new Map(
             out.scheduled.filter((x) => x.sample).map((x) => [x.seqId, 7 + step]),
@@ -128,7 +130,7 @@ describe('Scheduler with BlockManager, random workloads', () => {
         expect(s.hasPendingWork()).toBe(false);
         expect(pending.size).toBe(0);
         for (const id of generated.keys()) expect(ended.has(id)).toBe(true);
-        expect(s.kv.numFreeBlocks).toBe(w.numBlocks);
+        expect(s.inspectBlocks().numFreeBlocks).toBe(w.numBlocks);
       }),
       { numRuns: 200 },
     );

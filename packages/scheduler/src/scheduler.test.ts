@@ -21,6 +21,27 @@ function drain(scheduler: Scheduler, maxSteps = 10_000) {
 }
 
 describe('Scheduler', () => {
+  it('reports the KV cache through stats(), and takes the watermark it keeps free', () => {
+    const s = new Scheduler({ numBlocks: 10, blockSize: 4, watermark: 0.5 });
+    expect(s.stats()).toEqual({
+      numBlocks: 10,
+      numFreeBlocks: 10,
+      blockSize: 4,
+      kvUsage: 0,
+      prefixCacheQueriedTokens: 0,
+      prefixCacheHitTokens: 0,
+    });
+    // A 24-token prompt needs 7 blocks: more than the pool less its 5-block watermark, so it waits
+    // while another sequence runs.
+    s.addRequest({ id: 1, promptTokens: range(0, 8), maxTokens: 4 });
+    s.update(s.schedule(), new Map([[1, 1]]));
+    s.addRequest({ id: 2, promptTokens: range(0, 24), maxTokens: 1 });
+    const next = s.schedule();
+    expect(next.scheduled.map((x) => x.seqId)).toEqual([1]);
+    expect(s.stats().numFreeBlocks).toBe(7);
+    expect(s.stats().kvUsage).toBeCloseTo(0.3);
+  });
+
   it('prefills a prompt, then decodes one token per step until maxTokens', () => {
     const s = new Scheduler({ numBlocks: 16, blockSize: 4 });
     s.addRequest({ id: 1, promptTokens: range(0, 10), maxTokens: 3 });
@@ -38,7 +59,7 @@ describe('Scheduler', () => {
     expect(finished).toEqual([
       { id: 1, outputTokens: [42, expect.any(Number), expect.any(Number)], finishReason: 'length' },
     ]);
-    expect(s.kv.numFreeBlocks).toBe(16);
+    expect(s.inspectBlocks().numFreeBlocks).toBe(16);
   });
 
   it('batches decodes and new prefills in one step, chunking a long prompt under the token budget', () => {
@@ -125,7 +146,7 @@ describe('Scheduler', () => {
     expect(s.abort(2)).toBe(true);
     expect(s.abort(3)).toBe(false);
     expect(s.update(out, new Map())).toEqual([]);
-    expect(s.kv.numFreeBlocks).toBe(8);
+    expect(s.inspectBlocks().numFreeBlocks).toBe(8);
     expect(s.hasPendingWork()).toBe(false);
   });
 
@@ -146,7 +167,7 @@ describe('Scheduler', () => {
       for (const f of finished) expect(f.outputTokens).toHaveLength(27); // 32 − 5 prompt tokens
       expect(outputs.some((o) => o.preempted.length > 0)).toBe(true);
       if (preemptionMode === 'swap') expect(outputs.some((o) => o.swapOut.length > 0)).toBe(true);
-      expect(s.kv.numFreeBlocks).toBe(8);
+      expect(s.inspectBlocks().numFreeBlocks).toBe(8);
     },
   );
 
@@ -165,7 +186,7 @@ describe('Scheduler.fork', () => {
     s.update(s.schedule(), new Map([[1, 50]]));
     s.fork(1, 2, 60);
     s.fork(1, 3, 70);
-    expect(s.kv.device.refCount(s.kv.blockTable(1)[0]!)).toBe(3);
+    expect(s.inspectBlocks().device.refCount(s.inspectBlocks().blockTable(1)[0]!)).toBe(3);
     const step = s.schedule();
     expect(step.scheduled.map((x) => x.seqId)).toEqual([1, 2, 3]);
     expect([...step.tokenIds]).toEqual([50, 60, 70]);
@@ -176,7 +197,7 @@ describe('Scheduler.fork', () => {
     expect(outputs.get(1)?.[0]).toBe(50);
     expect(outputs.get(2)?.[0]).toBe(60);
     expect(outputs.get(3)?.[0]).toBe(70);
-    expect(s.kv.numFreeBlocks).toBe(16);
+    expect(s.inspectBlocks().numFreeBlocks).toBe(16);
   });
 
   it('rejects a fork it cannot make, with a typed error', () => {

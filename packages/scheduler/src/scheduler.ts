@@ -1,20 +1,39 @@
+import { DEFAULT_BLOCK_SIZE, type KvGeometry } from '@x/budget';
 import { BlockManager } from '@x/kvcache';
+import { SchedulerError } from './errors.js';
 import { resolveSchedulerConfig, type SchedulerConfig } from './scheduler-config.js';
 
 /** How a preempted sequence gives its blocks back. */
 export type PreemptionMode = 'recompute' | 'swap';
 
-/** Options of a {@link Scheduler}: the per-step budgets plus the KV-cache geometry. */
-export interface SchedulerOptions extends Partial<SchedulerConfig> {
+/**
+ * Options of a {@link Scheduler}: the per-step budgets plus the KV-cache geometry (`@x/budget`'s
+ * `KvGeometry`: `blockSize` defaults to `DEFAULT_BLOCK_SIZE`, `numHostBlocks`, blocks for swap
+ * preemption, to 0, where every preemption recomputes).
+ */
+export interface SchedulerOptions extends Partial<SchedulerConfig>, Partial<KvGeometry> {
   /** Device KV blocks. */
   numBlocks: number;
-  /** Tokens per block. Default 16. */
-  blockSize?: number;
-  /** Host blocks for swap preemption; 0 means every preemption recomputes. Default 0. */
-  numHostBlocks?: number;
   enablePrefixCaching?: boolean;
+  /**
+   * Share of the pool kept free when admitting a new prompt, so running sequences can still grow
+   * (vLLM's watermark, the block manager's). Default 0.01.
+   */
+  watermark?: number;
   /** Default `'recompute'` (vLLM's default): free the blocks, prefill prompt + output again later. */
   preemptionMode?: PreemptionMode;
+}
+
+/** The KV cache as {@link Scheduler.stats} reports it. */
+export interface SchedulerStats {
+  numBlocks: number;
+  numFreeBlocks: number;
+  blockSize: number;
+  /** Share of the device blocks in use, 0–1. */
+  kvUsage: number;
+  /** Prompt tokens looked up in the prefix cache, and of those, tokens found. */
+  prefixCacheQueriedTokens: number;
+  prefixCacheHitTokens: number;
 }
 
 /** A request to generate. */
@@ -62,26 +81,6 @@ export interface SchedulerOutput {
   rejected: Rejection[];
 }
 
-/** Stable codes of {@link SchedulerError}. */
-export type SchedulerErrorCode =
-  | 'SCHEDULER_UNKNOWN_SEQUENCE'
-  | 'SCHEDULER_DUPLICATE_SEQUENCE'
-  | 'SCHEDULER_NOT_RUNNING'
-  | 'SCHEDULER_BAD_FORK'
-  | 'SCHEDULER_TOO_MANY_SEQUENCES'
-  | 'SCHEDULER_MISSING_TOKEN';
-
-/** A misuse of the scheduler. The call that threw changed nothing. */
-export class SchedulerError extends Error {
-  override readonly name = 'SchedulerError';
-  readonly code: SchedulerErrorCode;
-
-  constructor(message: string, code: SchedulerErrorCode) {
-    super(message);
-    this.code = code;
-  }
-}
-
 /** Why a request was turned away at admission. */
 export interface Rejection {
   id: number;
@@ -121,7 +120,7 @@ function maxSequenceTokens(config: SchedulerConfig, kv: BlockManager): number {
  */
 export class Scheduler {
   readonly config: SchedulerConfig;
-  readonly kv: BlockManager;
+  private readonly kv: BlockManager;
   private readonly mode: PreemptionMode;
   private waiting: Seq[] = [];
   private running: Seq[] = [];
@@ -134,18 +133,47 @@ export class Scheduler {
   private readonly tokenScratch: Int32Array;
 
   constructor(options: SchedulerOptions) {
-    const { numBlocks, blockSize, numHostBlocks, enablePrefixCaching, preemptionMode, ...budgets } =
-      options;
+    const {
+      numBlocks,
+      blockSize,
+      numHostBlocks,
+      enablePrefixCaching,
+      preemptionMode,
+      watermark,
+      ...budgets
+    } = options;
     this.config = resolveSchedulerConfig(budgets);
     this.kv = new BlockManager({
       numBlocks,
-      blockSize: blockSize ?? 16,
+      blockSize: blockSize ?? DEFAULT_BLOCK_SIZE,
       numHostBlocks: numHostBlocks ?? 0,
       enablePrefixCaching: enablePrefixCaching ?? true,
+      watermark,
     });
     this.mode = preemptionMode ?? 'recompute';
     this.slotScratch = new Int32Array(this.config.maxTotalTokens);
     this.tokenScratch = new Int32Array(this.config.maxTotalTokens);
+  }
+
+  /** The KV cache now: blocks in the pool and free, the share in use, and prefix-cache hits. */
+  stats(): SchedulerStats {
+    const { queriedTokens, hitTokens } = this.kv.prefixCacheStats;
+    return {
+      numBlocks: this.kv.device.numBlocks,
+      numFreeBlocks: this.kv.numFreeBlocks,
+      blockSize: this.kv.blockSize,
+      kvUsage: this.kv.usage,
+      prefixCacheQueriedTokens: queriedTokens,
+      prefixCacheHitTokens: hitTokens,
+    };
+  }
+
+  /**
+   * The block manager, for tests that check its invariants against the scheduler's view.
+   * @internal
+   */
+  inspectBlocks(): BlockManager {
+    return this.kv;
   }
 
   get numWaiting(): number {

@@ -35,7 +35,6 @@ export const GGML_TYPE_Q8_K = 15;
 /** ggml's Q8_1 (32 int8 quants, f16 d and f16 s = d·Σq): the vec_dot_type of Q4_1 and Q5_1. */
 export const GGML_TYPE_Q8_1 = 9;
 
-
 /**
  * An activation row converted to a weight type's vec_dot_type, reusable across all rows of a
  * matrix. Fill it with {@link prepareActivations}; read it with {@link dotPrepared}.

@@ -1,3 +1,4 @@
+import { kvGeometry } from '@x/budget';
 import type { ModelConfig } from '../config.js';
 import {
   ExecutorError,
@@ -22,7 +23,7 @@ import { applyRope, glu, matmul, pagedAttention, rmsNorm, softcap } from './ops.
 export interface ReferenceExecutorOptions {
   /** Device KV blocks. */
   numBlocks: number;
-  /** Tokens per block. Default 16. */
+  /** Tokens per block. Default `DEFAULT_BLOCK_SIZE` (16). */
   blockSize?: number;
   /** Host blocks for swapping. Default 0. */
   numHostBlocks?: number;
@@ -102,19 +103,12 @@ export class ReferenceExecutor implements ModelExecutor {
     model: { config: ModelConfig; weights: ModelWeights },
     options: ReferenceExecutorOptions,
   ) {
-    const blockSize = options.blockSize ?? 16;
-    const numHostBlocks = options.numHostBlocks ?? 0;
-    if (!(Number.isInteger(options.numBlocks) && options.numBlocks > 0)) {
-      throw new RangeError(`numBlocks must be a positive integer, got ${options.numBlocks}`);
-    }
-    if (!(Number.isInteger(blockSize) && blockSize > 0)) {
-      throw new RangeError(`blockSize must be a positive integer, got ${blockSize}`);
-    }
+    const { numBlocks, blockSize, numHostBlocks } = kvGeometry(options);
     this.config = model.config;
     this.graph = buildModelGraph(model.config, model.weights);
-    this.kvCache = { numBlocks: options.numBlocks, numHostBlocks, blockSize };
+    this.kvCache = { numBlocks, numHostBlocks, blockSize };
     this.kvDim = this.graph.kvDim;
-    const slots = options.numBlocks * blockSize * this.kvDim;
+    const slots = numBlocks * blockSize * this.kvDim;
     const hostSlots = numHostBlocks * blockSize * this.kvDim;
     const layers = this.graph.kvLayers;
     this.keys = Array.from({ length: layers }, () => new Float32Array(slots));
