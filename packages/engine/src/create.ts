@@ -23,6 +23,7 @@ import {
 import {
   type EngineInfo,
   type EngineOptions,
+  type ExecutorFactory,
   PLAIN_CHAT_TEMPLATE,
   type StepBudget,
 } from './engine-options.js';
@@ -65,15 +66,16 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
     ...configPart
   } = options;
   if (maxWaitingRequests !== undefined && !(maxWaitingRequests >= 0)) {
-    throw new RangeError(`maxWaitingRequests must be ≥ 0, got ${maxWaitingRequests}`);
+    throw new EngineConfigError('maxWaitingRequests', `must be ≥ 0, got ${maxWaitingRequests}`);
   }
   const platform = enginePlatform();
   let model: Model;
   if (typeof modelOption !== 'string') model = modelOption;
   else if (platform.loadModel) model = await platform.loadModel(modelOption);
   else {
-    throw new TypeError(
-      `model: loading "${modelOption}" from a path needs Node; here pass a loaded Model ` +
+    throw new EngineConfigError(
+      'model',
+      `loading "${modelOption}" from a path needs Node; here pass a loaded Model ` +
         '(for example loadGgufModel(blobSource(blob)) from @x/model)',
     );
   }
@@ -109,7 +111,18 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
     }
     config = { ...config, maxNumBlocks: numBlocks, blockSize };
   } else {
-    const free = platform.freeMemoryBytes?.();
+    const budget: StepBudget = {
+      maxTokensPerStep: config.maxTotalTokens,
+      maxSequencesPerStep: config.maxBatchSize,
+      maxModelLen: config.maxModelLen,
+    };
+    // Where the cache lives decides what sizes it: host memory for a host executor (and for a
+    // factory's, which may be either), the device's limits for WebGPU.
+    const target =
+      typeof executorOption === 'function'
+        ? ({ kind: 'factory' } as const)
+        : await chooseBuiltIn(executorOption, kvCacheDtype, log);
+    const free = target.kind === 'webgpu' ? undefined : platform.freeMemoryBytes?.();
     const memoryBytes =
       kvCacheMemoryMb !== undefined
         ? kvCacheMemoryMb * 2 ** 20
@@ -119,21 +132,35 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
     const plan = planKvCache(model.config, config, memoryBytes, kvCacheDtype);
     if (plan.note) log(`xinfer: ${plan.note}`);
     sizedBy = plan.sizedBy;
-    config = { ...config, maxNumBlocks: plan.numBlocks };
-    const shape: KvCacheShape = {
-      numBlocks: plan.numBlocks,
-      blockSize: plan.blockSize,
-      numHostBlocks,
-    };
-    const budget: StepBudget = {
-      maxTokensPerStep: config.maxTotalTokens,
-      maxSequencesPerStep: config.maxBatchSize,
-      maxModelLen: config.maxModelLen,
-    };
+    let numBlocks = plan.numBlocks;
+    if (target.kind === 'webgpu') {
+      const capacity = WebGpuExecutor.kvCapacity(target.gpu, model.config, {
+        blockSize: plan.blockSize,
+        kvCacheDtype: kvCacheDtype === 'f16' ? 'f16' : 'f32',
+      });
+      if (capacity.maxBlocks < numBlocks) {
+        log(
+          `xinfer: the WebGPU device binds at most ${capacity.maxBlocks} KV blocks a layer ` +
+            `(maxStorageBufferBindingSize); using them instead of ${numBlocks}`,
+        );
+        numBlocks = capacity.maxBlocks;
+        sizedBy = 'executor';
+      }
+    }
+    config = { ...config, maxNumBlocks: numBlocks };
+    const shape: KvCacheShape = { numBlocks, blockSize: plan.blockSize, numHostBlocks };
     executor =
-      typeof executorOption === 'function'
-        ? await executorOption(model, shape, budget)
-        : await builtInExecutor(executorOption, model, shape, budget, kvCacheDtype, log);
+      target.kind === 'factory'
+        ? await (executorOption as ExecutorFactory)(model, shape, budget)
+        : target.kind === 'reference'
+          ? new ReferenceExecutor(model, shape)
+          : await WebGpuExecutor.create(model, {
+              ...shape,
+              ...budget,
+              gpu: target.gpu,
+              ownsDevice: true,
+              kvCacheDtype: kvCacheDtype === 'f16' ? 'f16' : 'f32',
+            });
   }
   try {
     assertPoolHoldsOneSequence(
@@ -145,7 +172,8 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
     throw error;
   }
   if (executor.config.vocabSize !== model.config.vocabSize) {
-    throw new TypeError(
+    throw new EngineConfigError(
+      'executor',
       `the executor runs a model of ${executor.config.vocabSize} tokens; ${model.name} has ${model.config.vocabSize}`,
     );
   }
@@ -204,22 +232,20 @@ function resolveChatTemplate(
 }
 
 /**
- * The executor `'auto'`, `'webgpu'` or `'reference'` names. `'auto'` takes a WebGPU adapter only
- * when it is hardware: a software one (lavapipe, SwiftShader) runs kernels on CPU threads, where
- * the reference is the honest choice.
+ * What `'auto'`, `'webgpu'` or `'reference'` runs on: the reference executor, or a WebGPU device.
+ * `'auto'` takes a WebGPU adapter only when it is hardware: a software one (lavapipe,
+ * SwiftShader) runs kernels on CPU threads, where the reference is the honest choice.
  * @throws GpuUnavailableError for `'webgpu'` without an adapter
+ * @throws EngineConfigError `kvCacheDtype` for `'q8_0'` on WebGPU
  */
-async function builtInExecutor(
+async function chooseBuiltIn(
   name: 'auto' | 'reference' | 'webgpu',
-  model: Model,
-  shape: KvCacheShape,
-  budget: StepBudget,
   kvCacheDtype: KvDtype,
   log: (line: string) => void,
-): Promise<ModelExecutor> {
-  if (name === 'reference') return new ReferenceExecutor(model, shape);
+): Promise<{ kind: 'reference' } | { kind: 'webgpu'; gpu: GpuDevice }> {
+  if (name === 'reference') return { kind: 'reference' };
   if (kvCacheDtype === 'q8_0') {
-    throw new TypeError("kvCacheDtype 'q8_0' has no WebGPU kernels; use 'f16' or 'f32'");
+    throw new EngineConfigError('kvCacheDtype', "'q8_0' has no WebGPU kernels; use 'f16' or 'f32'");
   }
   let gpu: GpuDevice;
   try {
@@ -227,7 +253,7 @@ async function builtInExecutor(
   } catch (error) {
     if (name === 'webgpu') throw error;
     log(`xinfer: no WebGPU adapter (${(error as Error).message}); running on ReferenceExecutor`);
-    return new ReferenceExecutor(model, shape);
+    return { kind: 'reference' };
   }
   if (name === 'auto' && isSoftwareAdapter(gpu.adapterInfo)) {
     gpu.device.destroy();
@@ -236,9 +262,9 @@ async function builtInExecutor(
       `xinfer: the only WebGPU adapter is a CPU emulation (${description || architecture}), ` +
         "which executor: 'webgpu' uses anyway; running on ReferenceExecutor",
     );
-    return new ReferenceExecutor(model, shape);
+    return { kind: 'reference' };
   }
-  return WebGpuExecutor.create(model, { ...shape, ...budget, gpu, ownsDevice: true, kvCacheDtype });
+  return { kind: 'webgpu', gpu };
 }
 
 /** Whether an adapter runs on CPU threads (Mesa's lavapipe/llvmpipe, SwiftShader, WARP). */

@@ -13,17 +13,22 @@ export interface EngineConfig extends SchedulerConfig {
   maxNumBlocks: number;
 }
 
+/** The option an {@link EngineConfigError} names: a config field or another engine option. */
+export type EngineConfigField =
+  | keyof EngineConfig
+  | 'chatTemplate'
+  | 'kvCacheDtype'
+  | 'maxWaitingRequests'
+  | 'model'
+  | 'executor';
+
 /** An engine configuration that is out of range; `field` names the offending field. */
 export class EngineConfigError extends Error {
   override readonly name = 'EngineConfigError';
   readonly code = 'ENGINE_INVALID_CONFIG';
-  readonly field: keyof EngineConfig | 'chatTemplate';
+  readonly field: EngineConfigField;
 
-  constructor(
-    field: keyof EngineConfig | 'chatTemplate',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  constructor(field: EngineConfigField, message: string, options?: { cause?: unknown }) {
     super(`${field}: ${message}`, options);
     this.field = field;
   }

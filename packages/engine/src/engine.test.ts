@@ -442,7 +442,11 @@ describe('InferenceEngine.create', () => {
     expect(e.metrics.numFreeBlocks).toBe(128);
     await e.close();
     await expect(engine({ executor: 'webgpu', kvCacheDtype: 'q8_0' })).rejects.toThrow(
-      "kvCacheDtype 'q8_0' has no WebGPU kernels",
+      expect.objectContaining({
+        name: 'EngineConfigError',
+        field: 'kvCacheDtype',
+        message: "kvCacheDtype: 'q8_0' has no WebGPU kernels; use 'f16' or 'f32'",
+      }),
     );
   });
 

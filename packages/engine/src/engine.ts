@@ -437,7 +437,12 @@ export class InferenceEngine {
       if (req) req.state = 'pending';
     }
     if (plan.scheduled.length === 0) {
-      this.failAll(new Error('the scheduler planned nothing while requests were pending'));
+      this.failAll(
+        new EngineError(
+          'the scheduler planned nothing while requests were pending',
+          'ENGINE_INTERNAL',
+        ),
+      );
       return;
     }
     const batch = toForwardBatch(plan, this.active);

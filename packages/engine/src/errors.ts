@@ -11,7 +11,11 @@ export type EngineErrorCode =
   /** `chat()` on a model that has no chat template, or a template that fails on the messages. */
   | 'ENGINE_CHAT_TEMPLATE'
   /** The engine is closed. */
-  | 'ENGINE_CLOSED';
+  | 'ENGINE_CLOSED'
+  /** A generation stream read a second time. */
+  | 'ENGINE_STREAM_CONSUMED'
+  /** A bug in the engine (a scheduler plan it cannot run): every request fails with it. */
+  | 'ENGINE_INTERNAL';
 
 /** Why a request could not be taken or did not finish; `requestId` names it when it has one. */
 export class EngineError extends Error {

@@ -1,4 +1,5 @@
 import type { TokenLogprobs } from '@x/model';
+import { EngineError } from './errors.js';
 
 /** Text and tokens a request produced since the previous delta. */
 export interface GenerationDelta {
@@ -112,7 +113,13 @@ export class GenerationStream implements AsyncIterable<GenerationDelta> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<GenerationDelta, void, undefined> {
-    if (this.iterating) throw new TypeError(`request ${this.id}: a generation stream is read once`);
+    if (this.iterating) {
+      throw new EngineError(
+        `request ${this.id}: a generation stream is read once`,
+        'ENGINE_STREAM_CONSUMED',
+        { requestId: this.id },
+      );
+    }
     this.iterating = true;
     let completed = false;
     try {

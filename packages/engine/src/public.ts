@@ -11,7 +11,12 @@ export {
   type RequestState,
   type StepBudget,
 } from './engine.js';
-export { type EngineConfig, EngineConfigError, resolveEngineConfig } from './engine-config.js';
+export {
+  type EngineConfig,
+  EngineConfigError,
+  type EngineConfigField,
+  resolveEngineConfig,
+} from './engine-config.js';
 export { EngineError, type EngineErrorCode } from './errors.js';
 export {
   DEFAULT_GENERATION_PARAMS,

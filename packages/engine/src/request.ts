@@ -9,6 +9,7 @@ import type {
 } from '@x/model';
 import type { SchedulerOutput } from '@x/scheduler';
 import type { RequestState } from './engine-options.js';
+import { EngineError } from './errors.js';
 import type { GenerationParams } from './generation-params.js';
 import type { GenerationStream } from './generation-stream.js';
 import type { StopStringFilter } from './stop-strings.js';
@@ -75,11 +76,17 @@ export function toForwardBatch(
 export function checkResult(batch: ForwardBatch, result: ForwardResult, vocabSize: number): void {
   const wanted = batch.sequences.reduce((n, s) => n + (s.sample ? 1 : 0), 0);
   if (result.tokens.length !== wanted) {
-    throw new Error(`the executor returned ${result.tokens.length} tokens for ${wanted} sequences`);
+    throw new EngineError(
+      `the executor returned ${result.tokens.length} tokens for ${wanted} sequences`,
+      'ENGINE_EXECUTOR_FAILED',
+    );
   }
   for (const token of result.tokens) {
     if (!(token >= 0 && token < vocabSize)) {
-      throw new Error(`the executor returned token ${token}, outside the vocabulary`);
+      throw new EngineError(
+        `the executor returned token ${token}, outside the vocabulary`,
+        'ENGINE_EXECUTOR_FAILED',
+      );
     }
   }
 }

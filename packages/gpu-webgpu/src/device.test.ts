@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuDevice } from './device.js';
-import { GpuUnavailableError, requestGpuDevice } from './index.js';
+import { GpuUnavailableError, requestGpuDevice, WebGpuExecutor } from './index.js';
 
 // Runs on a real adapter: a GPU, or Mesa's lavapipe on machines without one. No adapter is a
 // failure, never a skip: the test command installs lavapipe where it can.
@@ -68,5 +68,31 @@ describe('requestGpuDevice', () => {
       requiredFeatures: ['texture-compression-astc-sliced-3d' as GPUFeatureName],
     });
     await expect(call).rejects.toBeInstanceOf(GpuUnavailableError);
+  });
+});
+
+describe('WebGpuExecutor.kvCapacity', () => {
+  it('is the KV blocks one layer binding holds, the smaller of the two buffer limits', () => {
+    const limits = {
+      maxStorageBufferBindingSize: 1 << 20,
+      maxBufferSize: 1 << 30,
+    } as GPUSupportedLimits;
+    const config = { numKvHeads: 2, headDim: 64 };
+    // 16 tokens × 2 heads × 64 × 4 bytes = 8 KiB a block: 128 blocks in 1 MiB.
+    expect(WebGpuExecutor.kvCapacity({ limits }, config)).toEqual({
+      maxBlocks: 128,
+      blockBytesPerLayer: 8192,
+    });
+    expect(
+      WebGpuExecutor.kvCapacity({ limits }, config, { kvCacheDtype: 'f16', blockSize: 32 }),
+    ).toEqual({
+      maxBlocks: 128,
+      blockBytesPerLayer: 8192,
+    });
+    const small = {
+      maxStorageBufferBindingSize: 1 << 30,
+      maxBufferSize: 1 << 16,
+    } as GPUSupportedLimits;
+    expect(WebGpuExecutor.kvCapacity({ limits: small }, config).maxBlocks).toBe(8);
   });
 });

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_BLOCK_SIZE,
   ExecutorError,
   type ForwardBatch,
   type ForwardResult,
@@ -153,6 +154,24 @@ export class WebGpuExecutor implements ModelExecutor {
    *   buffer over the device's binding limit), `GPU_OUT_OF_MEMORY` naming what did not fit
    * @throws GpuUnavailableError when no device is given and none can be had
    */
+  /**
+   * The most KV blocks a device can hold for a model: each layer's K (and V) is one storage
+   * binding, so a pool is at most `maxStorageBufferBindingSize` (and `maxBufferSize`) bytes a
+   * layer. WebGPU does not say how much memory a device has; the engine sizes the pool by this
+   * and by what the caller allows (`kvCacheMemoryMb`), never by host memory.
+   */
+  static kvCapacity(
+    gpu: Pick<GpuDevice, 'limits'>,
+    config: Pick<ModelConfig, 'numKvHeads' | 'headDim'>,
+    options: { blockSize?: number; kvCacheDtype?: 'f32' | 'f16' } = {},
+  ): { maxBlocks: number; blockBytesPerLayer: number } {
+    const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+    const bytes = options.kvCacheDtype === 'f16' ? 2 : 4;
+    const blockBytesPerLayer = blockSize * config.numKvHeads * config.headDim * bytes;
+    const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+    return { maxBlocks: Math.floor(limit / blockBytesPerLayer), blockBytesPerLayer };
+  }
+
   static async create(
     model: { config: ModelConfig; weights: ModelWeights; name?: string },
     options: WebGpuExecutorOptions,
