@@ -198,8 +198,9 @@ export class WebGpuExecutor implements ModelExecutor {
       );
     }
     if (!options.gpu && !defaultDevice) {
-      throw new TypeError(
+      throw new GpuExecutorError(
         'WebGpuExecutor.create: pass options.gpu (no default device source is set)',
+        'GPU_BAD_OPTIONS',
       );
     }
     const gpu = options.gpu ?? (await defaultDevice!());

@@ -52,3 +52,28 @@ export class ModelFileError extends Error {
     this.tensor = details.tensor;
   }
 }
+
+/** Stable codes of {@link ModelArgumentError}. */
+export type ModelArgumentErrorCode =
+  /** A token id outside the vocabulary. */
+  | 'MODEL_TOKEN_OUT_OF_RANGE'
+  /** A row, offset or length that does not fit the buffers or the type's blocks. */
+  | 'MODEL_BAD_ROW'
+  /** GGUF metadata or tensors to write that the format cannot hold. */
+  | 'MODEL_BAD_WRITE'
+  /** Options out of range. */
+  | 'MODEL_BAD_OPTIONS';
+
+/**
+ * An argument a function of @x/model cannot take: what it was, and why. A `RangeError`, as such
+ * mistakes are in the standard library.
+ */
+export class ModelArgumentError extends RangeError {
+  override readonly name = 'ModelArgumentError';
+  readonly code: ModelArgumentErrorCode;
+
+  constructor(message: string, code: ModelArgumentErrorCode) {
+    super(message);
+    this.code = code;
+  }
+}

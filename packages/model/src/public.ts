@@ -23,7 +23,13 @@ export {
   SUPPORTED_ARCHITECTURES,
   type YarnRopeScaling,
 } from './config.js';
-export { ModelFileError, type ModelFileErrorCode, type ModelFileErrorDetails } from './errors.js';
+export {
+  ModelArgumentError,
+  type ModelArgumentErrorCode,
+  ModelFileError,
+  type ModelFileErrorCode,
+  type ModelFileErrorDetails,
+} from './errors.js';
 export {
   ExecutorError,
   type ExecutorErrorCode,

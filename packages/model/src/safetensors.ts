@@ -1,6 +1,6 @@
 import type { ByteSource } from './byte-source.js';
 import type { Architecture } from './config.js';
-import { ModelFileError } from './errors.js';
+import { ModelArgumentError, ModelFileError } from './errors.js';
 import { GgmlType } from './ggml-type.js';
 
 /** Safetensors dtypes xinfer reads, and the GGML type each becomes. */
@@ -161,8 +161,9 @@ export function encodeSafetensors(
   for (const t of tensors) {
     const expected = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
     if (t.data.byteLength !== expected) {
-      throw new RangeError(
+      throw new ModelArgumentError(
         `tensor ${t.name}: a ${t.dtype} tensor of shape [${t.shape.join(', ')}] holds ${expected} bytes, got ${t.data.byteLength}`,
+        'MODEL_BAD_WRITE',
       );
     }
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + expected] };

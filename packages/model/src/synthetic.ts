@@ -1,5 +1,6 @@
 import { bytesSource } from './byte-source.js';
 import { type Architecture, type Llama3RopeScaling, llama3RopeFreqFactors } from './config.js';
+import { ModelArgumentError } from './errors.js';
 import { GgmlType } from './ggml-type.js';
 import { GgufValueType } from './gguf/types.js';
 import { encodeGguf, type GgufMetadataInput, type GgufTensorInput, gguf } from './gguf/writer.js';
@@ -89,7 +90,10 @@ function normals(seed: number): () => number {
 function vocabSizeOf(options: SyntheticModelOptions): number {
   const tokens = options.tokenizer['tokenizer.ggml.tokens'];
   if (!Array.isArray(tokens) && !(typeof tokens === 'object' && Array.isArray(tokens?.value))) {
-    throw new TypeError('options.tokenizer must hold tokenizer.ggml.tokens');
+    throw new ModelArgumentError(
+      'options.tokenizer must hold tokenizer.ggml.tokens',
+      'MODEL_BAD_OPTIONS',
+    );
   }
   return Array.isArray(tokens) ? tokens.length : (tokens.value as unknown[]).length;
 }

@@ -1,3 +1,4 @@
+import { ModelArgumentError } from '../errors.js';
 import { ggmlTypeTraits, tensorByteSize } from '../ggml-type.js';
 import { type GgufValue, GgufValueType } from './types.js';
 
@@ -77,9 +78,10 @@ export function encodeGguf(model: GgufModelInput): Uint8Array[] {
     const expected = tensorByteSize(tensor.type, tensor.shape);
     if (tensor.data.byteLength !== expected) {
       const { name } = ggmlTypeTraits(tensor.type);
-      throw new RangeError(
+      throw new ModelArgumentError(
         `tensor ${tensor.name}: a ${name} tensor of shape [${tensor.shape.join(', ')}] holds ` +
           `${expected} bytes, got ${tensor.data.byteLength}`,
+        'MODEL_BAD_WRITE',
       );
     }
     header.string(tensor.name);
@@ -108,7 +110,10 @@ function typedValue(key: string, input: GgufMetadataInput): GgufTypedValue {
       const integers = input.every((v) => Number.isInteger(v));
       return gguf.array(integers ? GgufValueType.INT32 : GgufValueType.FLOAT32, input);
     }
-    throw new TypeError(`metadata ${key}: an array must hold only strings or only numbers`);
+    throw new ModelArgumentError(
+      `metadata ${key}: an array must hold only strings or only numbers`,
+      'MODEL_BAD_WRITE',
+    );
   }
   return input;
 }
@@ -166,7 +171,8 @@ class ByteWriter {
   value(type: GgufValueType, value: GgufValue, arrayType: GgufValueType | undefined, key: string) {
     const T = GgufValueType;
     const num = () => {
-      if (typeof value !== 'number') throw new TypeError(`metadata ${key}: expected a number`);
+      if (typeof value !== 'number')
+        throw new ModelArgumentError(`metadata ${key}: expected a number`, 'MODEL_BAD_WRITE');
       return value;
     };
     switch (type) {
@@ -193,11 +199,15 @@ class ByteWriter {
       case T.BOOL:
         return this.u8(value ? 1 : 0);
       case T.STRING:
-        if (typeof value !== 'string') throw new TypeError(`metadata ${key}: expected a string`);
+        if (typeof value !== 'string')
+          throw new ModelArgumentError(`metadata ${key}: expected a string`, 'MODEL_BAD_WRITE');
         return this.string(value);
       case T.ARRAY: {
         if (!Array.isArray(value) || arrayType === undefined) {
-          throw new TypeError(`metadata ${key}: an ARRAY needs an array value and an element type`);
+          throw new ModelArgumentError(
+            `metadata ${key}: an ARRAY needs an array value and an element type`,
+            'MODEL_BAD_WRITE',
+          );
         }
         this.u32(arrayType);
         this.u64(BigInt(value.length));
@@ -205,7 +215,10 @@ class ByteWriter {
         return;
       }
       default:
-        throw new TypeError(`metadata ${key}: unknown GGUF value type ${String(type)}`);
+        throw new ModelArgumentError(
+          `metadata ${key}: unknown GGUF value type ${String(type)}`,
+          'MODEL_BAD_WRITE',
+        );
     }
   }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ModelArgumentError } from '../errors.js';
 import { GgmlType, UnsupportedTensorTypeError } from '../ggml-type.js';
 import {
   createPreparedActivations,
@@ -381,11 +382,11 @@ describe('API', () => {
     expect(hex(dotPrepared(GgmlType.Q8_0, q8rows, 0, act))).toBe(
       hex(f32s(golden.types.Q8_0.dots)[2 * 2] as number),
     );
-    expect(() => dotPrepared(GgmlType.Q4_K, rows, 0, act)).toThrow(TypeError);
-    expect(() => dotPrepared(GgmlType.F32, rows, 0, act)).toThrow(TypeError);
+    expect(() => dotPrepared(GgmlType.Q4_K, rows, 0, act)).toThrow(ModelArgumentError);
+    expect(() => dotPrepared(GgmlType.F32, rows, 0, act)).toThrow(ModelArgumentError);
     prepareActivations(GgmlType.F16, actAt(2), 0, fixedN, act);
     expect(act.vecDotType).toBe(GgmlType.F16);
-    expect(() => dotPrepared(GgmlType.Q4_0, rows, 0, act)).toThrow(TypeError);
+    expect(() => dotPrepared(GgmlType.Q4_0, rows, 0, act)).toThrow(ModelArgumentError);
   });
 
   it('checks lengths, capacity, ranges and types', () => {

@@ -27,6 +27,7 @@
  * gemv/gemm kernels of repack.cpp instead.
  */
 
+import { ModelArgumentError } from '../errors.js';
 import { GgmlType, ggmlTypeTraits, UnsupportedTensorTypeError } from '../ggml-type.js';
 import { f16Table32, f32ToBf16, f32ToF16 } from './half.js';
 
@@ -95,7 +96,10 @@ export function vecDotType(weightType: number): number {
 /** Buffers for activation rows of up to `maxN` elements (no further allocation on use). */
 export function createPreparedActivations(maxN: number): PreparedActivations {
   if (!Number.isSafeInteger(maxN) || maxN < 0) {
-    throw new RangeError(`maxN must be a non-negative integer, not ${String(maxN)}`);
+    throw new ModelArgumentError(
+      `maxN must be a non-negative integer, not ${String(maxN)}`,
+      'MODEL_BAD_ROW',
+    );
   }
   return {
     maxN,
@@ -126,16 +130,21 @@ export function prepareActivations(
   const type = vecDotType(weightType);
   const { name, blockSize } = ggmlTypeTraits(weightType);
   if (!Number.isSafeInteger(n) || n < 0 || n % blockSize !== 0) {
-    throw new RangeError(
+    throw new ModelArgumentError(
       `${name} weights take rows of whole ${blockSize}-element blocks; ${String(n)} is not`,
+      'MODEL_BAD_ROW',
     );
   }
   if (n > out.maxN) {
-    throw new RangeError(`${n} activations exceed the prepared capacity of ${out.maxN}`);
+    throw new ModelArgumentError(
+      `${n} activations exceed the prepared capacity of ${out.maxN}`,
+      'MODEL_BAD_ROW',
+    );
   }
   if (!Number.isSafeInteger(xOffset) || xOffset < 0 || xOffset + n > x.length) {
-    throw new RangeError(
+    throw new ModelArgumentError(
       `${n} activations at offset ${String(xOffset)} overrun an array of ${x.length}`,
+      'MODEL_BAD_ROW',
     );
   }
   scalesFor(n >> 5);
@@ -231,14 +240,16 @@ function checkPrepared(
   bytes: number,
 ): void {
   if (act.vecDotType !== type) {
-    throw new TypeError(
+    throw new ModelArgumentError(
       `activations prepared as type ${act.vecDotType} cannot be dotted with weights whose ` +
         `vec_dot_type is ${type}`,
+      'MODEL_BAD_ROW',
     );
   }
   if (!(rowOffset >= 0 && rowOffset + bytes <= row.length) || !Number.isInteger(rowOffset)) {
-    throw new RangeError(
+    throw new ModelArgumentError(
       `a weight row of ${bytes} bytes at offset ${String(rowOffset)} overruns ${row.length} bytes`,
+      'MODEL_BAD_ROW',
     );
   }
 }

@@ -22,6 +22,7 @@
  *   x = d·scale·(q−32) per sub-block of 16.
  */
 
+import { ModelArgumentError } from '../errors.js';
 import {
   GgmlType,
   type GgmlTypeTraits,
@@ -79,22 +80,25 @@ function checkRow(
   const traits = ggmlTypeTraits(type);
   const { name, blockSize, typeSize } = traits;
   if (!Number.isSafeInteger(n) || n < 0 || n % blockSize !== 0) {
-    throw new RangeError(
+    throw new ModelArgumentError(
       `${name} stores blocks of ${blockSize} elements; ${String(n)} elements ` +
         'are not a whole number of blocks',
+      'MODEL_BAD_ROW',
     );
   }
   const bytes = (n / blockSize) * typeSize;
   if (!Number.isSafeInteger(byteOffset) || byteOffset < 0 || byteOffset + bytes > byteLength) {
-    throw new RangeError(
+    throw new ModelArgumentError(
       `${name} row of ${n} elements needs ${bytes} bytes at offset ${byteOffset}; ` +
         `the buffer holds ${byteLength}`,
+      'MODEL_BAD_ROW',
     );
   }
   if (!Number.isSafeInteger(elemOffset) || elemOffset < 0 || elemOffset + n > elemLength) {
-    throw new RangeError(
+    throw new ModelArgumentError(
       `${name} row of ${n} elements at element offset ${elemOffset} overruns an array of ` +
         `${elemLength}`,
+      'MODEL_BAD_ROW',
     );
   }
   return traits;
@@ -296,9 +300,10 @@ export function quantizeRow(
 export function quantize(type: number, values: Float32Array): Uint8Array {
   const { name, blockSize, typeSize } = ggmlTypeTraits(type);
   if (values.length % blockSize !== 0) {
-    throw new RangeError(
+    throw new ModelArgumentError(
       `${name} quantizes blocks of ${blockSize} values; ${values.length} values ` +
         'are not a whole number of blocks',
+      'MODEL_BAD_ROW',
     );
   }
   const out = new Uint8Array((values.length / blockSize) * typeSize);

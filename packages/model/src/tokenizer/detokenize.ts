@@ -1,3 +1,4 @@
+import { ModelArgumentError } from '../errors.js';
 import { byteLevelToBytes } from './byte-level.js';
 import { cleanSpaces } from './space-cleanup.js';
 import { SPECIAL_ATTRS, TokenAttr } from './token-type.js';
@@ -24,8 +25,9 @@ export class TokenPieces {
   piece(id: number, special: boolean): Uint8Array {
     const attr = this.vocab.attrs[id];
     if (!Number.isInteger(id) || attr === undefined) {
-      throw new RangeError(
+      throw new ModelArgumentError(
         `token id ${id} is outside the vocabulary (0..${this.vocab.tokens.length - 1})`,
+        'MODEL_TOKEN_OUT_OF_RANGE',
       );
     }
     if (!special && attr & SPECIAL_ATTRS) return EMPTY;

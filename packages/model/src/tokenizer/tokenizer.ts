@@ -1,4 +1,5 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { ModelArgumentError } from '../errors.js';
 import type { GgufValue } from '../gguf/types.js';
 import { type DecodeStream, PieceDecodeStream, RedecodeStream } from './decode-stream.js';
 import { detokenize, TokenPieces } from './detokenize.js';
@@ -150,7 +151,10 @@ export class Tokenizer {
   tokenText(id: number): string {
     const text = this.vocab.tokens[id];
     if (!Number.isInteger(id) || text === undefined) {
-      throw new RangeError(`token id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
+      throw new ModelArgumentError(
+        `token id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`,
+        'MODEL_TOKEN_OUT_OF_RANGE',
+      );
     }
     return text;
   }
