@@ -1,9 +1,11 @@
 import { ExecutorError, type ForwardBatch } from '@x/model';
 
 /**
- * The step data: token ids, positions, slots, each token's block-table offset, sampled rows,
- * attention tiles (runs of up to `tileTokens` tokens of one sequence: first token << 8 | count),
- * then the block tables.
+ * Packs a batch into the step data the kernels read (u32 words): token ids [T], positions [T],
+ * KV slots [T], each token's block-table offset [T], the sampled rows [S] (`sampled`, in batch
+ * order), the attention tiles (runs of up to `tileTokens` tokens of one sequence: first token
+ * << 8 | count), then the block tables.
+ * @throws ExecutorError `EXECUTOR_BAD_BATCH` when it needs more than `maxWords` words
  */
 export function packStepData(
   batch: ForwardBatch,

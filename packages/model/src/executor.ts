@@ -1,14 +1,14 @@
 import type { KvGeometry } from '@x/budget';
 import type { ModelConfig } from './config.js';
 
+/** Most entries a {@link SamplingParams.logitBias} may hold (OpenAI's limit). */
+export const MAX_LOGIT_BIAS = 300;
+
 /**
  * How one sequence's next token is drawn. Defaults follow vLLM and the OpenAI API: temperature 1,
  * no top-k/top-p/min-p filtering, no penalties. Filters apply in the order penalties → temperature
  * → top-k → top-p → min-p.
  */
-/** Most entries a {@link SamplingParams.logitBias} may hold (OpenAI's limit). */
-export const MAX_LOGIT_BIAS = 300;
-
 export interface SamplingParams {
   /** 0 means greedy (argmax). Default 1. */
   temperature?: number;
