@@ -22,7 +22,6 @@ import {
   rmsShader,
   ropeKvShader,
   softcapShader,
-  tiledAttentionShader,
 } from './kernels/kernels.js';
 
 /** Workgroup counts for a step of `tokens` tokens, `samples` sampled rows and `tiles` attention tiles. */
@@ -437,11 +436,12 @@ function lowerAttention(node: AttnPagedNode, target: LoweringTarget): void {
     5: target.value(node.out),
   };
   const tiled = (T: number, tiles: number) => tileTokens > 1 && tiles < T;
-  target.op(node.name, attentionShader(shape), bindings, (T, _, tiles) =>
-    tiled(T, tiles) ? [0, 0, 0] : [T, node.kvHeads, 1],
+  // Decode: every tile is one token (tiles = T).
+  target.op(node.name, attentionShader(shape, 1), bindings, (T, _, tiles) =>
+    tiled(T, tiles) ? [0, 0, 0] : [tiles, node.kvHeads, 1],
   );
   if (tileTokens > 1) {
-    target.op(node.name, tiledAttentionShader(shape, tileTokens), bindings, (T, _, tiles) =>
+    target.op(node.name, attentionShader(shape, tileTokens), bindings, (T, _, tiles) =>
       tiled(T, tiles) ? [tiles, node.kvHeads, 1] : [0, 0, 0],
     );
   }

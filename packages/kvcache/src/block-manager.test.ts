@@ -180,7 +180,9 @@ describe('BlockManager', () => {
     it('names the method called when slots cannot be had', () => {
       const kv = new BlockManager({ numBlocks: 2, blockSize: 4, watermark: 0 });
       kv.allocate(1, [1, 2, 3, 4, 5, 6, 7, 8]);
-      expect(() => kv.reserveSlots(1, [9])).toThrow(/^reserveSlots: sequence 1 needs 1 free blocks/);
+      expect(() => kv.reserveSlots(1, [9])).toThrow(
+        /^reserveSlots: sequence 1 needs 1 free blocks/,
+      );
       expect(() => kv.appendSlots(1, [9])).toThrow(/^appendSlots: sequence 1 needs 1 free blocks/);
     });
   });

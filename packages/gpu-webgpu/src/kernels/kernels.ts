@@ -441,103 +441,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 const ATTN_CHUNK = 64;
 
 /**
- * Causal attention of each token over its sequence's cached positions `[0, position]`, reading K/V
- * through the block table and keeping an online softmax, so no score row is ever stored. One
- * workgroup per (token, KV head) serves every query head of that KV head's group (GQA), so each
- * K and V element is read once for the whole group: each chunk of 64 positions is scored (one
- * position per thread, all the group's heads), then every thread rescales its running sums and
- * accumulates V for the output dimensions it owns.
- * Bindings: 0 step, 1 step data, 2 q, 3 key cache, 4 value cache, 5 out.
- * Dispatch `(T, numKvHeads)`.
- */
-export function attentionShader(a: AttentionShape): string {
-  const hd = a.headDim;
-  const kvDim = a.numKvHeads * hd;
-  const qDim = a.numHeads * hd;
-  const G = a.numHeads / a.numKvHeads;
-  const owned = Math.ceil(hd / ATTN_CHUNK);
-  const C = ATTN_CHUNK;
-  return `${kvEnable(a)}${stepBindings(0, 1)}
-@group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> kc: array<${a.kvType}>;
-@group(0) @binding(4) var<storage, read> vc: array<${a.kvType}>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
-var<workgroup> qs: array<f32, ${G * hd}>;
-var<workgroup> scores: array<f32, ${G * C}>;
-var<workgroup> slots: array<u32, ${C}>;
-@compute @workgroup_size(${C})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let t = wg.x;
-  let kvh = wg.y;
-  let kvBase = kvh * ${hd}u;
-  let qBase = t * ${qDim}u + kvh * ${G * hd}u;
-  let context = step_data[step.pos + t] + 1u;
-  let first = ${firstVisible(a, 'context - 1u')};
-  let table = step_data[step.bt + t];
-  for (var i = lid.x; i < ${G * hd}u; i += ${C}u) { qs[i] = q[qBase + i]; }
-  workgroupBarrier();
-  var m: array<f32, ${G}>;
-  var l: array<f32, ${G}>;
-  var acc: array<f32, ${G * owned}>;
-  for (var g = 0u; g < ${G}u; g++) { m[g] = -3.0e38; }
-  for (var base = first; base < context; base += ${C}u) {
-    let p = base + lid.x;
-    var slot = 0u;
-    var dots: array<f32, ${G}>;
-    // Zeroed by hand: a loop-scoped \`var\` is not reliably re-zeroed each iteration by every
-    // driver (lavapipe kept the last chunk's sums).
-    for (var g = 0u; g < ${G}u; g++) { dots[g] = 0.0; }
-    if (p < context) {
-      slot = step_data[table + p / ${a.blockSize}u] * ${a.blockSize}u + p % ${a.blockSize}u;
-      let kb = slot * ${kvDim}u + kvBase;
-      for (var d = 0u; d < ${hd}u; d++) {
-        let k = f32(kc[kb + d]);
-        for (var g = 0u; g < ${G}u; g++) { dots[g] += qs[g * ${hd}u + d] * k; }
-      }
-    }
-    for (var g = 0u; g < ${G}u; g++) {
-      scores[g * ${C}u + lid.x] = select(-3.0e38, ${scoreOf(a, 'dots[g]')}, p < context);
-    }
-    slots[lid.x] = slot;
-    workgroupBarrier();
-    let n = min(${C}u, context - base);
-    var cm: array<f32, ${G}>;
-    for (var g = 0u; g < ${G}u; g++) {
-      cm[g] = m[g];
-      for (var j = 0u; j < n; j++) { cm[g] = max(cm[g], scores[g * ${C}u + j]); }
-      let correction = exp(m[g] - cm[g]);
-      l[g] *= correction;
-      for (var o = 0u; o < ${owned}u; o++) { acc[g * ${owned}u + o] *= correction; }
-      m[g] = cm[g];
-    }
-    for (var j = 0u; j < n; j++) {
-      let vb = slots[j] * ${kvDim}u + kvBase;
-      var e: array<f32, ${G}>;
-      for (var g = 0u; g < ${G}u; g++) {
-        e[g] = exp(scores[g * ${C}u + j] - cm[g]);
-        l[g] += e[g];
-      }
-      for (var o = 0u; o < ${owned}u; o++) {
-        let d = lid.x + o * ${C}u;
-        if (d < ${hd}u) {
-          let v = f32(vc[vb + d]);
-          for (var g = 0u; g < ${G}u; g++) { acc[g * ${owned}u + o] += e[g] * v; }
-        }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var g = 0u; g < ${G}u; g++) {
-    for (var o = 0u; o < ${owned}u; o++) {
-      let d = lid.x + o * ${C}u;
-      if (d < ${hd}u) { out[qBase + g * ${hd}u + d] = acc[g * ${owned}u + o] / l[g]; }
-    }
-  }
-}`;
-}
-
-/**
- * Query tokens per workgroup of {@link tiledAttentionShader}: as many as keep its query rows
+ * Query tokens per workgroup of {@link attentionShader}: as many as keep its query rows
  * (tokens × the query heads of one KV head) at 16 or fewer, so the per-thread accumulators stay in
  * registers, and its workgroup memory within `maxBytes`. 1 means the shape gets no tiled kernel.
  */
@@ -550,15 +454,17 @@ export function attentionTileTokens(a: AttentionShape, maxBytes: number): number
 }
 
 /**
- * Attention for prefill: the kernel of {@link attentionShader}, but each workgroup serves a tile of
- * up to `tileTokens` consecutive tokens of one sequence (and one KV head), so each K/V chunk is
- * read once per tile instead of once per token. Per chunk of 64 positions: each thread dots its
+ * Causal paged attention over each sequence's cached K/V, read through the block table with an
+ * online softmax (no score row is ever stored). A workgroup serves a tile of up to `tileTokens`
+ * consecutive tokens of one sequence and every query head of one KV head (GQA), so each K/V
+ * element is read once per tile and group: prefill uses the largest tile that fits
+ * ({@link attentionTileTokens}), decode (one token a sequence) a tile of 1. Per chunk of 64 positions: each thread dots its
  * key with every query row of the tile (causally masked per token), every thread turns its
  * column of scores into probabilities under the rows' running maxima, then each accumulates its
  * share of the head dimensions over the chunk's values. Tiles come from the step data at
  * `step.tiles` (first token << 8 | token count). Dispatch `(tiles, numKvHeads)`.
  */
-export function tiledAttentionShader(a: AttentionShape, tileTokens: number): string {
+export function attentionShader(a: AttentionShape, tileTokens: number): string {
   const hd = a.headDim;
   const kvDim = a.numKvHeads * hd;
   const qDim = a.numHeads * hd;
