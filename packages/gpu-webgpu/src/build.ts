@@ -12,7 +12,6 @@ import {
 } from '@x/model';
 import type { GpuDevice } from './device.js';
 import { GpuExecutorError } from './errors.js';
-import type { WebGpuExecutorInfo, WebGpuExecutorOptions } from './executor.js';
 import { bindGroupLayoutEntries } from './kernels/bindings.js';
 import {
   attentionTileTokens,
@@ -28,6 +27,7 @@ import { GpuSampler } from './kernels/sampler.js';
 import { type PackedWeight, packWeight } from './kernels/weights.js';
 import { type Grid, type LoweringTarget, lowerGraph } from './lower.js';
 import type { Op } from './op.js';
+import type { WebGpuExecutorInfo, WebGpuExecutorOptions } from './options.js';
 
 /** One binding of a weight matrix: rows `[rowStart, rowStart + rows)`. */
 interface WeightPart {

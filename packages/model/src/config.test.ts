@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bytesSource } from './byte-source.js';
-import { configFromGguf, configFromHf, llama3RopeFreqFactors } from './config.js';
+import { llama3RopeFreqFactors } from './config.js';
+import { configFromGguf } from './config-gguf.js';
+import { configFromHf } from './config-hf.js';
 import { ModelFileError } from './errors.js';
 import { readGgufIndex } from './gguf/reader.js';
 import { encodeGguf, gguf } from './gguf/writer.js';

@@ -194,6 +194,3 @@ export function configDefaults(
     activation: isGemma(arch) ? 'gelu_tanh' : 'silu',
   };
 }
-
-export { configFromGguf } from './config-gguf.js';
-export { configFromHf } from './config-hf.js';

@@ -1,6 +1,8 @@
 import type { ByteSource } from './byte-source.js';
 import { ChatTemplate } from './chat-template.js';
-import { configFromGguf, configFromHf, type ModelConfig } from './config.js';
+import type { ModelConfig } from './config.js';
+import { configFromGguf } from './config-gguf.js';
+import { configFromHf } from './config-hf.js';
 import { ModelFileError } from './errors.js';
 import { readGgufIndex, readGgufTensor } from './gguf/reader.js';
 import type { GgufIndex } from './gguf/types.js';

@@ -14,8 +14,6 @@ export {
 } from './chat-template.js';
 export {
   type Architecture,
-  configFromGguf,
-  configFromHf,
   type Llama3RopeScaling,
   llama3RopeFreqFactors,
   type ModelConfig,
@@ -23,6 +21,8 @@ export {
   SUPPORTED_ARCHITECTURES,
   type YarnRopeScaling,
 } from './config.js';
+export { configFromGguf } from './config-gguf.js';
+export { configFromHf } from './config-hf.js';
 export {
   ModelArgumentError,
   type ModelArgumentErrorCode,

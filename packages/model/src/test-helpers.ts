@@ -1,6 +1,8 @@
 // Shared by this package's tests: small synthetic models, loaded without a tokenizer.
 import { bytesSource } from './byte-source.js';
-import { configFromGguf, configFromHf, type ModelConfig } from './config.js';
+import type { ModelConfig } from './config.js';
+import { configFromGguf } from './config-gguf.js';
+import { configFromHf } from './config-hf.js';
 import { type ForwardBatch, type SamplingParams, sequenceBatch } from './executor.js';
 import { readGgufIndex, readGgufTensor } from './gguf/reader.js';
 import type { GgufMetadataInput } from './gguf/writer.js';

@@ -1,5 +1,3 @@
-import type { SchedulerConfig } from './scheduler-config.js';
-
 /** Stable codes of {@link SchedulerError}. */
 export type SchedulerErrorCode =
   | 'SCHEDULER_UNKNOWN_SEQUENCE'
@@ -20,14 +18,4 @@ export class SchedulerError extends Error {
   }
 }
 
-/** A scheduler configuration that is out of range; `field` names the offending field. */
-export class SchedulerConfigError extends Error {
-  override readonly name = 'SchedulerConfigError';
-  readonly code = 'SCHEDULER_INVALID_CONFIG';
-  readonly field: keyof SchedulerConfig;
-
-  constructor(field: keyof SchedulerConfig, message: string) {
-    super(`${field}: ${message}`);
-    this.field = field;
-  }
-}
+export { SchedulerConfigError } from './scheduler-config.js';

@@ -1,5 +1,3 @@
-import { SchedulerConfigError } from './errors.js';
-
 /** How the waiting queue is ordered. */
 export type SchedulingPolicy = 'fcfs' | 'priority';
 
@@ -31,6 +29,18 @@ export const DEFAULT_SCHEDULER_CONFIG: Readonly<SchedulerConfig> = Object.freeze
   memoryThreshold: 0.9,
   policy: 'fcfs',
 });
+
+/** A scheduler configuration that is out of range; `field` names the offending field. */
+export class SchedulerConfigError extends Error {
+  override readonly name = 'SchedulerConfigError';
+  readonly code = 'SCHEDULER_INVALID_CONFIG';
+  readonly field: keyof SchedulerConfig;
+
+  constructor(field: keyof SchedulerConfig, message: string) {
+    super(`${field}: ${message}`);
+    this.field = field;
+  }
+}
 
 const INTEGER_FIELDS = ['maxBatchSize', 'maxNumSeqs', 'maxModelLen', 'maxTotalTokens'] as const;
 

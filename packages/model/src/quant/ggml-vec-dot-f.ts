@@ -1,4 +1,3 @@
-import type { PreparedActivations } from './activations.js';
 import {
   bf16Table32,
   f32ViewOf,
@@ -10,6 +9,7 @@ import {
   NO_F32_VIEW,
 } from './ggml-f32.js';
 import { f16Table32 } from './half.js';
+import type { PreparedActivations } from './prepared-activations.js';
 
 const { fround } = Math;
 

@@ -1,7 +1,7 @@
-import type { PreparedActivations } from './activations.js';
 import { fmaF32, hsumLanes, laneSums, lanes } from './ggml-f32.js';
 import { f16Table32 } from './half.js';
 import { IQ4_LEVELS, iq4xsScale } from './iq4.js';
+import type { PreparedActivations } from './prepared-activations.js';
 import { q3Scale } from './q3_k.js';
 import { scaleMin } from './q4_k.js';
 

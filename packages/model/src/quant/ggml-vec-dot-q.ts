@@ -1,6 +1,6 @@
-import type { PreparedActivations } from './activations.js';
 import { fmaF32, hsumLanes, int8ViewOf, lanes, scalesFor } from './ggml-f32.js';
 import { f16Table32 } from './half.js';
+import type { PreparedActivations } from './prepared-activations.js';
 import { quant1 } from './q_1.js';
 import { q5_0Quant } from './q5_0.js';
 
