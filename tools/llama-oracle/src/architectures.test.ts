@@ -7,37 +7,16 @@ import {
   writeFileChunks,
 } from '@x/model';
 import { describe, expect, it } from 'vitest';
+import { BASE, VOCAB } from './fixtures.js';
 import { fixtureDir, llamaCppGreedy } from './oracle.js';
 import { referenceAlong } from './reference.js';
 import { webgpuAlong } from './webgpu.js';
 
 // Every architecture @x/model maps onto its graph, against llama.cpp on files of its shapes:
 // llama.cpp's greedy continuation is ours, token by token, except where our own top two logits
-// are a near tie (teacher-forced along llama.cpp's path, so one tie does not derail the rest). The prompt and the continuation together run well
-// past the small sliding windows and the small original contexts set here, so windows, per-layer
-// rope bases and rope scaling all matter.
-const VOCAB = 96;
-const tokenizer = {
-  'tokenizer.ggml.model': 'gpt2',
-  'tokenizer.ggml.pre': 'default',
-  'tokenizer.ggml.tokens': Array.from({ length: VOCAB }, (_, i) => `t${i}`),
-  'tokenizer.ggml.merges': [] as string[],
-  'tokenizer.ggml.bos_token_id': 0,
-  'tokenizer.ggml.eos_token_id': 1,
-  'tokenizer.ggml.add_bos_token': false,
-};
-
-const BASE: SyntheticModelOptions = {
-  architecture: 'llama',
-  tokenizer,
-  hiddenSize: 256,
-  intermediateSize: 512,
-  numLayers: 2,
-  numHeads: 8,
-  numKvHeads: 2,
-  logitScale: 20,
-  seed: 2,
-};
+// are a near tie (teacher-forced along llama.cpp's path, so one tie does not derail the rest).
+// The prompt and the continuation together run well past the small sliding windows and the small
+// original contexts set here, so windows, per-layer rope bases and rope scaling all matter.
 
 const PHI_NAME = { 'general.name': 'synthetic-p' };
 

@@ -7,36 +7,10 @@ import {
   writeFileChunks,
 } from '@x/model';
 import { describe, expect, it } from 'vitest';
+import { BASE } from './fixtures.js';
 import { fixtureDir, llamaCppGreedy } from './oracle.js';
 import { referenceGreedy } from './reference.js';
 import { tokenizerMetadata } from './vocab.js';
-
-// Byte-level BPE with no merges: every token is one made-up piece. llama.cpp loads it; the model
-// is driven by token ids, so the vocabulary's content does not matter here.
-const VOCAB = 96;
-const tokenizer = {
-  'tokenizer.ggml.model': 'gpt2',
-  'tokenizer.ggml.pre': 'default',
-  'tokenizer.ggml.tokens': Array.from({ length: VOCAB }, (_, i) => `t${i}`),
-  'tokenizer.ggml.merges': [] as string[],
-  'tokenizer.ggml.bos_token_id': 0,
-  'tokenizer.ggml.eos_token_id': 1,
-  'tokenizer.ggml.add_bos_token': false,
-};
-
-const BASE: SyntheticModelOptions = {
-  architecture: 'llama',
-  tokenizer,
-  hiddenSize: 256,
-  intermediateSize: 512,
-  numLayers: 2,
-  numHeads: 8,
-  numKvHeads: 2,
-  // A wide output projection spreads logits far apart, so the greedy choice is decided by the
-  // model and not by rounding; each test checks the margin it got.
-  logitScale: 20,
-  seed: 2,
-};
 
 const PROMPT = [5, 17, 3, 88, 41, 41, 9, 60, 2, 33];
 const STEPS = 32;

@@ -1,13 +1,30 @@
 // Norms and elementwise kernels: RMS roots, per-head RMS norm, the normed residual add, soft-capping.
 import { f32, stepBindings } from './step.js';
 
+/**
+ * `inverse_rms(s, lane, n)`: each of the 64 threads gives its share `s` of a sum of squares over
+ * `n` values, and every thread gets `1 / sqrt(sum / n + eps)` back (a workgroup reduction; call
+ * it from uniform control flow).
+ */
+function inverseRms(eps: number): string {
+  return `var<workgroup> part: array<f32, 64>;
+fn inverse_rms(s: f32, lane: u32, n: f32) -> f32 {
+  part[lane] = s;
+  workgroupBarrier();
+  var total = 0.0;
+  for (var j = 0u; j < 64u; j++) { total += part[j]; }
+  workgroupBarrier();
+  return 1.0 / sqrt(total / n + ${f32(eps)});
+}`;
+}
+
 /** `inv[t] = 1 / sqrt(mean(x[t]²) + eps)`, one workgroup per token. Dispatch `(T)`. */
 export function rmsShader(hidden: number, eps: number): string {
   const quads = hidden / 4;
   return `${stepBindings(0, 1)}
 @group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> inv: array<f32>;
-var<workgroup> part: array<f32, 64>;
+${inverseRms(eps)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = wg.x;
@@ -16,13 +33,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let v = x[t * ${quads}u + i];
     s += dot(v, v);
   }
-  part[lid.x] = s;
-  workgroupBarrier();
-  if (lid.x == 0u) {
-    var total = 0.0;
-    for (var j = 0u; j < 64u; j++) { total += part[j]; }
-    inv[t] = 1.0 / sqrt(total / ${hidden}.0 + ${f32(eps)});
-  }
+  let r = inverse_rms(s, lid.x, ${hidden}.0);
+  if (lid.x == 0u) { inv[t] = r; }
 }`;
 }
 
@@ -35,18 +47,13 @@ export function groupRmsShader(width: number, group: number, eps: number): strin
   return `${stepBindings(0, 1)}
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 @group(0) @binding(3) var<storage, read> w: array<f32>;
-var<workgroup> part: array<f32, 64>;
+${inverseRms(eps)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let base = wg.x * ${width}u + wg.y * ${group}u;
   var s = 0.0;
   for (var i = lid.x; i < ${group}u; i += 64u) { s += x[base + i] * x[base + i]; }
-  part[lid.x] = s;
-  workgroupBarrier();
-  var total = 0.0;
-  for (var j = 0u; j < 64u; j++) { total += part[j]; }
-  let inv = 1.0 / sqrt(total / ${group}.0 + ${f32(eps)});
-  workgroupBarrier();
+  let inv = inverse_rms(s, lid.x, ${group}.0);
   for (var i = lid.x; i < ${group}u; i += 64u) { x[base + i] = x[base + i] * inv * w[i]; }
 }`;
 }
@@ -62,7 +69,7 @@ export function normAddShader(hidden: number, eps: number): string {
 @group(0) @binding(2) var<storage, read_write> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> h: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> w: array<vec4<f32>>;
-var<workgroup> part: array<f32, 64>;
+${inverseRms(eps)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = wg.x;
@@ -71,11 +78,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let v = h[t * ${quads}u + i];
     s += dot(v, v);
   }
-  part[lid.x] = s;
-  workgroupBarrier();
-  var total = 0.0;
-  for (var j = 0u; j < 64u; j++) { total += part[j]; }
-  let inv = 1.0 / sqrt(total / ${hidden}.0 + ${f32(eps)});
+  let inv = inverse_rms(s, lid.x, ${hidden}.0);
   for (var i = lid.x; i < ${quads}u; i += 64u) {
     x[t * ${quads}u + i] = x[t * ${quads}u + i] + h[t * ${quads}u + i] * inv * w[i];
   }
