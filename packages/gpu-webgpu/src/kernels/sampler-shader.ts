@@ -1,5 +1,6 @@
 // The sampling kernel's WGSL and pipeline, and the word layouts it shares with its host class
-// (`sampler.ts`): parameters, penalty entries and results.
+// (`sampler.ts`): parameters, penalty entries and results. Over 500 lines because it is one
+// kernel: its radix-select stages share workgroup memory and one loop, and read best together.
 /** Temperatures below this sample greedily, as in `sampleLogits`. */
 export const GREEDY_EPS = 1e-5;
 /** Most top log-probabilities a row may ask for (`SamplingParams.logprobs`). */
