@@ -12,7 +12,7 @@ import {
 } from '@x/model';
 import type { GpuDevice } from './device.js';
 import { GpuExecutorError } from './errors.js';
-import { bindGroupLayoutEntries } from './kernels/bindings.js';
+import { bindGroupEntries, type Kernel, layoutEntries } from './kernels/bindings.js';
 import {
   attentionTileTokens,
   embedShader,
@@ -25,7 +25,7 @@ import {
 } from './kernels/kernels.js';
 import { GpuSampler } from './kernels/sampler.js';
 import { type PackedWeight, packWeight } from './kernels/weights.js';
-import { type Grid, type LoweringTarget, lowerGraph } from './lower.js';
+import { type LoweringTarget, lowerGraph } from './lower.js';
 import type { Op } from './op.js';
 import type { WebGpuExecutorInfo, WebGpuExecutorOptions } from './options.js';
 
@@ -179,7 +179,8 @@ export async function build(
 
   // Pipelines: one per distinct shader, compiled in parallel.
   const pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  const pipeline = (code: string, label: string) => {
+  const pipeline = (kernel: Kernel, label: string) => {
+    const { code } = kernel;
     let p = pipelines.get(code);
     if (!p) {
       p = device
@@ -187,7 +188,7 @@ export async function build(
           label,
           layout: device.createPipelineLayout({
             bindGroupLayouts: [
-              device.createBindGroupLayout({ label, entries: bindGroupLayoutEntries(code) }),
+              device.createBindGroupLayout({ label, entries: layoutEntries(kernel) }),
             ],
           }),
           compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' },
@@ -204,22 +205,21 @@ export async function build(
     return p;
   };
   const pending: Array<Promise<Op>> = [];
-  const base = { 0: stepUniform, 1: stepData };
-  const op = (label: string, code: string, bindings: Record<number, GPUBuffer>, grid: Grid) => {
-    const all: Record<number, GPUBuffer> = { ...base, ...bindings };
+  const step = { step: stepUniform, step_data: stepData };
+  const op: LoweringTarget['op'] = (label, kernel, bindings, grid) => {
+    const entries = bindGroupEntries(kernel, { ...step, ...bindings });
+    if (typeof entries === 'string') {
+      throw new GpuExecutorError(
+        `${label}: the lowering gave the kernel ${entries}`,
+        'GPU_DEVICE_ERROR',
+      );
+    }
     pending.push(
-      pipeline(code, label).then((p) => ({
+      pipeline(kernel, label).then((p) => ({
         label,
         pipeline: p,
         grid,
-        bindGroup: device.createBindGroup({
-          label,
-          layout: p.getBindGroupLayout(0),
-          entries: Object.entries(all).map(([binding, buffer]) => ({
-            binding: Number(binding),
-            resource: { buffer },
-          })),
-        }),
+        bindGroup: device.createBindGroup({ label, layout: p.getBindGroupLayout(0), entries }),
       })),
     );
   };
@@ -232,8 +232,8 @@ export async function build(
     const second = variant.dual ? weight(ws[1]!) : undefined;
     const whole: MatmulVariant = { ...variant, dual: second?.info };
     w.parts.forEach((part, i) => {
-      const all: Record<number, GPUBuffer> = { ...bindings, 4: part.buffer };
-      if (second) all[5] = second.parts[i]!.buffer;
+      const all: Record<string, GPUBuffer> = { ...bindings, w: part.buffer };
+      if (second) all.w2 = second.parts[i]!.buffer;
       const v: MatmulVariant =
         w.parts.length === 1
           ? whole
@@ -303,7 +303,7 @@ export async function build(
         op(
           label,
           embedShader(weight(w).info, width, part, scale),
-          { 2: out, 3: part.buffer },
+          { x: out, emb: part.buffer },
           (T) => [Math.ceil(width / 4 / 64), T, 1],
         );
       }

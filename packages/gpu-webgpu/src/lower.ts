@@ -13,6 +13,7 @@ import type {
   WeightMatrix,
 } from '@x/model';
 import { GpuExecutorError } from './errors.js';
+import type { Kernel } from './kernels/bindings.js';
 import {
   type AttentionShape,
   attentionShader,
@@ -43,8 +44,11 @@ export interface LoweringTarget {
   blockSize: number;
   /** Query tokens per tiled-attention workgroup for a shape (1: no tiled kernel). */
   tileTokens(shape: AttentionShape): number;
-  /** Records a dispatch of a kernel over the step's bindings (0: step uniform, 1: step data). */
-  op(label: string, code: string, bindings: Record<number, GPUBuffer>, grid: Grid): void;
+  /**
+   * Records a dispatch of a kernel, its bindings by name (the step uniform and data are bound for
+   * every kernel).
+   */
+  op(label: string, kernel: Kernel, bindings: Record<string, GPUBuffer>, grid: Grid): void;
   /**
    * Records a matmul (both its split-K and tiled kernels) against `weights`: one weight, or Q, K
    * and V as one (`weights.length` 3, same type), or gate and up (`variant.dual`: two weights).
@@ -53,7 +57,7 @@ export interface LoweringTarget {
     label: string,
     weights: readonly WeightMatrix[],
     variant: Omit<MatmulVariant, 'dual'> & { dual?: boolean },
-    bindings: Record<number, GPUBuffer>,
+    bindings: Record<string, GPUBuffer>,
   ): void;
   /** Records the embedding gather of `weight` rows (scaled) into `out`, `width` floats a row. */
   embed(label: string, weight: WeightMatrix, scale: number, out: GPUBuffer, width: number): void;
@@ -100,7 +104,7 @@ export function lowerGraph(graph: ModelGraph, target: LoweringTarget): void {
           target.op(
             label,
             groupRmsShader(width(node.input), node.weight.length, node.eps),
-            { 2: target.value(node.input), 3: target.vector(label, node.weight) },
+            { x: target.value(node.input), w: target.vector(label, node.weight) },
             (T) => [T, width(node.input) / node.weight.length, 1],
           );
           i++;
@@ -131,8 +135,8 @@ export function lowerGraph(graph: ModelGraph, target: LoweringTarget): void {
             [node.weight],
             { ...variant, residual: true },
             {
-              2: target.value(node.input),
-              3: target.value(next.out),
+              x: target.value(node.input),
+              out: target.value(next.out),
             },
           );
           i += 2;
@@ -146,12 +150,12 @@ export function lowerGraph(graph: ModelGraph, target: LoweringTarget): void {
           !readLater(out, i + 3)
         ) {
           const h = target.value(out);
-          target.matmul(label, [node.weight], variant, { 2: target.value(node.input), 3: h });
+          target.matmul(label, [node.weight], variant, { x: target.value(node.input), out: h });
           const x = target.value(after.out);
           target.op(
             next.name,
             normAddShader(width(out), next.eps),
-            { 2: x, 3: h, 4: target.vector(next.name, next.weight) },
+            { x, h, w: target.vector(next.name, next.weight) },
             perToken,
           );
           i += 3;
@@ -167,7 +171,7 @@ export function lowerGraph(graph: ModelGraph, target: LoweringTarget): void {
         if (graph.values[node.value]!.rows !== 'sampled')
           unsupported(node, 'soft-capping per token');
         const w = width(node.value);
-        target.op(label, softcapShader(w, node.cap), { 2: target.value(node.value) }, (_, S) => [
+        target.op(label, softcapShader(w, node.cap), { x: target.value(node.value) }, (_, S) => [
           Math.ceil(w / 256),
           S,
           1,
@@ -245,8 +249,8 @@ function lowerNormedMatmuls(
   if (readLater(norm.out, i)) unsupported(norm, 'a normed value read past its matmuls');
   const x = target.value(norm.input);
   const d = graph.values[norm.input]!.width;
-  target.op(norm.name, rmsShader(d, norm.eps), { 2: x, 3: target.inv }, perToken);
-  const normed = { 2: x, 6: target.inv, 7: target.vector(norm.name, norm.weight) };
+  target.op(norm.name, rmsShader(d, norm.eps), { x, inv: target.inv }, perToken);
+  const normed = { x, inv: target.inv, norm_w: target.vector(norm.name, norm.weight) };
   const glu = nodes[i];
   const gluOf = (gate: string, up: string) =>
     glu?.op === 'glu' && glu.gate === gate && glu.up === up && !readLater(up, i + 1)
@@ -267,7 +271,7 @@ function lowerNormedMatmuls(
         `${a!.name}·up`,
         [a!.weight, b!.weight],
         { n: a!.weight.rows, k: a!.weight.cols, norm: true, dual: true, activation: g.activation },
-        { ...normed, 3: target.value(g.out) },
+        { ...normed, out: target.value(g.out) },
       );
       return i + 1;
     }
@@ -281,7 +285,7 @@ function lowerNormedMatmuls(
         a!.name,
         halves,
         { n: gate!.rows, k: a!.weight.cols, norm: true, dual: true, activation: g.activation },
-        { ...normed, 3: target.value(g.out) },
+        { ...normed, out: target.value(g.out) },
       );
       return i + 1;
     }
@@ -295,13 +299,13 @@ function lowerNormedMatmuls(
   ) {
     const rows = users.map((u) => u.weight.rows) as [number, number, number];
     const bias = biasOf(users, target, `${a!.name}·k·v`);
-    const bindings: Record<number, GPUBuffer> = {
+    const bindings: Record<string, GPUBuffer> = {
       ...normed,
-      3: target.value(users[0]!.outputs[0]!.value),
-      9: target.value(users[1]!.outputs[0]!.value),
-      10: target.value(users[2]!.outputs[0]!.value),
+      out: target.value(users[0]!.outputs[0]!.value),
+      out_b: target.value(users[1]!.outputs[0]!.value),
+      out_c: target.value(users[2]!.outputs[0]!.value),
     };
-    if (bias) bindings[8] = bias;
+    if (bias) bindings.bias = bias;
     target.matmul(
       `${a!.name}·k·v`,
       users.map((u) => u.weight),
@@ -324,14 +328,14 @@ function lowerNormedMatmuls(
       norm: true,
       bias: bias !== undefined,
     };
-    const bindings: Record<number, GPUBuffer> = { ...normed };
-    if (bias) bindings[8] = bias;
-    if (u.outputs.length === 1) bindings[3] = target.value(u.outputs[0]!.value);
+    const bindings: Record<string, GPUBuffer> = { ...normed };
+    if (bias) bindings.bias = bias;
+    if (u.outputs.length === 1) bindings.out = target.value(u.outputs[0]!.value);
     else if (u.outputs.length === 3) {
       variant.split = u.outputs.map((o) => o.rows) as [number, number, number];
-      bindings[3] = target.value(u.outputs[0]!.value);
-      bindings[9] = target.value(u.outputs[1]!.value);
-      bindings[10] = target.value(u.outputs[2]!.value);
+      bindings.out = target.value(u.outputs[0]!.value);
+      bindings.out_b = target.value(u.outputs[1]!.value);
+      bindings.out_c = target.value(u.outputs[2]!.value);
     } else unsupported(u, `a matmul with ${u.outputs.length} outputs and no activation after it`);
     target.matmul(u.name, [u.weight], variant, bindings);
   }
@@ -392,14 +396,14 @@ function lowerRopeKv(
   const q = target.value(ropeQ?.value ?? attention.q);
   const rope = ropeQ?.rope;
   const shape = attentionShape(attention, target);
-  const bindings: Record<number, GPUBuffer> = {
-    2: q,
-    3: target.value(store.k),
-    4: target.value(store.v),
-    5: target.keys[store.kvLayer]!,
-    6: target.values[store.kvLayer]!,
+  const bindings: Record<string, GPUBuffer> = {
+    q,
+    k: target.value(store.k),
+    v: target.value(store.v),
+    kc: target.keys[store.kvLayer]!,
+    vc: target.values[store.kvLayer]!,
   };
-  if (rope) bindings[7] = target.ropeTable(rope);
+  if (rope) bindings.rope = target.ropeTable(rope);
   target.op(
     `${store.name.replace(/kv_store$/, '')}rope + kv write`,
     ropeKvShader(shape, rope?.style ?? 'neox', rope?.rotaryDim ?? 0),
@@ -430,10 +434,10 @@ function lowerAttention(node: AttnPagedNode, target: LoweringTarget): void {
   const shape = attentionShape(node, target);
   const tileTokens = target.tileTokens(shape);
   const bindings = {
-    2: target.value(node.q),
-    3: target.keys[node.kvLayer]!,
-    4: target.values[node.kvLayer]!,
-    5: target.value(node.out),
+    q: target.value(node.q),
+    kc: target.keys[node.kvLayer]!,
+    vc: target.values[node.kvLayer]!,
+    out: target.value(node.out),
   };
   const tiled = (T: number, tiles: number) => tileTokens > 1 && tiles < T;
   // Decode: every tile is one token (tiles = T).
@@ -473,16 +477,16 @@ function lowerOutput(
   }
   const x = target.value(rows.input);
   const d = graph.values[rows.input]!.width;
-  target.op(norm.name, rmsShader(d, norm.eps), { 2: x, 3: target.inv }, perToken);
+  target.op(norm.name, rmsShader(d, norm.eps), { x, inv: target.inv }, perToken);
   target.matmul(
     mm.name,
     [mm.weight],
     { n: mm.weight.rows, k: mm.weight.cols, norm: true, gather: true },
     {
-      2: x,
-      3: target.value(mm.outputs[0]!.value),
-      6: target.inv,
-      7: target.vector(norm.name, norm.weight),
+      x,
+      out: target.value(mm.outputs[0]!.value),
+      inv: target.inv,
+      norm_w: target.vector(norm.name, norm.weight),
     },
   );
   return at + 3;

@@ -1,5 +1,29 @@
 // RoPE with the K/V write, and paged attention.
-import { f32, stepBindings } from './step.js';
+import { declarations, type Kernel, STEP_BINDINGS } from './bindings.js';
+import { f32, stepDecls } from './step.js';
+
+/**
+ * RoPE + K/V write's bindings: Q (rotated in place), K and V of the step, the layer's key and value
+ * caches, the rope's cos/sin table.
+ */
+export const ROPE_KV_BINDINGS = {
+  ...STEP_BINDINGS,
+  q: { binding: 2, access: 'read_write' },
+  k: { binding: 3, access: 'read' },
+  v: { binding: 4, access: 'read' },
+  kc: { binding: 5, access: 'read_write' },
+  vc: { binding: 6, access: 'read_write' },
+  rope: { binding: 7, access: 'read' },
+} as const;
+
+/** Attention's bindings: Q, the layer's key and value caches, the output. */
+export const ATTENTION_BINDINGS = {
+  ...STEP_BINDINGS,
+  q: { binding: 2, access: 'read' },
+  kc: { binding: 3, access: 'read' },
+  vc: { binding: 4, access: 'read' },
+  out: { binding: 5, access: 'read_write' },
+} as const;
 
 /** Geometry of attention and the KV cache. */
 export interface AttentionShape {
@@ -36,14 +60,13 @@ const kvEnable = (a: AttentionShape) => (a.kvType === 'f16' ? 'enable f16;\n' : 
 /**
  * Rotates q in place and k on its way into the cache (RoPE, fused with the K/V write), and copies
  * v into the cache: slot `s` of a layer's cache holds `kvDim` floats at `s · kvDim`. One workgroup
- * per token. Bindings: 0 step, 1 step data, 2 q, 3 k, 4 v, 5 key cache, 6 value cache, 7 the
- * cos/sin table (`[position][pair]`). Dispatch `(T)`.
+ * per token ({@link ROPE_KV_BINDINGS}; the cos/sin table is `[position][pair]`). Dispatch `(T)`.
  */
 export function ropeKvShader(
   a: AttentionShape,
   style: 'interleaved' | 'neox',
   rotaryDim = a.headDim,
-): string {
+): Kernel {
   const hd = a.headDim;
   const half = rotaryDim / 2;
   const kvDim = a.numKvHeads * hd;
@@ -69,13 +92,14 @@ fn pair_of(d: u32) -> vec3<u32> {
       let other = k[t * ${kvDim}u + e - d + pr.y];
       value = select(other * cs.y + value * cs.x, value * cs.x - other * cs.y, pr.z == 1u);
     }`;
-  return `${kvEnable(a)}${stepBindings(0, 1)}
-@group(0) @binding(2) var<storage, read_write> q: array<f32>;
-@group(0) @binding(3) var<storage, read> k: array<f32>;
-@group(0) @binding(4) var<storage, read> v: array<f32>;
-@group(0) @binding(5) var<storage, read_write> kc: array<${kv}>;
-@group(0) @binding(6) var<storage, read_write> vc: array<${kv}>;
-${half === 0 ? '' : `@group(0) @binding(7) var<storage, read> rope: array<vec2<f32>>;\n${pair}`}
+  const d = declarations(ROPE_KV_BINDINGS);
+  return d.kernel(`${kvEnable(a)}${stepDecls(d)}
+${d.decl('q', 'array<f32>')}
+${d.decl('k', 'array<f32>')}
+${d.decl('v', 'array<f32>')}
+${d.decl('kc', `array<${kv}>`)}
+${d.decl('vc', `array<${kv}>`)}
+${half === 0 ? '' : `${d.decl('rope', 'array<vec2<f32>>')}\n${pair}`}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let t = wg.x;
@@ -100,7 +124,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     kc[slot * ${kvDim}u + e] = ${kv}(value);
     vc[slot * ${kvDim}u + e] = ${kv}(v[t * ${kvDim}u + e]);
   }
-}`;
+}`);
 }
 
 /** Positions each attention workgroup scores at once. */
@@ -130,7 +154,7 @@ export function attentionTileTokens(a: AttentionShape, maxBytes: number): number
  * share of the head dimensions over the chunk's values. Tiles come from the step data at
  * `step.tiles` (first token << 8 | token count). Dispatch `(tiles, numKvHeads)`.
  */
-export function attentionShader(a: AttentionShape, tileTokens: number): string {
+export function attentionShader(a: AttentionShape, tileTokens: number): Kernel {
   const hd = a.headDim;
   const kvDim = a.numKvHeads * hd;
   const qDim = a.numHeads * hd;
@@ -138,11 +162,12 @@ export function attentionShader(a: AttentionShape, tileTokens: number): string {
   const R = tileTokens * G;
   const owned = Math.ceil(hd / ATTN_CHUNK);
   const C = ATTN_CHUNK;
-  return `${kvEnable(a)}${stepBindings(0, 1)}
-@group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> kc: array<${a.kvType}>;
-@group(0) @binding(4) var<storage, read> vc: array<${a.kvType}>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+  const d = declarations(ATTENTION_BINDINGS);
+  return d.kernel(`${kvEnable(a)}${stepDecls(d)}
+${d.decl('q', 'array<f32>')}
+${d.decl('kc', `array<${a.kvType}>`)}
+${d.decl('vc', `array<${a.kvType}>`)}
+${d.decl('out', 'array<f32>')}
 var<workgroup> qs: array<f32, ${R * hd}>;
 var<workgroup> probs: array<f32, ${R * C}>;
 var<workgroup> slots: array<u32, ${C}>;
@@ -237,5 +262,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       }
     }
   }
-}`;
+}`);
 }

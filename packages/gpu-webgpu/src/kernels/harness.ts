@@ -1,11 +1,11 @@
 // Runs one generated kernel on a device, alone: for the per-kernel tests against the reference ops.
-import { bindGroupLayoutEntries } from './bindings.js';
+import { bindGroupEntries, type Kernel, layoutEntries } from './bindings.js';
 import { STEP_UNIFORM_WORDS } from './kernels.js';
 
 /** A binding's contents: data to upload, or a size in bytes for a zeroed buffer. */
 export type BindingInput = Float32Array | Uint32Array | number;
-/** Bindings by number, from 2 up. */
-export type Bindings = Record<number, BindingInput>;
+/** Bindings by name (the step uniform and data are made from `KernelRun`). */
+export type Bindings = Record<string, BindingInput>;
 
 /** What one kernel run needs besides its code. */
 export interface KernelRun {
@@ -17,21 +17,21 @@ export interface KernelRun {
    * offsets, sampled rows, tiles, block tables. Its sections' offsets go into the uniform.
    */
   stepData?: Uint32Array;
-  /** Bindings from 2 up (0 and 1 are the step uniform and data). */
+  /** Bindings by name, besides the step uniform and data. */
   bindings: Bindings;
   /** Workgroups to dispatch. */
   grid: [number, number, number];
 }
 
 /**
- * Compiles `code`, runs it once over `run`, and returns every binding's contents afterwards (as
- * f32 views over the bytes).
+ * Compiles `kernel`, runs it once over `run`, and returns every binding's contents afterwards (as
+ * f32 views over the bytes), by name.
  */
 export async function runKernel(
   device: GPUDevice,
-  code: string,
+  kernel: Kernel,
   run: KernelRun,
-): Promise<Record<number, Float32Array>> {
+): Promise<Record<string, Float32Array>> {
   const T = run.tokens;
   const S = run.samples ?? 0;
   const uniform = new Uint32Array(STEP_UNIFORM_WORDS);
@@ -48,53 +48,45 @@ export async function runKernel(
     made.push(b);
     return b;
   };
-  const entries = bindGroupLayoutEntries(code);
-  const buffers = new Map<number, GPUBuffer>([
-    [0, buffer(uniform, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST)],
-    [1, buffer(run.stepData ?? new Uint32Array(4))],
-  ]);
-  for (const [binding, data] of Object.entries(run.bindings)) {
-    buffers.set(Number(binding), buffer(data));
-  }
+  const buffers: Record<string, GPUBuffer> = {
+    step: buffer(uniform, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST),
+    step_data: buffer(run.stepData ?? new Uint32Array(4)),
+  };
+  for (const [name, data] of Object.entries(run.bindings)) buffers[name] = buffer(data);
+  const entries = bindGroupEntries(kernel, buffers);
+  if (typeof entries === 'string') throw new Error(`the test gave the kernel ${entries}`);
   device.pushErrorScope('validation');
   const pipeline = await device.createComputePipelineAsync({
     layout: device.createPipelineLayout({
-      bindGroupLayouts: [device.createBindGroupLayout({ entries })],
+      bindGroupLayouts: [device.createBindGroupLayout({ entries: layoutEntries(kernel) })],
     }),
-    compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
+    compute: { module: device.createShaderModule({ code: kernel.code }), entryPoint: 'main' },
   });
-  const bindGroup = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: entries.map((e) => {
-      const b = buffers.get(e.binding);
-      if (!b) throw new Error(`the kernel declares binding ${e.binding}; the test gives none`);
-      return { binding: e.binding, resource: { buffer: b } };
-    }),
-  });
+  const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
   pass.dispatchWorkgroups(...run.grid);
   pass.end();
-  const reads = new Map<number, GPUBuffer>();
-  for (const [binding, b] of buffers) {
-    if (binding < 2) continue;
+  const reads = new Map<string, GPUBuffer>();
+  for (const [name, b] of Object.entries(buffers)) {
+    if (name === 'step' || name === 'step_data') continue;
     const read = device.createBuffer({
       size: b.size,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     made.push(read);
     encoder.copyBufferToBuffer(b, 0, read, 0, b.size);
-    reads.set(binding, read);
+    reads.set(name, read);
   }
   device.queue.submit([encoder.finish()]);
   const error = await device.popErrorScope();
   if (error) throw new Error(`the device rejected the kernel: ${error.message}`);
-  const out: Record<number, Float32Array> = {};
-  for (const [binding, read] of reads) {
+  const out: Record<string, Float32Array> = {};
+  for (const [name, read] of reads) {
     await read.mapAsync(GPUMapMode.READ);
-    out[binding] = new Float32Array(read.getMappedRange().slice(0));
+    out[name] = new Float32Array(read.getMappedRange().slice(0));
     read.unmap();
   }
   for (const b of made) b.destroy();

@@ -90,7 +90,7 @@ describe('kernels against the reference ops', () => {
     const out = await runKernel(gpu.device, embedShader(packWeight(w), 64, undefined, scale), {
       tokens: ids.length,
       stepData: Uint32Array.from(ids),
-      bindings: { 2: ids.length * 64 * 4, 3: packWeight(w).words },
+      bindings: { x: ids.length * 64 * 4, emb: packWeight(w).words },
       grid: [1, ids.length, 1],
     });
     const want = new Float32Array(ids.length * 64);
@@ -98,21 +98,21 @@ describe('kernels against the reference ops', () => {
       dequantizeRow(w.type, w.data, id * w.rowBytes, want, t * 64, 64);
     });
     for (let i = 0; i < want.length; i++) want[i] = Math.fround(want[i]! * Math.fround(scale));
-    expect(maxRelativeError(want, out[2]!)).toBeLessThan(F32_TOLERANCE);
+    expect(maxRelativeError(want, out.x!)).toBeLessThan(F32_TOLERANCE);
   });
 
   it('rmsShader: the inverse root mean square of each row', async () => {
     const x = values(3 * 64, 2, 3);
     const out = await runKernel(gpu.device, rmsShader(64, 1e-6), {
       tokens: 3,
-      bindings: { 2: x, 3: 3 * 4 },
+      bindings: { x, inv: 3 * 4 },
       grid: [3, 1, 1],
     });
     const one = new Float32Array(64).fill(1);
     const normed = new Float32Array(64);
     for (let t = 0; t < 3; t++) {
       rmsNorm(x, t * 64, one, 1e-6, normed, 0);
-      expect(Math.abs(out[3]![t]! - normed[0]! / x[t * 64]!)).toBeLessThan(1e-5);
+      expect(Math.abs(out.inv![t]! - normed[0]! / x[t * 64]!)).toBeLessThan(1e-5);
     }
   });
 
@@ -141,7 +141,7 @@ describe('kernels against the reference ops', () => {
         tokens: T,
         samples: v.gather ? 2 : 0,
         stepData,
-        bindings: { 2: x, 3: (v.gather ? 2 : T) * v.n * 4, 4: packed.words, ...extra },
+        bindings: { x, out: (v.gather ? 2 : T) * v.n * 4, w: packed.words, ...extra },
         grid,
       });
     }
@@ -149,7 +149,7 @@ describe('kernels against the reference ops', () => {
     it.each([3, 40])('plain, %d tokens', async (T) => {
       const x = values(T * cols, 5);
       const out = await matmul({ n: rows, k: cols }, x, T);
-      expect(maxRelativeError(matvecs(w, x, T), out[3]!)).toBeLessThan(F32_TOLERANCE);
+      expect(maxRelativeError(matvecs(w, x, T), out.out!)).toBeLessThan(F32_TOLERANCE);
     });
 
     it.each([3, 40])('normed input, bias and residual add, %d tokens', async (T) => {
@@ -161,12 +161,12 @@ describe('kernels against the reference ops', () => {
       const normed = x.map((v, i) => v * inv[Math.floor(i / cols)]! * normW[i % cols]!);
       const want = matvecs(w, normed, T).map((v, i) => before[i]! + v + bias[i % rows]!);
       const out = await matmul({ n: rows, k: cols, norm: true, bias: true, residual: true }, x, T, {
-        3: before,
-        6: inv,
-        7: normW,
-        8: bias,
+        out: before,
+        inv,
+        norm_w: normW,
+        bias,
       });
-      expect(maxRelativeError(want, out[3]!)).toBeLessThan(F32_TOLERANCE);
+      expect(maxRelativeError(want, out.out!)).toBeLessThan(F32_TOLERANCE);
     });
 
     it.each([
@@ -180,10 +180,10 @@ describe('kernels against the reference ops', () => {
       const want = new Float32Array(gate.length);
       glu(activation === 'silu' ? 'silu' : 'gelu_tanh', gate, up, want, want.length);
       const out = await matmul({ n: rows, k: cols, dual: packWeight(w2), activation }, x, T, {
-        5: packWeight(w2).words,
+        w2: packWeight(w2).words,
       });
       // GeGLU: the reference rounds through ggml's f16 GELU table.
-      expect(maxRelativeError(want, out[3]!)).toBeLessThan(
+      expect(maxRelativeError(want, out.out!)).toBeLessThan(
         activation === 'silu' ? F32_TOLERANCE : 2e-3,
       );
     });
@@ -192,9 +192,9 @@ describe('kernels against the reference ops', () => {
       const T = 3;
       const x = values(T * cols, 12);
       const out = await matmul({ n: rows, k: cols, split: [12, 8, 4] }, x, T, {
-        3: T * 12 * 4,
-        9: T * 8 * 4,
-        10: T * 4 * 4,
+        out: T * 12 * 4,
+        out_b: T * 8 * 4,
+        out_c: T * 4 * 4,
       });
       const all = matvecs(w, x, T);
       const part = (from: number, n: number) =>
@@ -202,9 +202,9 @@ describe('kernels against the reference ops', () => {
           { length: T * n },
           (_, i) => all[Math.floor(i / n) * rows + from + (i % n)]!,
         );
-      expect(maxRelativeError(part(0, 12), out[3]!)).toBeLessThan(F32_TOLERANCE);
-      expect(maxRelativeError(part(12, 8), out[9]!)).toBeLessThan(F32_TOLERANCE);
-      expect(maxRelativeError(part(20, 4), out[10]!)).toBeLessThan(F32_TOLERANCE);
+      expect(maxRelativeError(part(0, 12), out.out!)).toBeLessThan(F32_TOLERANCE);
+      expect(maxRelativeError(part(12, 8), out.out_b!)).toBeLessThan(F32_TOLERANCE);
+      expect(maxRelativeError(part(20, 4), out.out_c!)).toBeLessThan(F32_TOLERANCE);
     });
 
     it('gathered rows (the sampled tokens)', async () => {
@@ -213,7 +213,7 @@ describe('kernels against the reference ops', () => {
       const out = await matmul({ n: rows, k: cols, gather: true }, x, T);
       const all = matvecs(w, x, T);
       const want = [...all.subarray(rows, 2 * rows), ...all.subarray((T - 1) * rows, T * rows)];
-      expect(maxRelativeError(want, out[3]!)).toBeLessThan(F32_TOLERANCE);
+      expect(maxRelativeError(want, out.out!)).toBeLessThan(F32_TOLERANCE);
     });
   });
 
@@ -254,13 +254,13 @@ describe('kernels against the reference ops', () => {
       stepData.set(slots, 2 * T);
       const cacheBytes = 16 * kvHeads * hd * 4;
       const bindings: Bindings = {
-        2: q,
-        3: k,
-        4: v,
-        5: cacheBytes,
-        6: cacheBytes,
+        q,
+        k,
+        v,
+        kc: cacheBytes,
+        vc: cacheBytes,
       };
-      if (rope) bindings[7] = ropeTable(rope, 32);
+      if (rope) bindings.rope = ropeTable(rope, 32);
       const out = await runKernel(
         gpu.device,
         ropeKvShader(shape, rope?.style ?? 'neox', rope?.rotaryDim ?? 0),
@@ -279,14 +279,14 @@ describe('kernels against the reference ops', () => {
           applyRope(wantK, t * kvHeads * hd, kvHeads, p, rope);
         });
       }
-      expect(maxRelativeError(wantQ, out[2]!)).toBeLessThan(F32_TOLERANCE);
+      expect(maxRelativeError(wantQ, out.q!)).toBeLessThan(F32_TOLERANCE);
       const kvDim = kvHeads * hd;
       slots.forEach((slot, t) => {
         const at = (a: Float32Array) => a.subarray(slot * kvDim, (slot + 1) * kvDim);
         expect(
-          maxRelativeError(wantK.subarray(t * kvDim, (t + 1) * kvDim), at(out[5]!)),
+          maxRelativeError(wantK.subarray(t * kvDim, (t + 1) * kvDim), at(out.kc!)),
         ).toBeLessThan(F32_TOLERANCE);
-        expect(maxRelativeError(v.subarray(t * kvDim, (t + 1) * kvDim), at(out[6]!))).toBeLessThan(
+        expect(maxRelativeError(v.subarray(t * kvDim, (t + 1) * kvDim), at(out.vc!))).toBeLessThan(
           F32_TOLERANCE,
         );
       });
@@ -343,10 +343,10 @@ describe('kernels against the reference ops', () => {
           tokens: T,
           samples: sampled.length,
           stepData: data,
-          bindings: { 2: q, 3: keys, 4: vals, 5: want.byteLength },
+          bindings: { q, kc: keys, vc: vals, out: want.byteLength },
           grid: [tiles, n.kvHeads, 1],
         });
-        expect(maxRelativeError(want, out[5]!), tiled ? 'tiled' : 'per token').toBeLessThan(
+        expect(maxRelativeError(want, out.out!), tiled ? 'tiled' : 'per token').toBeLessThan(
           F32_TOLERANCE,
         );
       }
@@ -358,12 +358,12 @@ describe('kernels against the reference ops', () => {
     const w = values(16, 21).map((v) => 1 + v / 2);
     const out = await runKernel(gpu.device, groupRmsShader(64, 16, 1e-6), {
       tokens: 3,
-      bindings: { 2: x, 3: w },
+      bindings: { x, w },
       grid: [3, 4, 1],
     });
     const want = new Float32Array(x.length);
     for (let g = 0; g < 12; g++) rmsNorm(x, g * 16, w, 1e-6, want, g * 16);
-    expect(maxRelativeError(want, out[2]!)).toBeLessThan(F32_TOLERANCE);
+    expect(maxRelativeError(want, out.x!)).toBeLessThan(F32_TOLERANCE);
   });
 
   it('normAddShader: x += rms_norm(h) · w', async () => {
@@ -372,7 +372,7 @@ describe('kernels against the reference ops', () => {
     const w = values(64, 24).map((v) => 1 + v / 2);
     const out = await runKernel(gpu.device, normAddShader(64, 1e-6), {
       tokens: 3,
-      bindings: { 2: x, 3: h, 4: w },
+      bindings: { x, h, w },
       grid: [3, 1, 1],
     });
     const normed = new Float32Array(x.length);
@@ -380,7 +380,7 @@ describe('kernels against the reference ops', () => {
     expect(
       maxRelativeError(
         x.map((v, i) => v + normed[i]!),
-        out[2]!,
+        out.x!,
       ),
     ).toBeLessThan(F32_TOLERANCE);
   });
@@ -390,12 +390,12 @@ describe('kernels against the reference ops', () => {
     const out = await runKernel(gpu.device, softcapShader(300, 30), {
       tokens: 4,
       samples: 2,
-      bindings: { 2: x },
+      bindings: { x },
       grid: [2, 2, 1],
     });
     const want = x.slice();
     softcap(want, want.length, 30);
-    expect(maxRelativeError(want, out[2]!)).toBeLessThan(F32_TOLERANCE);
+    expect(maxRelativeError(want, out.x!)).toBeLessThan(F32_TOLERANCE);
   });
 
   it('ropeSpec tables: Llama 3 factors and YaRN ramps reach the kernel as frequencies', () => {

@@ -1,8 +1,28 @@
 // Matmuls against weights in their file types: split-K for small batches, tiled for prefill.
 
-import { stepBindings } from './step.js';
+import { declarations, type Kernel, STEP_BINDINGS } from './bindings.js';
+import { stepDecls } from './step.js';
 import type { PackedWeight } from './weights.js';
 import { wgslWeight } from './weights.js';
+
+/**
+ * A matmul's bindings: the input rows, the output (and the second and third outputs of a split),
+ * the weight (and the up projection's), the input norm's inverse roots and weight, the bias.
+ */
+export const MATMUL_BINDINGS = {
+  ...STEP_BINDINGS,
+  x: { binding: 2, access: 'read' },
+  out: { binding: 3, access: 'read_write' },
+  w: { binding: 4, access: 'read' },
+  w2: { binding: 5, access: 'read' },
+  inv: { binding: 6, access: 'read' },
+  norm_w: { binding: 7, access: 'read' },
+  bias: { binding: 8, access: 'read' },
+  out_b: { binding: 9, access: 'read_write' },
+  out_c: { binding: 10, access: 'read_write' },
+} as const;
+
+type MatmulDecls = ReturnType<typeof declarations<typeof MATMUL_BINDINGS>>;
 
 /** What a matmul computes besides `W·x`. */
 export interface MatmulVariant {
@@ -50,7 +70,10 @@ fn glu_gelu_tanh(g: f32, u: f32) -> f32 {
 const glu = (v: MatmulVariant) => `glu_${v.activation ?? 'silu'}`;
 
 /** The bindings and `store(t, n, value)` function that write one output element of a variant. */
-function outputStore(v: MatmulVariant): {
+function outputStore(
+  v: MatmulVariant,
+  d: MatmulDecls,
+): {
   bindings: string;
   store: (t: string, n: string, value: string) => string;
 } {
@@ -65,8 +88,8 @@ function outputStore(v: MatmulVariant): {
   }
   const [a, b, c] = v.split;
   return {
-    bindings: `@group(0) @binding(9) var<storage, read_write> out_b: array<f32>;
-@group(0) @binding(10) var<storage, read_write> out_c: array<f32>;
+    bindings: `${d.decl('out_b', 'array<f32>')}
+${d.decl('out_c', 'array<f32>')}
 fn store(t: u32, n: u32, value: f32) {
   if (n < ${a}u) {
     out[t * ${a}u + n] = value;
@@ -83,34 +106,42 @@ fn store(t: u32, n: u32, value: f32) {
 /** Rows of W per workgroup, threads splitting K per row, and tokens per workgroup. */
 export const MATMUL_TILE = { rows: 4, split: 32, tokens: 8 } as const;
 
+/** The declarations both matmul kernels share, for a variant. */
+function matmulDecls(
+  w: Pick<PackedWeight, 'type' | 'rowWords'>,
+  v: MatmulVariant,
+  d: MatmulDecls,
+  outputs: string,
+): string {
+  const lines = [
+    stepDecls(d),
+    d.decl('x', 'array<vec4<f32>>'),
+    d.decl('out', 'array<f32>'),
+    outputs,
+    wgslWeight(w, 'w', d.use('w')),
+  ];
+  if (v.dual) lines.push(wgslWeight(v.dual, 'w2', d.use('w2')), GLU_WGSL);
+  if (v.norm) lines.push(d.decl('inv', 'array<f32>'), d.decl('norm_w', 'array<vec4<f32>>'));
+  if (v.bias) lines.push(d.decl('bias', 'array<f32>'));
+  return lines.join('\n');
+}
+
 /**
  * `out[t, n] = Σ_k W[n, k] · x[t, k]` for every token (or sampled row), with the variant's fused
  * input norm, bias, residual add or SwiGLU. Each workgroup computes {@link MATMUL_TILE}.rows rows
  * for {@link MATMUL_TILE}.tokens tokens: a weight vector is decoded once and dotted with every
- * token's activations, then the split-K partial sums meet in workgroup memory. Bindings: 0 step,
- * 1 step data, 2 x, 3 out, 4 W, 5 W2, 6 inv, 7 norm weight, 8 bias, 9 and 10 the split outputs.
- * Dispatch `(ceil(n / rows), ceil(T / tokens))`.
+ * token's activations, then the split-K partial sums meet in workgroup memory
+ * ({@link MATMUL_BINDINGS}). Dispatch `(ceil(n / rows), ceil(T / tokens))`.
  */
-export function matmulShader(w: Pick<PackedWeight, 'type' | 'rowWords'>, v: MatmulVariant): string {
+export function matmulShader(w: Pick<PackedWeight, 'type' | 'rowWords'>, v: MatmulVariant): Kernel {
   const { rows: R, split: S, tokens: TT } = MATMUL_TILE;
   const k4 = v.k / 4;
   const count = v.gather ? 'step.samples' : 'step.tokens';
   const dual = v.dual !== undefined;
   const row = v.gather ? 'step_data[step.rows + t]' : 't';
-  const output = outputStore(v);
-  return `${stepBindings(0, 1)}
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${output.bindings}
-${wgslWeight(w, 'w', 4)}
-${
-  dual
-    ? `${wgslWeight(v.dual!, 'w2', 5)}
-${GLU_WGSL}`
-    : ''
-}
-${v.norm ? '@group(0) @binding(6) var<storage, read> inv: array<f32>;\n@group(0) @binding(7) var<storage, read> norm_w: array<vec4<f32>>;' : ''}
-${v.bias ? '@group(0) @binding(8) var<storage, read> bias: array<f32>;' : ''}
+  const d = declarations(MATMUL_BINDINGS);
+  const output = outputStore(v, d);
+  return d.kernel(`${matmulDecls(w, v, d, output.bindings)}
 var<workgroup> part: array<f32, ${R * S * TT * (dual ? 2 : 1)}>;
 @compute @workgroup_size(${S}, ${R})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -150,7 +181,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     ${v.bias ? `sum += bias[${v.rowOffset ?? 0}u + n];` : ''}
     ${output.store('t', 'n', dual ? `${glu(v)}(sum, sum2)` : 'sum')}
   }
-}`;
+}`);
 }
 
 /** Batches of at least this many tokens use {@link tiledMatmulShader}; smaller ones the split-K matmul. */
@@ -167,7 +198,7 @@ export const TILED_MIN_TOKENS = 32;
 export function tiledMatmulShader(
   w: Pick<PackedWeight, 'type' | 'rowWords'>,
   v: MatmulVariant,
-): string {
+): Kernel {
   const dual = v.dual !== undefined;
   const BN = dual ? 32 : 64;
   const BT = 32;
@@ -177,28 +208,13 @@ export function tiledMatmulShader(
   const stride = 33;
   const store = (arr: string, val: string) =>
     [0, 1, 2, 3].map((i) => `${arr}[r * ${stride}u + q * 4u + ${i}u] = ${val}[${i}];`).join(' ');
-  const norm = v.norm
-    ? `@group(0) @binding(6) var<storage, read> inv: array<f32>;
-@group(0) @binding(7) var<storage, read> norm_w: array<vec4<f32>>;`
-    : '';
-  const output = outputStore(v);
+  const d = declarations(MATMUL_BINDINGS);
+  const output = outputStore(v, d);
   const write = dual
     ? `let sum2 = acc2[i * ${TPT}u + j];
         ${output.store('t', 'n', `${glu(v)}(sum, sum2)`)}`
     : output.store('t', 'n', 'sum');
-  return `${stepBindings(0, 1)}
-@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${output.bindings}
-${wgslWeight(w, 'w', 4)}
-${
-  dual
-    ? `${wgslWeight(v.dual!, 'w2', 5)}
-${GLU_WGSL}`
-    : ''
-}
-${norm}
-${v.bias ? '@group(0) @binding(8) var<storage, read> bias: array<f32>;' : ''}
+  return d.kernel(`${matmulDecls(w, v, d, output.bindings)}
 var<workgroup> ws: array<f32, ${BN * stride}>;
 ${dual ? `var<workgroup> ws2: array<f32, ${BN * stride}>;` : ''}
 var<workgroup> xs: array<f32, ${BT * stride}>;
@@ -259,5 +275,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       }
     }
   }
-}`;
+}`);
 }

@@ -20,9 +20,12 @@ export const STEP_STRUCT = `struct Step {
 
 export const STEP_UNIFORM_WORDS = 8;
 
-export const stepBindings = (uniform: number, data: number) => `${STEP_STRUCT}
-@group(0) @binding(${uniform}) var<uniform> step: Step;
-@group(0) @binding(${data}) var<storage, read> step_data: array<u32>;`;
+/** The step struct and the declarations of the step bindings, through a kernel's declarations. */
+export function stepDecls(d: { decl(name: 'step' | 'step_data', type: string): string }): string {
+  return `${STEP_STRUCT}
+${d.decl('step', 'Step')}
+${d.decl('step_data', 'array<u32>')}`;
+}
 
 /** A JS number as a WGSL f32 literal. */
 export function f32(x: number): string {
