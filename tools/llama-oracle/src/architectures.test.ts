@@ -28,8 +28,11 @@ const STEPS = 40;
  * moves a logit by up to a few percent of the row's range against llama.cpp's Q8 activations.
  */
 const NEAR_TIE = { reference: 0.75, webgpu: 1.5 };
-/** Steps of the 40 where a near tie may go the other way. */
-const MAX_APART = 2;
+/**
+ * Steps of the 40 where a near tie may go the other way: more for the WebGPU executor, whose f32
+ * activations sit further from llama.cpp's Q8 ones than the reference's ggml-faithful numerics.
+ */
+const MAX_APART = { reference: 2, webgpu: 4 };
 
 /** Each architecture's shapes: what sets it apart, at sizes that run in seconds. */
 const ARCHITECTURES: Array<[string, SyntheticModelOptions]> = [
@@ -133,7 +136,7 @@ describe('every architecture against llama.cpp: same greedy continuation', () =>
           expect(
             apart.length,
             `${executor}: steps where the greedy choice differs`,
-          ).toBeLessThanOrEqual(MAX_APART);
+          ).toBeLessThanOrEqual(MAX_APART[executor]);
         }
       });
     }
