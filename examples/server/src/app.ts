@@ -185,9 +185,16 @@ export function createApp(options: AppOptions): ServerApp {
     const clientGone = c.req.raw.signal;
     const streams: GenerationStream[] = [];
     try {
-      prompts.forEach((ids, i) => {
-        streams.push(engine.generate(ids, params[i], { signal: controller.signal }));
-      });
+      // The choices of one prompt (`n` > 1) compute it once: the engine forks its K/V blocks.
+      for (let i = 0; i < prompts.length; ) {
+        let j = i + 1;
+        while (j < prompts.length && prompts[j] === prompts[i]) j++;
+        const group = engine.generateMany(prompts[i]!, params.slice(i, j), {
+          signal: controller.signal,
+        });
+        streams.push(...group);
+        i = j;
+      }
     } catch (error) {
       controller.abort();
       throw error;

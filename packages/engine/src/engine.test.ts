@@ -6,8 +6,10 @@ import {
   byteLevelTokenizer,
   type ForwardBatch,
   type ForwardResult,
+  type KvCacheShape,
   type Model,
   type ModelExecutor,
+  ReferenceExecutor,
   syntheticGguf,
   writeFileChunks,
 } from '@x/model';
@@ -481,6 +483,52 @@ describe('InferenceEngine.create', () => {
     const e = await engine({ executor, maxModelLen: 256 });
     expect(e.info).toMatchObject({ kvCacheSizedBy: 'executor', numBlocks: 40, blockSize: 8 });
     expect((await e.generate('x', { maxTokens: 3 }).result).usage.completionTokens).toBe(3);
+    await e.close();
+  });
+});
+
+describe('generateMany (OpenAI n, parallel sampling)', () => {
+  it('gives each choice the tokens a request of its own would get, computing the prompt once', async () => {
+    let computed = 0;
+    const counting = (m: Model, kv: KvCacheShape): ModelExecutor => {
+      const inner = new ReferenceExecutor(m, kv);
+      return {
+        config: inner.config,
+        kvCache: inner.kvCache,
+        execute(batch: ForwardBatch) {
+          computed += batch.tokenIds.length;
+          return inner.execute(batch);
+        },
+        dispose: () => inner.dispose(),
+      };
+    };
+    const prompt = PROMPTS[3]!;
+    const params = [1, 2, 3].map((seed) => ({ maxTokens: 6, temperature: 1, seed }));
+    const alone = await engine({ executor: 'reference' });
+    const want: number[][] = [];
+    for (const p of params) want.push((await alone.generate(prompt, p).result).tokenIds);
+    await alone.close();
+
+    const e = await engine({ executor: counting, enablePrefixCaching: false });
+    const results = await Promise.all(e.generateMany(prompt, params).map((s) => s.result));
+    expect(results.map((r) => r.tokenIds)).toEqual(want);
+    // Three choices of six tokens from one prompt: the prompt once (all but its last token),
+    // its last token three times, then five decodes each.
+    const promptLength = results[0]!.promptTokenIds.length;
+    expect(computed).toBe(promptLength - 1 + 3 + 3 * 5);
+    expect(e.metrics.numFreeBlocks).toBe(64);
+    await e.close();
+  });
+
+  it('runs choices with different limits as requests of their own', async () => {
+    const e = await engine({ executor: 'reference' });
+    const streams = e.generateMany('In the beginning', [
+      { maxTokens: 2, temperature: 0 },
+      { maxTokens: 5, temperature: 0 },
+    ]);
+    const [a, b] = await Promise.all(streams.map((s) => s.result));
+    expect(a!.tokenIds).toHaveLength(2);
+    expect(b!.tokenIds.slice(0, 2)).toEqual(a!.tokenIds);
     await e.close();
   });
 });

@@ -29,8 +29,7 @@ import {
 import { type FinishReason, GenerationStream } from './generation-stream.js';
 import { type EngineMetrics, LatencyWindow } from './metrics.js';
 import { appendToken, completedRecord, generationResult } from './output.js';
-import { type ActiveRequest, checkResult, toForwardBatch } from './request.js';
-import { StopStringFilter } from './stop-strings.js';
+import { type ActiveRequest, checkResult, newActiveRequest, toForwardBatch } from './request.js';
 
 export { isSoftwareAdapter } from './create.js';
 export {
@@ -141,7 +140,7 @@ export class InferenceEngine {
    */
   submitRequest(text: string, params: Partial<GenerationParams> = {}): number {
     const resolved = resolveGenerationParams(params);
-    return this.admit(text, this.model.tokenizer.encode(text), resolved).id;
+    return this.admit(text, this.model.tokenizer.encode(text), [resolved])[0]!.id;
   }
 
   /**
@@ -182,6 +181,25 @@ export class InferenceEngine {
     options.signal?.throwIfAborted();
     const ids = typeof prompt === 'string' ? this.model.tokenizer.encode(prompt) : [...prompt];
     return this.startStream(typeof prompt === 'string' ? prompt : '', ids, resolved, options);
+  }
+
+  /**
+   * One generation of `prompt` for each of `params` (OpenAI's `n`, parallel sampling: choices
+   * usually differ by seed only). Choices that share `maxTokens` and stop tokens compute the
+   * prompt once: each forks its K/V blocks, copy-on-write, for the last prompt token on (as vLLM
+   * samples `n`). Each stream aborts on its own; the signal aborts them all.
+   * @throws what {@link generate} throws, before any choice is queued
+   */
+  generateMany(
+    prompt: string | readonly number[],
+    params: ReadonlyArray<Partial<GenerationParams>>,
+    options: GenerateOptions = {},
+  ): GenerationStream[] {
+    const resolved = params.map((p) => resolveGenerationParams(p));
+    options.signal?.throwIfAborted();
+    if (resolved.length === 0) return [];
+    const ids = typeof prompt === 'string' ? this.model.tokenizer.encode(prompt) : [...prompt];
+    return this.startStreams(typeof prompt === 'string' ? prompt : '', ids, resolved, options);
   }
 
   /**
@@ -307,26 +325,43 @@ export class InferenceEngine {
     inputText: string,
     ids: number[],
     params: GenerationParams,
-    { signal }: GenerateOptions,
+    options: GenerateOptions,
   ): GenerationStream {
-    const req = this.admit(inputText, ids, params);
-    const stream = new GenerationStream(req.id, (reason) => this.abort(req.id, reason));
-    req.stream = stream;
-    this.streaming++;
-    if (signal) {
-      const onAbort = () => this.abort(req.id, signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      req.detach = () => signal.removeEventListener('abort', onAbort);
-    }
-    this.wake();
-    return stream;
+    return this.startStreams(inputText, ids, [params], options)[0]!;
   }
 
+  /** Admits one prompt for each of `params` and opens their streams. */
+  private startStreams(
+    inputText: string,
+    ids: number[],
+    params: readonly GenerationParams[],
+    { signal }: GenerateOptions,
+  ): GenerationStream[] {
+    const streams = this.admit(inputText, ids, params).map((req) => {
+      const stream = new GenerationStream(req.id, (reason) => this.abort(req.id, reason));
+      req.stream = stream;
+      this.streaming++;
+      if (signal) {
+        const onAbort = () => this.abort(req.id, signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        req.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      return stream;
+    });
+    this.wake();
+    return streams;
+  }
+
+  /**
+   * Checks and queues one prompt for each of `params`. Several that share `maxTokens` and stop
+   * tokens go to the scheduler as one request with forks: the prompt is computed once and each
+   * fork shares its K/V blocks, copy-on-write; otherwise each is a request of its own.
+   */
   private admit(
     inputText: string,
     promptTokenIds: number[],
-    params: GenerationParams,
-  ): ActiveRequest {
+    params: readonly GenerationParams[],
+  ): ActiveRequest[] {
     if (this.closed) throw new EngineError('the engine is closed', 'ENGINE_CLOSED');
     const vocabSize = this.model.config.vocabSize;
     const bad = promptTokenIds.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocabSize);
@@ -337,13 +372,15 @@ export class InferenceEngine {
         'ENGINE_REQUEST_REJECTED',
       );
     }
-    for (const id of params.logitBias?.keys() ?? []) {
-      if (id >= vocabSize) {
-        this.counters.requestsRejected++;
-        throw new GenerationParamsError(
-          'logitBias',
-          `token id ${id} is outside the vocabulary (0..${vocabSize - 1})`,
-        );
+    for (const p of params) {
+      for (const id of p.logitBias?.keys() ?? []) {
+        if (id >= vocabSize) {
+          this.counters.requestsRejected++;
+          throw new GenerationParamsError(
+            'logitBias',
+            `token id ${id} is outside the vocabulary (0..${vocabSize - 1})`,
+          );
+        }
       }
     }
     if (this.scheduler.numWaiting >= this.maxWaiting) {
@@ -352,55 +389,38 @@ export class InferenceEngine {
         'ENGINE_QUEUE_FULL',
       );
     }
-    const id = this.nextId++;
-    const rejection = this.scheduler.addRequest({
-      id,
-      promptTokens: promptTokenIds,
-      maxTokens: params.maxTokens,
-      stopTokenIds: [...this.stopTokenIds, ...params.stopTokenIds],
-    });
-    if (rejection) {
-      this.counters.requestsRejected++;
-      throw new EngineError(rejection.reason, 'ENGINE_REQUEST_REJECTED', { requestId: id });
+    const ids = params.map(() => this.nextId++);
+    const stops = params.map((p) => [...this.stopTokenIds, ...p.stopTokenIds]);
+    const [first] = params;
+    const shared = params.every(
+      (p, i) => p.maxTokens === first!.maxTokens && stops[i]!.join() === stops[0]!.join(),
+    );
+    const groups = shared ? [[0, ...ids.slice(1).map((_, i) => i + 1)]] : ids.map((_, i) => [i]);
+    const queued: number[] = [];
+    for (const group of groups) {
+      const head = group[0]!;
+      const rejection = this.scheduler.addRequest({
+        id: ids[head]!,
+        promptTokens: promptTokenIds,
+        maxTokens: params[head]!.maxTokens,
+        stopTokenIds: stops[head],
+        forks: group.slice(1).map((i) => ids[i]!),
+      });
+      if (rejection) {
+        for (const id of queued) this.scheduler.abort(id);
+        this.counters.requestsRejected++;
+        throw new EngineError(rejection.reason, 'ENGINE_REQUEST_REJECTED', {
+          requestId: ids[head],
+        });
+      }
+      queued.push(ids[head]!);
     }
-    this.counters.promptTokens += promptTokenIds.length;
-    const req: ActiveRequest = {
-      id,
-      inputText,
-      promptTokenIds,
-      params,
-      sampling: {
-        temperature: params.temperature,
-        topP: params.topP,
-        topK: params.topK,
-        minP: params.minP,
-        presencePenalty: params.presencePenalty,
-        frequencyPenalty: params.frequencyPenalty,
-        repetitionPenalty: params.repetitionPenalty,
-        logitBias: params.logitBias,
-        seed: params.seed,
-        logprobs: params.logprobs,
-      },
-      sampled: [],
-      tokenIds: [],
-      logprobs: params.logprobs !== undefined ? [] : undefined,
-      text: '',
-      // Generated text continues the prompt: a SentencePiece "▁of" after it keeps its space.
-      decoder: this.model.tokenizer.createDecodeStream({
-        skipSpecialTokens: true,
-        continuation: promptTokenIds.some((id) => !this.model.tokenizer.isSpecial(id)),
-      }),
-      stops: new StopStringFilter(params.stop),
-      state: 'pending',
-      numComputed: 0,
-      createdAt: now(),
-      firstTokenAt: 0,
-      lastTokenAt: 0,
-      stream: undefined,
-      detach: undefined,
-    };
-    this.active.set(id, req);
-    return req;
+    return params.map((p, i) => {
+      this.counters.promptTokens += promptTokenIds.length;
+      const req = newActiveRequest(ids[i]!, inputText, promptTokenIds, p, this.model.tokenizer);
+      this.active.set(req.id, req);
+      return req;
+    });
   }
 
   /** Starts the self-running loop unless it runs already; it ends when no stream is left. */

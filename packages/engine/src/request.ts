@@ -5,6 +5,7 @@ import type {
   ForwardResult,
   ForwardSequence,
   SamplingParams,
+  Tokenizer,
   TokenLogprobs,
 } from '@x/model';
 import type { SchedulerOutput } from '@x/scheduler';
@@ -12,7 +13,7 @@ import type { RequestState } from './engine-options.js';
 import { EngineError } from './errors.js';
 import type { GenerationParams } from './generation-params.js';
 import type { GenerationStream } from './generation-stream.js';
-import type { StopStringFilter } from './stop-strings.js';
+import { StopStringFilter } from './stop-strings.js';
 
 /** A request the engine holds: its prompt, parameters, output so far and timings. */
 export interface ActiveRequest {
@@ -37,6 +38,51 @@ export interface ActiveRequest {
   /** Present for `generate`/`chat`; absent for `submitRequest`. */
   stream: GenerationStream | undefined;
   detach: (() => void) | undefined;
+}
+
+/** A request as admitted: nothing sampled yet, its detokenizer and stop filter ready. */
+export function newActiveRequest(
+  id: number,
+  inputText: string,
+  promptTokenIds: number[],
+  params: GenerationParams,
+  tokenizer: Tokenizer,
+): ActiveRequest {
+  return {
+    id,
+    inputText,
+    promptTokenIds,
+    params,
+    sampling: {
+      temperature: params.temperature,
+      topP: params.topP,
+      topK: params.topK,
+      minP: params.minP,
+      presencePenalty: params.presencePenalty,
+      frequencyPenalty: params.frequencyPenalty,
+      repetitionPenalty: params.repetitionPenalty,
+      logitBias: params.logitBias,
+      seed: params.seed,
+      logprobs: params.logprobs,
+    },
+    sampled: [],
+    tokenIds: [],
+    logprobs: params.logprobs !== undefined ? [] : undefined,
+    text: '',
+    // Generated text continues the prompt: a SentencePiece "▁of" after it keeps its space.
+    decoder: tokenizer.createDecodeStream({
+      skipSpecialTokens: true,
+      continuation: promptTokenIds.some((t) => !tokenizer.isSpecial(t)),
+    }),
+    stops: new StopStringFilter(params.stop),
+    state: 'pending',
+    numComputed: 0,
+    createdAt: performance.now(),
+    firstTokenAt: 0,
+    lastTokenAt: 0,
+    stream: undefined,
+    detach: undefined,
+  };
 }
 
 /** The executor batch for a scheduler step: positions, per-sequence slices, block moves. */

@@ -9,6 +9,8 @@ interface Arrival {
   maxTokens: number;
   priority: number;
   prefix: number;
+  /** Choices besides the request itself that sample its prompt (`forks`). */
+  copies: number;
 }
 
 const workload = fc.record({
@@ -28,6 +30,7 @@ const workload = fc.record({
       maxTokens: fc.integer({ min: 1, max: 30 }),
       priority: fc.nat(3),
       prefix: fc.nat(2),
+      copies: fc.nat(2),
     }),
     { maxLength: 12 },
   ),
@@ -50,16 +53,18 @@ describe('Scheduler with BlockManager, random workloads', () => {
             if (a.step > step) continue;
             pending.delete(id);
             const prompt = Array.from({ length: a.promptLength }, (_, i) => a.prefix * 1000 + i);
+            const forks = Array.from({ length: a.copies }, (_, k) => 100_000 + id * 10 + k);
             const rejected = s.addRequest({
               id,
               promptTokens: prompt,
               maxTokens: a.maxTokens,
               priority: a.priority,
+              forks,
             });
             if (rejected) {
               expect(rejected.reason.length).toBeGreaterThan(0);
               ended.add(id);
-            } else generated.set(id, []);
+            } else for (const x of [id, ...forks]) generated.set(x, []);
           }
           for (const abort of w.aborts) {
             const live = [...generated.keys()].filter((id) => !ended.has(id));

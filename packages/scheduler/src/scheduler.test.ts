@@ -249,3 +249,61 @@ describe('Scheduler regressions', () => {
     ]);
   });
 });
+
+describe('parallel sampling (forks)', () => {
+  const sampled = (tokens: number[]) => tokens.map((t, i): [number, number] => [i + 1, t]);
+
+  it('computes a shared prompt once, then forks it copy-on-write for the last token', () => {
+    const s = new Scheduler({ numBlocks: 16, blockSize: 4, enablePrefixCaching: false });
+    s.addRequest({ id: 1, promptTokens: range(0, 10), maxTokens: 2, forks: [2, 3] });
+    // All but the last prompt token, once, without sampling.
+    const first = s.schedule();
+    expect(first.scheduled).toEqual([
+      expect.objectContaining({ seqId: 1, start: 0, numTokens: 9, sample: false }),
+    ]);
+    s.update(first, new Map());
+    // Then the last token for each of the three, each sampled. The forks share every block, the
+    // last token's slot included: the three write the same K/V there.
+    const second = s.schedule();
+    expect(second.scheduled.map((x) => [x.seqId, x.start, x.numTokens, x.sample])).toEqual([
+      [1, 9, 1, true],
+      [2, 9, 1, true],
+      [3, 9, 1, true],
+    ]);
+    expect(second.numBatchedTokens).toBe(3);
+    expect(second.copies).toEqual([]);
+    const tables = second.scheduled.map((x) => [...x.blockTable]);
+    expect(tables[1]).toEqual(tables[0]);
+    expect(tables[2]).toEqual(tables[0]);
+    s.update(second, new Map(sampled([50, 60, 70])));
+    // Their own first tokens go into the shared partial block: copied for two of them.
+    const third = s.schedule();
+    expect(third.copies).toHaveLength(2);
+    expect(new Set(third.scheduled.map((x) => x.blockTable[2])).size).toBe(3);
+    const finished = s.update(third, new Map(sampled([51, 61, 71])));
+    expect(finished.map((f) => [f.id, f.outputTokens])).toEqual([
+      [1, [50, 51]],
+      [2, [60, 61]],
+      [3, [70, 71]],
+    ]);
+    expect(s.stats().numFreeBlocks).toBe(16);
+  });
+
+  it('aborts a fork not yet made, and turns a one-token prompt into separate requests', () => {
+    const s = new Scheduler({ numBlocks: 16, blockSize: 4 });
+    s.addRequest({ id: 1, promptTokens: range(0, 6), maxTokens: 1, forks: [2, 3] });
+    expect(s.abort(3)).toBe(true);
+    expect(s.addRequest({ id: 4, promptTokens: [1], maxTokens: 1, forks: [2] })).toEqual({
+      id: 4,
+      reason: 'fork 2 of request 4 is already queued',
+    });
+    s.update(s.schedule(), new Map());
+    expect(s.schedule().scheduled.map((x) => x.seqId)).toEqual([1, 2]);
+    const t = new Scheduler({ numBlocks: 16, blockSize: 4 });
+    t.addRequest({ id: 1, promptTokens: [7], maxTokens: 1, forks: [2] });
+    expect(t.schedule().scheduled.map((x) => [x.seqId, x.numTokens, x.sample])).toEqual([
+      [1, 1, true],
+      [2, 1, true],
+    ]);
+  });
+});

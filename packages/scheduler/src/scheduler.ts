@@ -46,6 +46,13 @@ export interface SchedulerRequest {
   priority?: number;
   /** Token ids that finish the sequence (end of sequence, stop tokens). */
   stopTokenIds?: readonly number[];
+  /**
+   * Ids of more sequences that sample the same prompt (parallel sampling, `n` > 1, as vLLM does
+   * it): the prompt is computed once, all but its last token; then each of these forks the
+   * request's K/V blocks (copy-on-write) and all of them compute the last token and sample on
+   * their own. Default none.
+   */
+  forks?: readonly number[];
 }
 
 /** One sequence's work in a step: compute tokens `[start, start + numTokens)`. */
@@ -104,6 +111,8 @@ interface Seq {
   stop: ReadonlySet<number>;
   /** Tokens whose K/V is computed. */
   numComputed: number;
+  /** Forks waiting for the prompt to be computed up to its last token (see `SchedulerRequest.forks`). */
+  forks: number[] | undefined;
 }
 
 /** Longest a sequence may grow: `maxModelLen`, and never more than the whole pool holds. */
@@ -211,15 +220,35 @@ export class Scheduler {
       arrival: this.arrivals++,
       stop: new Set(request.stopTokenIds ?? []),
       numComputed: 0,
+      forks: undefined,
     };
     this.byId.set(id, seq);
     this.waiting.push(seq);
+    const forks = request.forks ?? [];
+    if (forks.length > 0) {
+      // A one-token prompt has nothing to share: its forks are requests of their own.
+      if (promptTokens.length > 1) seq.forks = [...forks];
+      else for (const fork of forks) this.queueCopy(seq, fork);
+    }
     if (this.config.policy === 'priority') this.waiting.sort(byPriority);
     return undefined;
   }
 
-  private admissionCheck({ id, promptTokens }: SchedulerRequest): Rejection | undefined {
-    if (this.byId.has(id)) return { id, reason: `request ${id} is already queued` };
+  private admissionCheck({
+    id,
+    promptTokens,
+    forks = [],
+  }: SchedulerRequest): Rejection | undefined {
+    if (this.byId.has(id) || this.isPendingFork(id)) {
+      return { id, reason: `request ${id} is already queued` };
+    }
+    const ids = new Set([id]);
+    for (const fork of forks) {
+      if (ids.has(fork) || this.byId.has(fork) || this.isPendingFork(fork)) {
+        return { id, reason: `fork ${fork} of request ${id} is already queued` };
+      }
+      ids.add(fork);
+    }
     if (promptTokens.length === 0) return { id, reason: 'the prompt is empty' };
     if (promptTokens.length >= this.config.maxModelLen) {
       return {
@@ -237,16 +266,28 @@ export class Scheduler {
     return undefined;
   }
 
-  /** Removes a request in any state and frees its blocks; false when it is unknown. */
+  /** Removes a request in any state (a fork not yet made included) and frees its blocks; false when it is unknown. */
   abort(id: number): boolean {
     const seq = this.byId.get(id);
-    if (!seq) return false;
+    if (!seq) {
+      for (const parent of this.byId.values()) {
+        const i = parent.forks?.indexOf(id) ?? -1;
+        if (i >= 0) {
+          parent.forks!.splice(i, 1);
+          return true;
+        }
+      }
+      return false;
+    }
     this.byId.delete(id);
     for (const queue of [this.waiting, this.running, this.swapped]) {
       const i = queue.indexOf(seq);
       if (i >= 0) queue.splice(i, 1);
     }
     if (this.kv.has(id)) this.kv.free(id);
+    // Its forks not yet made are choices of their own: the first takes its place.
+    const [next, ...rest] = seq.forks ?? [];
+    if (next !== undefined) this.queueCopy(seq, next).forks = rest.length > 0 ? rest : undefined;
     return true;
   }
 
@@ -324,6 +365,14 @@ export class Scheduler {
         if (!fits) break;
         this.waiting.shift();
         seq.numComputed = this.kv.allocate(seq.id, seq.tokens).numCachedTokens;
+        if (seq.forks && seq.numComputed >= seq.promptLength - 1) {
+          // The prefix cache already holds all but the last prompt token: fork now; all of them
+          // compute that token from the next step on.
+          seq.numComputed = seq.promptLength - 1;
+          this.running.push(seq);
+          this.spawnForks(seq);
+          continue;
+        }
         tokenBudget -= this.plan(seq, tokenBudget, out);
         this.running.push(seq);
       }
@@ -356,6 +405,7 @@ export class Scheduler {
       if (!seq || !this.kv.has(seq.id) || this.kv.isSwappedOut(seq.id)) continue; // aborted meanwhile
       seq.numComputed = item.start + item.numTokens;
       this.kv.commitComputed(seq.id, seq.numComputed);
+      if (seq.forks && seq.numComputed === seq.promptLength - 1) this.spawnForks(seq);
       if (!item.sample) continue;
       const token = sampled.get(seq.id)!;
       seq.tokens.push(token);
@@ -427,7 +477,7 @@ export class Scheduler {
       tokens[tokens.length - 1] = firstToken;
     }
     this.kv.fork(parentId, childId);
-    const child: Seq = { ...parent, id: childId, tokens };
+    const child: Seq = { ...parent, id: childId, tokens, forks: undefined };
     this.byId.set(childId, child);
     // After the parent and its earlier forks (siblings share the parent's arrival).
     let at = index + 1;
@@ -438,7 +488,8 @@ export class Scheduler {
   /** Tokens a sequence has generated so far. */
   outputTokens(id: number): number[] | undefined {
     const seq = this.byId.get(id);
-    return seq?.tokens.slice(seq.promptLength);
+    if (!seq) return this.isPendingFork(id) ? [] : undefined;
+    return seq.tokens.slice(seq.promptLength);
   }
 
   /** Gives a sequence slots for all its tokens; false when the pool has no room. */
@@ -460,7 +511,9 @@ export class Scheduler {
 
   /** Schedules as many of a sequence's uncomputed tokens as the budget allows; returns how many. */
   private plan(seq: Seq, tokenBudget: number, out: SchedulerOutput): number {
-    const remaining = seq.tokens.length - seq.numComputed;
+    // A prompt with forks to make stops short of its last token, which each fork computes.
+    const end = seq.forks ? seq.promptLength - 1 : seq.tokens.length;
+    const remaining = end - seq.numComputed;
     const n = Math.min(remaining, tokenBudget);
     if (n <= 0) return 0;
     const start = seq.numComputed;
@@ -478,6 +531,45 @@ export class Scheduler {
     });
     out.numBatchedTokens += n;
     return n;
+  }
+
+  /** Whether `id` is a fork some request has yet to make. */
+  private isPendingFork(id: number): boolean {
+    for (const seq of this.byId.values()) if (seq.forks?.includes(id)) return true;
+    return false;
+  }
+
+  /**
+   * Makes a request's pending forks, its prompt computed up to the last token: each shares its
+   * blocks (copy-on-write) and runs after it. Forks past `maxNumSeqs` become requests of their
+   * own, prefilled again later (from the prefix cache where it holds the prompt).
+   */
+  private spawnForks(seq: Seq): void {
+    const forks = seq.forks ?? [];
+    seq.forks = undefined;
+    for (const id of forks) {
+      if (this.running.length + this.swapped.length < this.config.maxNumSeqs) {
+        this.fork(seq.id, id);
+      } else {
+        this.queueCopy(seq, id);
+      }
+    }
+  }
+
+  /** Queues request `id` with `seq`'s prompt and limits, as a request of its own. */
+  private queueCopy(seq: Seq, id: number): Seq {
+    const copy: Seq = {
+      ...seq,
+      id,
+      tokens: seq.tokens.slice(0, seq.promptLength),
+      arrival: this.arrivals++,
+      numComputed: 0,
+      forks: undefined,
+    };
+    this.byId.set(id, copy);
+    this.waiting.push(copy);
+    if (this.config.policy === 'priority') this.waiting.sort(byPriority);
+    return copy;
   }
 
   private preempt(seq: Seq, out: SchedulerOutput): void {
