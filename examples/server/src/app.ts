@@ -1,3 +1,6 @@
+// The server's routes (OpenAI's completions and chat, models, health, metrics, the chat page) and
+// their streaming responses: about 590 lines, one closure over the engine and the server's
+// drain/in-flight state. Splitting the response writer out is left to the server's own issue.
 import { timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
