@@ -80,24 +80,35 @@ export function bf16Table32(): Float32Array {
   return bf16Table;
 }
 
-// The last view over a weight buffer, held weakly so that it never keeps a model's weights alive
-// after its executor is gone (a matrix is one buffer, so consecutive rows hit it).
-let int8View: WeakRef<Int8Array> | undefined;
+// The last view over a weight buffer (a matrix is one buffer, so consecutive rows hit it). A matmul
+// lets go of them when it ends (`releaseWeightViews`), so they never keep a model's weights alive
+// after its executor is gone.
+let int8Buffer: ArrayBufferLike | undefined;
+let int8View: Int8Array = new Int8Array(0);
 export function int8ViewOf(buffer: ArrayBufferLike): Int8Array {
-  const last = int8View?.deref();
-  if (last !== undefined && last.buffer === buffer) return last;
-  const view = new Int8Array(buffer);
-  int8View = new WeakRef(view);
-  return view;
+  if (buffer !== int8Buffer) {
+    int8View = new Int8Array(buffer);
+    int8Buffer = buffer;
+  }
+  return int8View;
 }
 
-let f32View: WeakRef<Float32Array> | undefined;
+let f32Buffer: ArrayBufferLike | undefined;
+let f32View: Float32Array = new Float32Array(0);
 export function f32ViewOf(buffer: ArrayBufferLike): Float32Array {
-  const last = f32View?.deref();
-  if (last !== undefined && last.buffer === buffer) return last;
-  const view = new Float32Array(buffer, 0, buffer.byteLength >>> 2);
-  f32View = new WeakRef(view);
-  return view;
+  if (buffer !== f32Buffer) {
+    f32View = new Float32Array(buffer, 0, buffer.byteLength >>> 2);
+    f32Buffer = buffer;
+  }
+  return f32View;
+}
+
+/** Drops the cached views over the last weight buffers (call when a matmul is done with them). */
+export function releaseWeightViews(): void {
+  int8Buffer = undefined;
+  int8View = new Int8Array(0);
+  f32Buffer = undefined;
+  f32View = new Float32Array(0);
 }
 
 /** An empty view, for rows read byte by byte. */

@@ -1,5 +1,6 @@
 import type { ForwardBatch } from '../executor.js';
 import type { AttnPagedNode, RopeSpec } from '../graph/graph.js';
+import { releaseWeightViews } from '../quant/ggml-f32.js';
 import { f16ToF32, f32ToF16 } from '../quant/half.js';
 import { dotPrepared, type PreparedActivations, prepareActivations } from '../quant/index.js';
 import type { WeightMatrix } from '../weights.js';
@@ -47,6 +48,7 @@ export function matmul(
       out[t * rows + r] = dotPrepared(type, data, r * rowBytes, acts[t]!) + b;
     }
   }
+  releaseWeightViews();
 }
 
 /**
