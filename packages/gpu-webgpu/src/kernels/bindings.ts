@@ -27,18 +27,18 @@ export const STEP_BINDINGS = {
 } as const satisfies BindingTable;
 
 /**
- * Declarations from `table` for one generated kernel: `decl(name, type)` writes a binding's WGSL
+ * Declarations from `table` (bind group `group`) for one generated kernel: `decl(name, type)` writes a binding's WGSL
  * declaration, `use(name)` gives its number for a declaration written elsewhere (a weight's);
  * both put it in the kernel's layout, and `kernel(code)` returns the code with that layout.
  */
-export function declarations<T extends BindingTable>(table: T) {
+export function declarations<T extends BindingTable>(table: T, group = 0) {
   const layout: Record<string, Binding> = {};
   return {
     decl(name: keyof T & string, type: string): string {
       const b = table[name]!;
       layout[name] = b;
       const space = b.access === 'uniform' ? 'uniform' : `storage, ${b.access}`;
-      return `@group(0) @binding(${b.binding}) var<${space}> ${name}: ${type};`;
+      return `@group(${group}) @binding(${b.binding}) var<${space}> ${name}: ${type};`;
     },
     use(name: keyof T & string): number {
       layout[name] = table[name]!;
@@ -50,8 +50,10 @@ export function declarations<T extends BindingTable>(table: T) {
   };
 }
 
-/** The bind group layout entries of a kernel, in binding order. */
-export function layoutEntries(kernel: Kernel): GPUBindGroupLayoutEntry[] {
+/** The bind group layout entries of a kernel (or of a whole table), in binding order. */
+export function layoutEntries(
+  kernel: Kernel | { layout: BindingTable },
+): GPUBindGroupLayoutEntry[] {
   return Object.values(kernel.layout)
     .sort((a, b) => a.binding - b.binding)
     .map((b) => ({

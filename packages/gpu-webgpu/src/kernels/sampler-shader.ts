@@ -1,6 +1,8 @@
 // The sampling kernel's WGSL and pipeline, and the word layouts it shares with its host class
 // (`sampler.ts`): parameters, penalty entries and results. Over 500 lines because it is one
 // kernel: its radix-select stages share workgroup memory and one loop, and read best together.
+import { type BindingTable, declarations, layoutEntries } from './bindings.js';
+
 /** Temperatures below this sample greedily, as in `sampleLogits`. */
 export const GREEDY_EPS = 1e-5;
 /** Most top log-probabilities a row may ask for (`SamplingParams.logprobs`). */
@@ -33,6 +35,23 @@ export const FLAG_TOP_K = 8;
 export const FLAG_TOP_P = 16;
 export const FLAG_REPETITION = 32;
 
+/**
+ * The sampler's own bindings (group 0): per-row parameters, penalty entries, the penalized logits
+ * it keeps, the results.
+ */
+export const SAMPLER_BINDINGS = {
+  params: { binding: 0, access: 'read' },
+  penalties: { binding: 1, access: 'read' },
+  penaltyRaw: { binding: 2, access: 'read_write' },
+  result: { binding: 3, access: 'read_write' },
+} as const satisfies BindingTable;
+
+/** The logits it samples (group 1): a range of a logits buffer, and where the rows start. */
+export const SAMPLER_LOGITS_BINDINGS = {
+  logits: { binding: 0, access: 'read_write' },
+  dispatch: { binding: 1, access: 'uniform' },
+} as const satisfies BindingTable;
+
 /** The sampler's pipeline and bind group layouts for one vocabulary size. */
 export interface SamplerKernel {
   pipeline: GPUComputePipeline;
@@ -52,23 +71,13 @@ export function samplerKernel(device: GPUDevice, vocabSize: number): SamplerKern
   }
   const cached = byVocab.get(vocabSize);
   if (cached) return cached;
-  const storage = (type: GPUBufferBindingType, binding: number): GPUBindGroupLayoutEntry => ({
-    binding,
-    visibility: GPUShaderStage.COMPUTE,
-    buffer: { type },
-  });
   const ownLayout = device.createBindGroupLayout({
     label: 'sampler',
-    entries: [
-      storage('read-only-storage', 0),
-      storage('read-only-storage', 1),
-      storage('storage', 2),
-      storage('storage', 3),
-    ],
+    entries: layoutEntries({ layout: SAMPLER_BINDINGS }),
   });
   const logitsLayout = device.createBindGroupLayout({
     label: 'sampler logits',
-    entries: [storage('storage', 0), storage('uniform', 1)],
+    entries: layoutEntries({ layout: SAMPLER_LOGITS_BINDINGS }),
   });
   const module = device.createShaderModule({
     label: 'sampler',
@@ -102,6 +111,8 @@ export function samplerKernel(device: GPUDevice, vocabSize: number): SamplerKern
  * Workgroup memory: 8 KiB of digit bins and 3 KiB of scratch, inside WebGPU's 16 KiB default.
  */
 function samplerWgsl(vocabSize: number): string {
+  const own = declarations(SAMPLER_BINDINGS, 0);
+  const rows = declarations(SAMPLER_LOGITS_BINDINGS, 1);
   // Hex digits of the largest index; the bits of ~index above them are ones for every index.
   const indexLevels = Math.max(1, Math.ceil(Math.log2(vocabSize) / 4));
   const indexHigh = indexLevels >= 8 ? 0 : ~(2 ** (4 * indexLevels) - 1) >>> 0;
@@ -148,12 +159,12 @@ struct Dispatch {
 // ≥ minP or the largest logit (keyMax).
 struct Sel { kind: u32, bKey: u32, bIdx: u32, keyMax: u32, minP: f32, offset: f32 }
 
-@group(0) @binding(0) var<storage, read> params: array<RowParams>;
-@group(0) @binding(1) var<storage, read> penalties: array<Penalty>;
-@group(0) @binding(2) var<storage, read_write> penaltyRaw: array<f32>;
-@group(0) @binding(3) var<storage, read_write> result: array<u32>;
-@group(1) @binding(0) var<storage, read_write> logits: array<f32>;
-@group(1) @binding(1) var<uniform> dispatch: Dispatch;
+${own.decl('params', 'array<RowParams>')}
+${own.decl('penalties', 'array<Penalty>')}
+${own.decl('penaltyRaw', 'array<f32>')}
+${own.decl('result', 'array<u32>')}
+${rows.decl('logits', 'array<f32>')}
+${rows.decl('dispatch', 'Dispatch')}
 
 var<workgroup> redK: array<u32, WG>;
 var<workgroup> redI: array<u32, WG>;

@@ -30,6 +30,8 @@ import {
   REDUCTION_FAN,
   RESULT_BYTES,
   RESULT_WORDS,
+  SAMPLER_BINDINGS,
+  SAMPLER_LOGITS_BINDINGS,
   type SamplerKernel,
   STAGES,
   samplerKernel,
@@ -455,10 +457,10 @@ export class GpuSampler {
       label: 'sampler',
       layout: this.#kernel.ownLayout,
       entries: [
-        { binding: 0, resource: { buffer: this.#params } },
-        { binding: 1, resource: { buffer: this.#penalties } },
-        { binding: 2, resource: { buffer: this.#penaltyRaw } },
-        { binding: 3, resource: { buffer: this.result } },
+        { binding: SAMPLER_BINDINGS.params.binding, resource: { buffer: this.#params } },
+        { binding: SAMPLER_BINDINGS.penalties.binding, resource: { buffer: this.#penalties } },
+        { binding: SAMPLER_BINDINGS.penaltyRaw.binding, resource: { buffer: this.#penaltyRaw } },
+        { binding: SAMPLER_BINDINGS.result.binding, resource: { buffer: this.result } },
       ],
     });
   }
@@ -508,8 +510,11 @@ export class GpuSampler {
       label: 'sampler logits',
       layout: this.#kernel.logitsLayout,
       entries: [
-        { binding: 0, resource: { buffer: logits, offset: aligned, size } },
-        { binding: 1, resource: { buffer: uniform } },
+        {
+          binding: SAMPLER_LOGITS_BINDINGS.logits.binding,
+          resource: { buffer: logits, offset: aligned, size },
+        },
+        { binding: SAMPLER_LOGITS_BINDINGS.dispatch.binding, resource: { buffer: uniform } },
       ],
     });
     const binding = { bindGroup, uniform, elements: size / 4 - skip };
