@@ -1,5 +1,5 @@
 // The InferenceEngine class: its public lifecycle (submit, step, generate, chat, abort, close,
-// metrics) and the step loop, about 560 lines because they share one request table and one
+// metrics) and the step loop, about 590 lines because they share one request table and one
 // scheduler. Creation (create.ts), the request and its batch (request.ts) and output processing
 // (output.ts) live apart.
 import type {

@@ -1,5 +1,7 @@
 // Token sampling on the device: draws the tokens `sampleLogits` (@x/model) draws for seeded and
 // greedy rows, without sorting the vocabulary or reading rows back. One workgroup samples a row.
+// (About 530 lines: the host class packs each row's parameters and penalty list in the layouts
+// its shader reads, and keeps the two in one place.)
 //
 // `sampleLogits` walks candidates in descending order of logit (ties: lower id first), or in id
 // order when nothing filters. Each cut it makes (top-k, top-p, the draw) ends at the first element
