@@ -118,6 +118,7 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
     };
     // Where the cache lives decides what sizes it: host memory for a host executor (and for a
     // factory's, which may be either), the device's limits for WebGPU.
+    const gpuKvDtype = kvCacheDtype === 'f16' ? 'f16' : 'f32';
     const target =
       typeof executorOption === 'function'
         ? ({ kind: 'factory' } as const)
@@ -136,7 +137,7 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
     if (target.kind === 'webgpu') {
       const capacity = WebGpuExecutor.kvCapacity(target.gpu, model.config, {
         blockSize: plan.blockSize,
-        kvCacheDtype: kvCacheDtype === 'f16' ? 'f16' : 'f32',
+        kvCacheDtype: gpuKvDtype,
       });
       if (capacity.maxBlocks < numBlocks) {
         log(
@@ -159,7 +160,7 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
               ...budget,
               gpu: target.gpu,
               ownsDevice: true,
-              kvCacheDtype: kvCacheDtype === 'f16' ? 'f16' : 'f32',
+              kvCacheDtype: gpuKvDtype,
             });
   }
   try {

@@ -391,20 +391,19 @@ export class InferenceEngine {
     }
     const ids = params.map(() => this.nextId++);
     const stops = params.map((p) => [...this.stopTokenIds, ...p.stopTokenIds]);
-    const [first] = params;
+    // One request with forks where the choices agree on what the scheduler enforces.
     const shared = params.every(
-      (p, i) => p.maxTokens === first!.maxTokens && stops[i]!.join() === stops[0]!.join(),
+      (p, i) => p.maxTokens === params[0]!.maxTokens && stops[i]!.join() === stops[0]!.join(),
     );
-    const groups = shared ? [[0, ...ids.slice(1).map((_, i) => i + 1)]] : ids.map((_, i) => [i]);
+    const heads = shared ? [0] : params.map((_, i) => i);
     const queued: number[] = [];
-    for (const group of groups) {
-      const head = group[0]!;
+    for (const head of heads) {
       const rejection = this.scheduler.addRequest({
         id: ids[head]!,
         promptTokens: promptTokenIds,
         maxTokens: params[head]!.maxTokens,
         stopTokenIds: stops[head],
-        forks: group.slice(1).map((i) => ids[i]!),
+        forks: shared ? ids.slice(1) : [],
       });
       if (rejection) {
         for (const id of queued) this.scheduler.abort(id);

@@ -255,7 +255,18 @@ export async function build(
   const valueBuffers = new Map<string, GPUBuffer>();
   const vectors = new Map<Float32Array, GPUBuffer>();
   const ropeTables = new Map<RopeSpec, GPUBuffer>();
-  const tileTokens = new Map<string, number>();
+  // Every layer attends with the same heads and head size, so one tile size serves every attention
+  // kernel and the step data's tiles (scale, soft-capping and windows do not change it).
+  const tileTokens = attentionTileTokens(
+    {
+      numHeads: c.numHeads,
+      numKvHeads: c.numKvHeads,
+      headDim: c.headDim,
+      blockSize: options.blockSize,
+      kvType: kvCacheDtype,
+    },
+    gpu.limits.maxComputeWorkgroupStorageSize,
+  );
   const target: LoweringTarget = {
     value(name) {
       let buffer = valueBuffers.get(name);
@@ -287,15 +298,7 @@ export async function build(
     values,
     kvType: kvCacheDtype,
     blockSize: options.blockSize,
-    tileTokens(shape) {
-      const key = JSON.stringify(shape);
-      let n = tileTokens.get(key);
-      if (n === undefined) {
-        n = attentionTileTokens(shape, gpu.limits.maxComputeWorkgroupStorageSize);
-        tileTokens.set(key, n);
-      }
-      return n;
-    },
+    tileTokens,
     op,
     matmul,
     embed(label, w, scale, out, width) {
@@ -326,8 +329,6 @@ export async function build(
     );
   }
   const ops = await Promise.all(pending);
-  // Tiles of the step data are packed for the largest tile any attention kernel takes.
-  const maxTileTokens = Math.max(1, ...tileTokens.values());
   // A row penalizes at most its distinct tokens and its logit bias, fewer than
   // min(V, maxModelLen + MAX_LOGIT_BIAS): sized for the worst step up front, the lists never grow.
   device.pushErrorScope('out-of-memory');
@@ -378,7 +379,7 @@ export async function build(
     stepUniform,
     stepData,
     stepDataWords,
-    tileTokens: maxTileTokens,
+    tileTokens,
     logits,
     readback,
     sampler,

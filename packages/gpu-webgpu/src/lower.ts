@@ -42,8 +42,11 @@ export interface LoweringTarget {
   values: readonly GPUBuffer[];
   kvType: 'f32' | 'f16';
   blockSize: number;
-  /** Query tokens per tiled-attention workgroup for a shape (1: no tiled kernel). */
-  tileTokens(shape: AttentionShape): number;
+  /**
+   * Query tokens per tiled-attention workgroup, the tile size the step data is packed for (1: no
+   * tiled kernel).
+   */
+  tileTokens: number;
   /**
    * Records a dispatch of a kernel, its bindings by name (the step uniform and data are bound for
    * every kernel).
@@ -432,7 +435,7 @@ function attentionShape(node: AttnPagedNode, target: LoweringTarget): AttentionS
  */
 function lowerAttention(node: AttnPagedNode, target: LoweringTarget): void {
   const shape = attentionShape(node, target);
-  const tileTokens = target.tileTokens(shape);
+  const { tileTokens } = target;
   const bindings = {
     q: target.value(node.q),
     kc: target.keys[node.kvLayer]!,

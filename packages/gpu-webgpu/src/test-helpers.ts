@@ -10,6 +10,7 @@ import {
 } from '@x/model';
 import { expect } from 'vitest';
 import type { WebGpuExecutor } from './executor.js';
+import { maxRelativeError } from './kernels/harness.js';
 
 export const SHAPE = { numBlocks: 32, blockSize: 16, numHostBlocks: 8 };
 
@@ -45,17 +46,7 @@ export const GGML_TOLERANCE: Record<string, number> = {
 /** Largest |a − b| over rows, relative to each row's largest |a|. */
 export function relativeError(want: Float32Array[], got: Float32Array[]): number {
   expect(got.length).toBe(want.length);
-  let worst = 0;
-  want.forEach((row, r) => {
-    let scale = 0;
-    let diff = 0;
-    for (let i = 0; i < row.length; i++) {
-      scale = Math.max(scale, Math.abs(row[i]!));
-      diff = Math.max(diff, Math.abs(row[i]! - got[r]![i]!));
-    }
-    worst = Math.max(worst, diff / scale);
-  });
-  return worst;
+  return Math.max(0, ...want.map((row, r) => maxRelativeError(row, got[r]!)));
 }
 
 /**

@@ -63,9 +63,9 @@ export interface ModelConfig {
    */
   ropeFreqFactors: Float32Array | undefined;
   /**
-   * LongRoPE's factors for contexts past `ropeYarn`-less `originalContextLength` (Phi-3 128k,
-   * Phi-4-mini): used instead of `ropeFreqFactors` when the executor's context is longer than
-   * `ropeOriginalContextLength`, as llama.cpp chooses them.
+   * LongRoPE's factors for long contexts (Phi-3 128k, Phi-4-mini): used instead of
+   * `ropeFreqFactors` when the executor's context is longer than `ropeOriginalContextLength`, as
+   * llama.cpp chooses them.
    */
   ropeLongFreqFactors: Float32Array | undefined;
   /** The context the rope was trained at before scaling (`rope.scaling.original_context_length`). */

@@ -41,7 +41,10 @@ class Scratch {
   private fused = new Float32Array(0);
   private readonly width: number;
   constructor(private readonly graph: ModelGraph) {
-    this.width = Math.max(...Object.values(graph.values).map((v) => v.width));
+    // Activations are prepared for the matmuls' inputs only: the widest of them, not the logits.
+    let width = 0;
+    for (const n of graph.nodes) if (n.op === 'mul_mat') width = Math.max(width, n.weight.cols);
+    this.width = width;
   }
   ensure(tokens: number, sampled: number, context: number): void {
     if (tokens > this.rows || sampled > this.sampledRows) {
