@@ -88,7 +88,21 @@ export type {
   SoftcapNode,
 } from './graph/graph.js';
 export { type HfModelFiles, loadGgufModel, loadHfModel, type Model } from './load.js';
-export { dequantizeRow, dotRow, quantize, quantizeRow } from './quant/index.js';
+export {
+  bf16ToF32,
+  createPreparedActivations,
+  dequantizeRow,
+  dotPrepared,
+  dotRow,
+  f16ToF32,
+  f32ToBf16,
+  f32ToF16,
+  type PreparedActivations,
+  prepareActivations,
+  quantize,
+  quantizeRow,
+  vecDotType,
+} from './quant/index.js';
 export { applyRope, glu, pagedAttention, rmsNorm, softcap } from './reference/ops.js';
 export {
   ReferenceExecutor,

@@ -1,0 +1,296 @@
+// The elementwise, norm, RoPE and attention kernels, each over one thread's share (a range of
+// rows, or of columns in whole units) of a step's activations. All values are f32.
+
+import { hsum } from './common';
+
+/**
+ * RMS norm of groups of `group` values: `out = x / rms(x) · weight` (the sum of squares in f64,
+ * as ggml's ggml_float), for groups `[g0, g1)` of each of rows `[r0, r1)`.
+ */
+export function rmsNorm(
+  x: usize,
+  xStride: i32,
+  out: usize,
+  outStride: i32,
+  r0: i32,
+  r1: i32,
+  group: i32,
+  g0: i32,
+  g1: i32,
+  weight: usize,
+  eps: f32,
+): void {
+  const g4 = group & ~3;
+  for (let r = r0; r < r1; r++) {
+    for (let g = g0; g < g1; g++) {
+      const xr = x + ((<usize>r * <usize>xStride + <usize>g * <usize>group) << 2);
+      const orow = out + ((<usize>r * <usize>outStride + <usize>g * <usize>group) << 2);
+      let s0 = f64x2.splat(0);
+      let s1 = f64x2.splat(0);
+      for (let i = 0; i < g4; i += 4) {
+        const v = v128.load(xr + (<usize>i << 2));
+        const lo = f64x2.promote_low_f32x4(v);
+        const hi = f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1));
+        s0 = f64x2.add(s0, f64x2.mul(lo, lo));
+        s1 = f64x2.add(s1, f64x2.mul(hi, hi));
+      }
+      const s = f64x2.add(s0, s1);
+      let sum = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+      for (let i = g4; i < group; i++) {
+        const v = <f64>load<f32>(xr + (<usize>i << 2));
+        sum += v * v;
+      }
+      const scale = <f32>(1.0 / Math.sqrt(sum / <f64>group + <f64>eps));
+      const sc = f32x4.splat(scale);
+      for (let i = 0; i < g4; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(orow + o, f32x4.mul(f32x4.mul(v128.load(xr + o), sc), v128.load(weight + o)));
+      }
+      for (let i = g4; i < group; i++) {
+        const o = <usize>i << 2;
+        store<f32>(orow + o, load<f32>(xr + o) * scale * load<f32>(weight + o));
+      }
+    }
+  }
+}
+
+/**
+ * RoPE, in place, on heads `[h0, h1)` of each of `T` rows: pair `i` of a head's first
+ * `rotaryDim` values turns by the angle whose (cos, sin), scaled by the magnitude factor, the
+ * step's table holds at `table[(t · rotaryDim/2 + i) · 2]`. `neox` pairs `i` with `i + half`;
+ * otherwise pairs are adjacent (GPT-J / ggml's normal mode).
+ */
+export function rope(
+  x: usize,
+  stride: i32,
+  T: i32,
+  h0: i32,
+  h1: i32,
+  headDim: i32,
+  rotaryDim: i32,
+  neox: bool,
+  table: usize,
+): void {
+  const half = rotaryDim >> 1;
+  for (let t = 0; t < T; t++) {
+    const row = x + ((<usize>t * <usize>stride) << 2);
+    const tab = table + ((<usize>t * <usize>half) << 3);
+    for (let h = h0; h < h1; h++) {
+      const base = row + ((<usize>h * <usize>headDim) << 2);
+      for (let i = 0; i < half; i++) {
+        const c = load<f32>(tab + (<usize>i << 3));
+        const s = load<f32>(tab + (<usize>i << 3), 4);
+        const a = neox ? base + (<usize>i << 2) : base + (<usize>i << 3);
+        const b = neox ? a + (<usize>half << 2) : a + 4;
+        const x0 = load<f32>(a);
+        const x1 = load<f32>(b);
+        store<f32>(a, x0 * c - x1 * s);
+        store<f32>(b, x0 * s + x1 * c);
+      }
+    }
+  }
+}
+
+/** Copies heads `[h0, h1)` of each token's K and V rows to its slot of the layer's pools. */
+export function kvStore(
+  k: usize,
+  kStride: i32,
+  v: usize,
+  vStride: i32,
+  T: i32,
+  slots: usize,
+  kvDim: i32,
+  headDim: i32,
+  h0: i32,
+  h1: i32,
+  keys: usize,
+  values: usize,
+): void {
+  const off = <usize>(h0 * headDim) << 2;
+  const bytes = <usize>((h1 - h0) * headDim) << 2;
+  for (let t = 0; t < T; t++) {
+    const slot = <usize>load<i32>(slots + (<usize>t << 2));
+    const dst = ((slot * <usize>kvDim) << 2) + off;
+    memory.copy(keys + dst, k + ((<usize>t * <usize>kStride) << 2) + off, bytes);
+    memory.copy(values + dst, v + ((<usize>t * <usize>vStride) << 2) + off, bytes);
+  }
+}
+
+/** q · k over `n` values (a multiple of 4 takes the vector path). */
+@inline
+function dotF32(a: usize, b: usize, n: i32): f32 {
+  const n8 = n & ~7;
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  for (let i = 0; i < n8; i += 8) {
+    const o = <usize>i << 2;
+    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+    acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
+  }
+  let sum = hsum(f32x4.add(acc0, acc1));
+  for (let i = n8; i < n; i++) sum += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
+  return sum;
+}
+
+/** `out[i] += w · v[i]` over `n` values. */
+@inline
+function axpy(out: usize, w: f32, v: usize, n: i32): void {
+  const n4 = n & ~3;
+  const ws = f32x4.splat(w);
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(ws, v128.load(v + o))));
+  }
+  for (let i = n4; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(out + o) + w * load<f32>(v + o));
+  }
+}
+
+/**
+ * Paged causal attention for KV heads `[kv0, kv1)` (and the query heads that read them) of every
+ * token of every sequence of the step: scores through the block table, scaled, soft-capped,
+ * within the sliding window, softmax, weighted sum of V. `scores` has room for the longest
+ * context. Sequences are `nseq` records of 4 i32 (offset, numTokens, start, block table pointer).
+ */
+export function attention(
+  q: usize,
+  qStride: i32,
+  out: usize,
+  outStride: i32,
+  keys: usize,
+  values: usize,
+  heads: i32,
+  kvHeads: i32,
+  headDim: i32,
+  scale: f32,
+  softcap: f32,
+  window: i32,
+  kv0: i32,
+  kv1: i32,
+  nseq: i32,
+  seqs: usize,
+  blockSize: i32,
+  scores: usize,
+): void {
+  const group = heads / kvHeads;
+  const kvDim = kvHeads * headDim;
+  for (let s = 0; s < nseq; s++) {
+    const rec = seqs + (<usize>s << 4);
+    const offset = load<i32>(rec);
+    const numTokens = load<i32>(rec, 4);
+    const start = load<i32>(rec, 8);
+    const table = <usize>load<u32>(rec, 12);
+    for (let i = 0; i < numTokens; i++) {
+      const t = offset + i;
+      const position = start + i;
+      const first = window > 0 ? max<i32>(0, position - window + 1) : 0;
+      for (let kh = kv0; kh < kv1; kh++) {
+        const kvOff = <usize>(kh * headDim) << 2;
+        for (let head = kh * group; head < (kh + 1) * group; head++) {
+          const qh = q + ((<usize>t * <usize>qStride + <usize>head * <usize>headDim) << 2);
+          let mx: f32 = -Infinity;
+          for (let p = first; p <= position; p++) {
+            const slot = <usize>load<i32>(table + (<usize>(p / blockSize) << 2)) * <usize>blockSize + <usize>(p % blockSize);
+            let score = dotF32(qh, keys + ((slot * <usize>kvDim) << 2) + kvOff, headDim) * scale;
+            if (softcap > 0) score = <f32>Math.tanh(<f64>(score / softcap)) * softcap;
+            store<f32>(scores + (<usize>p << 2), score);
+            if (score > mx) mx = score;
+          }
+          let sum: f32 = 0;
+          for (let p = first; p <= position; p++) {
+            const e = Mathf.exp(load<f32>(scores + (<usize>p << 2)) - mx);
+            store<f32>(scores + (<usize>p << 2), e);
+            sum += e;
+          }
+          const inv: f32 = 1 / sum;
+          const oh = out + ((<usize>t * <usize>outStride + <usize>head * <usize>headDim) << 2);
+          memory.fill(oh, 0, <usize>headDim << 2);
+          for (let p = first; p <= position; p++) {
+            const slot = <usize>load<i32>(table + (<usize>(p / blockSize) << 2)) * <usize>blockSize + <usize>(p % blockSize);
+            axpy(oh, load<f32>(scores + (<usize>p << 2)) * inv, values + ((slot * <usize>kvDim) << 2) + kvOff, headDim);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** GELU's tanh approximation through f16, as ggml's table of f16 values gives it. */
+@inline
+function geluF16(x: f32): f32 {
+  if (x <= -10) return 0;
+  if (x >= 10) return x;
+  const h = roundF16(x);
+  const g = <f32>(0.5 * <f64>h * (1 + Math.tanh(<f64>(<f32>(0.7978845608028654 * <f64>h * (1 + 0.044715 * <f64>h * <f64>h))))));
+  return roundF16(g);
+}
+
+import { roundF16 } from './common';
+
+/** `out = act(gate) · up` over columns `[c0, c1)` of rows `[r0, r1)`; act 0 SiLU, 1 GELU (tanh). */
+export function glu(
+  gate: usize,
+  gStride: i32,
+  up: usize,
+  uStride: i32,
+  out: usize,
+  oStride: i32,
+  r0: i32,
+  r1: i32,
+  c0: i32,
+  c1: i32,
+  act: i32,
+): void {
+  for (let r = r0; r < r1; r++) {
+    const g = gate + ((<usize>r * <usize>gStride) << 2);
+    const u = up + ((<usize>r * <usize>uStride) << 2);
+    const o = out + ((<usize>r * <usize>oStride) << 2);
+    for (let c = c0; c < c1; c++) {
+      const off = <usize>c << 2;
+      const x = load<f32>(g + off);
+      const a = act == 0 ? x / (1 + Mathf.exp(-x)) : geluF16(x);
+      store<f32>(o + off, a * load<f32>(u + off));
+    }
+  }
+}
+
+/** `out = a + b` over columns `[c0, c1)` of rows `[r0, r1)`. */
+export function add(
+  a: usize,
+  aStride: i32,
+  b: usize,
+  bStride: i32,
+  out: usize,
+  oStride: i32,
+  r0: i32,
+  r1: i32,
+  c0: i32,
+  c1: i32,
+): void {
+  for (let r = r0; r < r1; r++) {
+    const ar = a + ((<usize>r * <usize>aStride) << 2);
+    const br = b + ((<usize>r * <usize>bStride) << 2);
+    const orow = out + ((<usize>r * <usize>oStride) << 2);
+    let c = c0;
+    for (; c + 4 <= c1; c += 4) {
+      const off = <usize>c << 2;
+      v128.store(orow + off, f32x4.add(v128.load(ar + off), v128.load(br + off)));
+    }
+    for (; c < c1; c++) {
+      const off = <usize>c << 2;
+      store<f32>(orow + off, load<f32>(ar + off) + load<f32>(br + off));
+    }
+  }
+}
+
+/** `x = tanh(x / cap) · cap` over columns `[c0, c1)` of rows `[r0, r1)`. */
+export function softcapRows(x: usize, stride: i32, r0: i32, r1: i32, c0: i32, c1: i32, cap: f32): void {
+  for (let r = r0; r < r1; r++) {
+    const row = x + ((<usize>r * <usize>stride) << 2);
+    for (let c = c0; c < c1; c++) {
+      const off = <usize>c << 2;
+      store<f32>(row + off, <f32>Math.tanh(<f64>(load<f32>(row + off) / cap)) * cap);
+    }
+  }
+}

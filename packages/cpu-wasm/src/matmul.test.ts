@@ -1,0 +1,24 @@
+import { GgmlType } from '@x/model';
+import { describe, expect, it } from 'vitest';
+import { matmulError } from './test-helpers.js';
+
+// The kernels differ from the reference only in float summation order (integer sums are exact and
+// activations are quantized the same way): a few ulps of the largest output.
+const TOLERANCE = 2e-5;
+
+describe('wasm matmul kernels against the ggml-faithful reference', () => {
+  for (const [name, type] of [
+    ['Q8_0', GgmlType.Q8_0],
+    ['Q4_0', GgmlType.Q4_0],
+    ['F32', GgmlType.F32],
+    ['F16', GgmlType.F16],
+    ['BF16', GgmlType.BF16],
+  ] as const) {
+    it(`${name}: rows not a multiple of 4, one and several tokens`, () => {
+      for (const tokens of [1, 3]) {
+        const { error } = matmulError(type, 11, 256, tokens, 7);
+        expect(error, `${name}, ${tokens} tokens`).toBeLessThan(TOLERANCE);
+      }
+    });
+  }
+});
