@@ -6,7 +6,7 @@ export { blocksSupport, matmulBlocks } from './matmul-blocks';
 export { matmulFloat } from './matmul-float';
 export { matmulQ8_0 } from './matmul-q8';
 export { attention, rmsNorm } from './ops';
-export { barrier, matmul, run, workerLoop } from './program';
+export { barrier, matmul, run } from './program';
 
 /** Bytes of static data the module keeps below the host's allocations. */
 export function heapBase(): usize {

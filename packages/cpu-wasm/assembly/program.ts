@@ -7,6 +7,9 @@
 //   4 barrier arrivals                              5 barrier generation
 //   6 threads                                       7 program pointer
 //   8 step pointer                                  9 barrier spin count
+//  10 profile pointer (0: off): the profiled thread adds each op's milliseconds, and the
+//     barrier wait before it, to two f64 per op
+//  11 the profiled thread
 //
 // A program is `[opCount, op...]`, each op `[words, opcode, barrierBefore, args...]`. The step
 // header (i32 words): 0 T, 1 S, 2 sequences, 3 positions*, 4 slots*, 5 sequence records*,
@@ -19,7 +22,9 @@ import { matmulBlocks } from './matmul-blocks';
 import { matmulQ8_0 } from './matmul-q8';
 import { add, attention, glu, kvStore, rmsNorm, rope, softcapRows } from './ops';
 
-const CMD_EXIT: i32 = 2;
+/** The host's clock in milliseconds (`performance.now`), for profiles. */
+@external('env', 'now')
+declare function now(): f64;
 
 const OP_NORM: i32 = 1;
 const OP_QUANT: i32 = 2;
@@ -250,31 +255,23 @@ export function run(ctl: usize, tid: i32, range: usize): void {
   const program = <usize>atomic.load<u32>(ctl + 28);
   const step = <usize>atomic.load<u32>(ctl + 32);
   const count = load<i32>(program);
+  const profile = tid == atomic.load<i32>(ctl + 44) ? <usize>atomic.load<u32>(ctl + 40) : 0;
   let p = program + 4;
   for (let i = 0; i < count; i++) {
     const words = load<i32>(p);
-    if (load<i32>(p, 8) != 0) barrier(ctl, threads);
-    exec(load<i32>(p, 4), p + 12, step, tid, threads, range);
-    p += <usize>words << 2;
-  }
-}
-
-/**
- * A worker's whole life: waits for the host to bump the epoch, runs the step as thread `tid`,
- * and the last thread to finish publishes the step's epoch as finished; returns on exit.
- */
-export function workerLoop(ctl: usize, tid: i32, range: usize): void {
-  let seen = 0;
-  while (true) {
-    while (atomic.load<i32>(ctl) == seen) memory.atomic.wait32(ctl, seen, -1);
-    seen = atomic.load<i32>(ctl);
-    if (atomic.load<i32>(ctl + 4) == CMD_EXIT) return;
-    run(ctl, tid, range);
-    const threads = atomic.load<i32>(ctl + 24);
-    if (atomic.add<i32>(ctl + 8, 1) == threads - 1) {
-      atomic.store<i32>(ctl + 8, 0);
-      atomic.store<i32>(ctl + 12, seen);
-      atomic.notify(ctl + 12);
+    if (profile != 0) {
+      const t0 = now();
+      if (load<i32>(p, 8) != 0) barrier(ctl, threads);
+      const t1 = now();
+      exec(load<i32>(p, 4), p + 12, step, tid, threads, range);
+      const t2 = now();
+      const at = profile + (<usize>i << 4);
+      store<f64>(at, load<f64>(at) + (t2 - t1));
+      store<f64>(at, load<f64>(at, 8) + (t1 - t0), 8);
+    } else {
+      if (load<i32>(p, 8) != 0) barrier(ctl, threads);
+      exec(load<i32>(p, 4), p + 12, step, tid, threads, range);
     }
+    p += <usize>words << 2;
   }
 }

@@ -1,4 +1,4 @@
-import { KERNELS_WASM_BASE64 } from './generated/kernels-wasm.js';
+import { KERNELS_SINGLE_WASM_BASE64, KERNELS_WASM_BASE64 } from './generated/kernels-wasm.js';
 
 /** The exports of kernels.wasm (assembly/index.ts); pointers are byte offsets in its memory. */
 export interface KernelExports {
@@ -22,35 +22,46 @@ export interface KernelExports {
     accumulate: number,
   ): void;
   run(ctl: number, tid: number, range: number): void;
-  workerLoop(ctl: number, tid: number, range: number): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
+const compiled = new Map<boolean, WebAssembly.Module>();
 
-/** The kernels' compiled module, compiled once per process (or page) from the embedded bytes. */
-export function kernelsModule(): WebAssembly.Module {
-  if (!compiled) {
-    const binary = atob(KERNELS_WASM_BASE64);
+/**
+ * The kernels' compiled module, compiled once per process (or page) from the embedded bytes: the
+ * build on a shared memory (for worker threads), or on a plain one (one thread).
+ */
+export function kernelsModule(shared = true): WebAssembly.Module {
+  let module = compiled.get(shared);
+  if (!module) {
+    const binary = atob(shared ? KERNELS_WASM_BASE64 : KERNELS_SINGLE_WASM_BASE64);
     const bytes = new Uint8Array(binary.length);
     for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    compiled = new WebAssembly.Module(bytes);
+    module = new WebAssembly.Module(bytes);
+    compiled.set(shared, module);
   }
-  return compiled;
+  return module;
 }
 
-/** Instantiates the kernels over `memory` (a shared `WebAssembly.Memory`). */
+/** Instantiates the kernels over `memory` (shared or not, picking the matching build). */
 export function instantiateKernels(memory: WebAssembly.Memory): KernelExports {
-  const instance = new WebAssembly.Instance(kernelsModule(), { env: { memory } });
+  const shared =
+    typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const instance = new WebAssembly.Instance(kernelsModule(shared), {
+    env: { memory, now: () => performance.now() },
+  });
   return instance.exports as unknown as KernelExports;
 }
 
 /** wasm32's whole address space: 65536 pages of 64 KiB. */
 export const WASM32_MAX_BYTES = 2 ** 32;
 
-/** A shared memory of `bytes` now, growable to `maxBytes` (both rounded up to whole pages). */
-export function sharedMemory(bytes: number, maxBytes: number): WebAssembly.Memory {
+/**
+ * A memory of `bytes` now, growable to `maxBytes` (both rounded up to whole pages): shared (for
+ * worker threads) unless `shared` is false.
+ */
+export function sharedMemory(bytes: number, maxBytes: number, shared = true): WebAssembly.Memory {
   const page = 65536;
   const initial = Math.ceil(bytes / page);
   const maximum = Math.max(initial, Math.ceil(maxBytes / page));
-  return new WebAssembly.Memory({ initial, maximum, shared: true });
+  return new WebAssembly.Memory({ initial, maximum, shared });
 }
