@@ -10,7 +10,8 @@ const ALLOWED = {
   model: ['budget'],
   scheduler: ['kvcache', 'budget'],
   'gpu-webgpu': ['model'],
-  engine: ['scheduler', 'kvcache', 'gpu-webgpu', 'model', 'budget'],
+  'cpu-wasm': ['model'],
+  engine: ['scheduler', 'kvcache', 'gpu-webgpu', 'cpu-wasm', 'model', 'budget'],
   'demo-model': [],
 };
 /**

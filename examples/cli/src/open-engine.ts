@@ -8,6 +8,8 @@ import type { ExecutorName } from './options.js';
 export interface EngineCliOptions {
   model?: string | undefined;
   executor: ExecutorName;
+  /** `--threads <n>`: the CPU executor's worker threads. */
+  threads?: number | undefined;
   /** `--chat-template <file>`: a Jinja chat template used instead of the model's. */
   chatTemplate?: string | undefined;
 }
@@ -21,7 +23,9 @@ export interface EngineCliOptions {
  */
 export async function openEngine(
   options: EngineCliOptions,
-  engineOptions: Omit<EngineOptions, 'model' | 'executor' | 'chatTemplate'> = { log: false },
+  engineOptions: Omit<EngineOptions, 'model' | 'executor' | 'threads' | 'chatTemplate'> = {
+    log: false,
+  },
 ): Promise<InferenceEngine> {
   let chatTemplate: string | undefined;
   if (options.chatTemplate !== undefined) {
@@ -36,6 +40,7 @@ export async function openEngine(
       ...engineOptions,
       model: resolveModelPath(options.model),
       executor: options.executor,
+      threads: options.threads,
       chatTemplate,
     });
   } catch (error) {

@@ -37,18 +37,26 @@ export function positiveNumber(value: string): number {
 }
 
 /** What `--executor` offers. */
-export const EXECUTORS = ['auto', 'reference', 'webgpu'] as const;
+export const EXECUTORS = ['auto', 'cpu', 'reference', 'webgpu'] as const;
 /** An executor `--executor` names. */
 export type ExecutorName = (typeof EXECUTORS)[number];
 
-/** `--executor auto|reference|webgpu`, default `auto`. */
+/** `--executor auto|cpu|reference|webgpu`, default `auto`. */
 export function executorOption(): Option {
   return new Option(
     '--executor <name>',
-    'what runs the model: auto (WebGPU on a hardware adapter, else reference), reference (TypeScript on the CPU) or webgpu (any adapter, lavapipe included)',
+    'what runs the model: auto (WebGPU on a hardware adapter, else cpu), cpu (WebAssembly SIMD on worker threads), reference (plain TypeScript, one thread) or webgpu (any adapter, lavapipe included)',
   )
     .choices(EXECUTORS)
     .default('auto');
+}
+
+/** `--threads <n>`: the CPU executor's worker threads. */
+export function threadsOption(): Option {
+  return new Option(
+    '--threads <n>',
+    "the CPU executor's worker threads (default: the machine's cores)",
+  ).argParser(positiveInteger);
 }
 
 /** `--chat-template <file>`: a Jinja chat template instead of the model's. */

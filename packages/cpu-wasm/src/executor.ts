@@ -245,52 +245,26 @@ export class CpuWasmExecutor implements ModelExecutor {
         'CPU_WASM_BAD_OPTION',
       );
     }
-    const { numBlocks, blockSize } = kvGeometry(options);
-    const graph = buildModelGraph(model.config, model.weights);
-    const probe = instantiateKernels(sharedMemory(65536, 65536));
-    let lowered: LoweredGraph;
-    try {
-      lowered = lowerGraph(graph, {
-        threads,
-        supports: (type) => supportsType(probe, type),
-        actRowBytes: (type, n) => probe.actRowBytes(type, n),
-      });
-    } catch (error) {
-      throw new CpuWasmError((error as Error).message, 'CPU_WASM_UNSUPPORTED');
-    }
-    // The static region: control, scratch, norm weights, packed weights, KV pool.
-    let size = align16(probe.heapBase()) + CTL_WORDS * 4 + threads * 16;
-    size = align16(size + lowered.ops.length * 16); // the profile
-    const seen = new Set<Float32Array>();
-    for (const op of lowered.ops) {
-      for (const a of op.args) {
-        if (typeof a === 'object' && 'f32s' in a && !seen.has(a.f32s)) {
-          seen.add(a.f32s);
-          size = align16(size + a.f32s.byteLength);
-        }
-      }
-    }
-    let weightBytes = 0;
-    for (const w of new Set([...lowered.weights, lowered.embedding.weight])) {
-      weightBytes += align16(packedBytes(w));
-    }
-    size += weightBytes;
-    const blockBytes = 2 * lowered.kvLayers * blockSize * lowered.kvDim * 4;
+    const { numBlocks } = kvGeometry(options);
+    const plan = planMemory(model, threads, options.blockSize);
+    const { graph, lowered, fixedBytes, blockBytes } = plan;
     const kvBytes = numBlocks * blockBytes;
-    const staticEnd = size + kvBytes;
-    // Room for the activations of a first batch, to say early what does not fit.
-    const headroom = 64 << 20;
-    if (staticEnd + headroom > WASM32_MAX_BYTES) {
+    const staticEnd = fixedBytes + kvBytes;
+    if (staticEnd + ACTIVATION_HEADROOM > WASM32_MAX_BYTES) {
       const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
-      const fit = Math.max(0, Math.floor((WASM32_MAX_BYTES - headroom - size) / blockBytes));
+      const fit = CpuWasmExecutor.kvCapacity(model, options).maxBlocks;
       throw new CpuWasmError(
-        `the CPU executor's memory is wasm32's 4 GiB: ${gib(weightBytes)} of weights and ` +
+        `the CPU executor's memory is wasm32's 4 GiB: ${gib(plan.weightBytes)} of weights and ` +
           `${gib(kvBytes)} of KV cache (${numBlocks} blocks) do not fit` +
           (fit > 0 ? `; at most ${fit} KV blocks would` : '; the weights alone do not'),
         'CPU_WASM_TOO_LARGE',
       );
     }
-    const memory = sharedMemory(staticEnd + headroom, WASM32_MAX_BYTES, !!platform.workers);
+    const memory = sharedMemory(
+      staticEnd + ACTIVATION_HEADROOM,
+      WASM32_MAX_BYTES,
+      !!platform.workers,
+    );
     const executor = new CpuWasmExecutor(
       model,
       options,
@@ -317,6 +291,19 @@ export class CpuWasmExecutor implements ModelExecutor {
       );
     }
     return executor;
+  }
+
+  /**
+   * The most KV blocks of `blockSize` tokens that fit beside `model`'s weights in wasm32's 4 GiB
+   * (with room for a step's activations): what the engine caps the pool at.
+   */
+  static kvCapacity(
+    model: { config: ModelConfig; weights: ModelWeights },
+    options: { blockSize?: number; threads?: number } = {},
+  ): { maxBlocks: number; blockBytes: number } {
+    const { fixedBytes, blockBytes } = planMemory(model, options.threads ?? 1, options.blockSize);
+    const room = WASM32_MAX_BYTES - ACTIVATION_HEADROOM - fixedBytes;
+    return { maxBlocks: Math.max(0, Math.floor(room / blockBytes)), blockBytes };
   }
 
   async execute(
@@ -567,7 +554,7 @@ export class CpuWasmExecutor implements ModelExecutor {
       i32[w] = 3 + op.args.length;
       i32[w + 1] = op.op;
       i32[w + 2] = op.barrier ? 1 : 0;
-      op.args.forEach((a, i) => resolve(a, w + 3 + i));
+      for (let i = 0; i < op.args.length; i++) resolve(op.args[i]!, w + 3 + i);
       w += 3 + op.args.length;
     }
   }
@@ -604,6 +591,71 @@ export class CpuWasmExecutor implements ModelExecutor {
     this.hostKeys = [];
     this.hostValues = [];
   }
+}
+
+/** Memory kept for a step's activations beyond the static region, when the executor is made. */
+const ACTIVATION_HEADROOM = 64 << 20;
+
+/**
+ * The model's graph lowered for `threads` threads, and the static region's size: control,
+ * scratch, profile, norm weights and packed weights (`fixedBytes`), and the KV pool's bytes per
+ * block (`blockBytes`, K and V of every layer).
+ * @throws CpuWasmError `CPU_WASM_UNSUPPORTED` for a weight type without a kernel
+ */
+function planMemory(
+  model: { config: ModelConfig; weights: ModelWeights },
+  threads: number,
+  blockSizeOption: number | undefined,
+): {
+  graph: ModelGraph;
+  lowered: LoweredGraph;
+  fixedBytes: number;
+  weightBytes: number;
+  blockBytes: number;
+} {
+  const { blockSize } = kvGeometry({ numBlocks: 1, blockSize: blockSizeOption });
+  const graph = buildModelGraph(model.config, model.weights);
+  const probe = probeKernels();
+  let lowered: LoweredGraph;
+  try {
+    lowered = lowerGraph(graph, {
+      threads,
+      supports: (type) => supportsType(probe, type),
+      actRowBytes: (type, n) => probe.actRowBytes(type, n),
+    });
+  } catch (error) {
+    throw new CpuWasmError((error as Error).message, 'CPU_WASM_UNSUPPORTED', { cause: error });
+  }
+  let size = align16(probe.heapBase()) + CTL_WORDS * 4 + threads * 16;
+  size = align16(size + lowered.ops.length * 16); // the profile
+  const seen = new Set<Float32Array>();
+  for (const op of lowered.ops) {
+    for (const a of op.args) {
+      if (typeof a === 'object' && 'f32s' in a && !seen.has(a.f32s)) {
+        seen.add(a.f32s);
+        size = align16(size + a.f32s.byteLength);
+      }
+    }
+  }
+  let weightBytes = 0;
+  for (const w of new Set([...lowered.weights, lowered.embedding.weight])) {
+    weightBytes += align16(packedBytes(w));
+  }
+  return {
+    graph,
+    lowered,
+    fixedBytes: size + weightBytes,
+    weightBytes,
+    blockBytes: 2 * lowered.kvLayers * blockSize * lowered.kvDim * 4,
+  };
+}
+
+let probe: KernelExports | undefined;
+
+/** An instance of the kernels on a small memory of its own, for sizes and type support. */
+function probeKernels(): KernelExports {
+  probe ??= instantiateKernels(sharedMemory(65536, 65536, false));
+  return probe;
 }
 
 /** Whether the kernels have a matmul for GGML type `type`. */

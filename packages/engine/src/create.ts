@@ -1,5 +1,6 @@
 // Creating an engine: loading the model, sizing the KV cache, choosing and making the executor.
 import type { KvDtype } from '@x/budget';
+import { CpuWasmExecutor } from '@x/cpu-wasm';
 import {
   type GpuAdapterSummary,
   type GpuDevice,
@@ -55,6 +56,7 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
   const {
     model: modelOption,
     executor: executorOption = 'auto',
+    threads,
     kvCacheMemoryMb,
     kvCacheDtype = 'f32',
     numHostBlocks = 0,
@@ -65,6 +67,20 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
     log: _log,
     ...configPart
   } = options;
+  if (
+    threads !== undefined &&
+    (!Number.isInteger(threads) ||
+      threads < 1 ||
+      threads > 256 ||
+      !(executorOption === 'cpu' || executorOption === 'auto'))
+  ) {
+    throw new EngineConfigError(
+      'threads',
+      executorOption === 'cpu' || executorOption === 'auto'
+        ? `must be an integer from 1 to 256, got ${String(threads)}`
+        : "sets the CPU executor's threads: it needs executor 'cpu' or 'auto'",
+    );
+  }
   if (maxWaitingRequests !== undefined && !(maxWaitingRequests >= 0)) {
     throw new EngineConfigError('maxWaitingRequests', `must be ≥ 0, got ${maxWaitingRequests}`);
   }
@@ -123,6 +139,9 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
       typeof executorOption === 'function'
         ? ({ kind: 'factory' } as const)
         : await chooseBuiltIn(executorOption, kvCacheDtype, log);
+    if (target.kind === 'webgpu' && threads !== undefined) {
+      log(`xinfer: threads ${threads} is for the CPU executor; running on WebGPU`);
+    }
     const free = target.kind === 'webgpu' ? undefined : platform.freeMemoryBytes?.();
     const memoryBytes =
       kvCacheMemoryMb !== undefined
@@ -134,6 +153,17 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
     if (plan.note) log(`xinfer: ${plan.note}`);
     sizedBy = plan.sizedBy;
     let numBlocks = plan.numBlocks;
+    if (target.kind === 'cpu') {
+      const capacity = CpuWasmExecutor.kvCapacity(model, { blockSize: plan.blockSize, threads });
+      if (capacity.maxBlocks < numBlocks) {
+        log(
+          `xinfer: the CPU executor's memory (wasm32, 4 GiB) holds at most ${capacity.maxBlocks} ` +
+            `KV blocks beside the weights; using them instead of ${numBlocks}`,
+        );
+        numBlocks = capacity.maxBlocks;
+        sizedBy = 'executor';
+      }
+    }
     if (target.kind === 'webgpu') {
       const capacity = WebGpuExecutor.kvCapacity(target.gpu, model.config, {
         blockSize: plan.blockSize,
@@ -155,13 +185,19 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
         ? await (executorOption as ExecutorFactory)(model, shape, budget)
         : target.kind === 'reference'
           ? new ReferenceExecutor(model, shape)
-          : await WebGpuExecutor.create(model, {
-              ...shape,
-              ...budget,
-              gpu: target.gpu,
-              ownsDevice: true,
-              kvCacheDtype: gpuKvDtype,
-            });
+          : target.kind === 'cpu'
+            ? await CpuWasmExecutor.create(model, {
+                ...shape,
+                threads,
+                maxBatchTokens: budget.maxTokensPerStep,
+              })
+            : await WebGpuExecutor.create(model, {
+                ...shape,
+                ...budget,
+                gpu: target.gpu,
+                ownsDevice: true,
+                kvCacheDtype: gpuKvDtype,
+              });
   }
   try {
     assertPoolHoldsOneSequence(
@@ -233,18 +269,31 @@ function resolveChatTemplate(
 }
 
 /**
- * What `'auto'`, `'webgpu'` or `'reference'` runs on: the reference executor, or a WebGPU device.
- * `'auto'` takes a WebGPU adapter only when it is hardware: a software one (lavapipe,
- * SwiftShader) runs kernels on CPU threads, where the reference is the honest choice.
+ * What `'auto'`, `'cpu'`, `'webgpu'` or `'reference'` runs on: the reference executor, the CPU
+ * executor, or a WebGPU device. `'auto'` takes a WebGPU adapter only when it is hardware: a
+ * software one (lavapipe, SwiftShader) runs kernels on CPU threads, where the CPU executor's
+ * WebAssembly kernels are the faster choice.
  * @throws GpuUnavailableError for `'webgpu'` without an adapter
- * @throws EngineConfigError `kvCacheDtype` for `'q8_0'` on WebGPU
+ * @throws EngineConfigError `kvCacheDtype` for `'q8_0'` on WebGPU, or anything but `'f32'` on
+ *   the CPU executor
  */
 async function chooseBuiltIn(
-  name: 'auto' | 'reference' | 'webgpu',
+  name: 'auto' | 'cpu' | 'reference' | 'webgpu',
   kvCacheDtype: KvDtype,
   log: (line: string) => void,
-): Promise<{ kind: 'reference' } | { kind: 'webgpu'; gpu: GpuDevice }> {
+): Promise<{ kind: 'reference' } | { kind: 'cpu' } | { kind: 'webgpu'; gpu: GpuDevice }> {
   if (name === 'reference') return { kind: 'reference' };
+  const cpu = (): { kind: 'cpu' } => {
+    if (kvCacheDtype !== 'f32') {
+      throw new EngineConfigError(
+        'kvCacheDtype',
+        `the CPU executor stores K/V as f32; '${kvCacheDtype}' needs executor 'webgpu'` +
+          (kvCacheDtype === 'f16' ? '' : " (and 'f16' there)"),
+      );
+    }
+    return { kind: 'cpu' };
+  };
+  if (name === 'cpu') return cpu();
   if (kvCacheDtype === 'q8_0') {
     throw new EngineConfigError('kvCacheDtype', "'q8_0' has no WebGPU kernels; use 'f16' or 'f32'");
   }
@@ -253,17 +302,17 @@ async function chooseBuiltIn(
     gpu = await requestGpuDevice();
   } catch (error) {
     if (name === 'webgpu') throw error;
-    log(`xinfer: no WebGPU adapter (${(error as Error).message}); running on ReferenceExecutor`);
-    return { kind: 'reference' };
+    log(`xinfer: no WebGPU adapter (${(error as Error).message}); running on CpuWasmExecutor`);
+    return cpu();
   }
   if (name === 'auto' && isSoftwareAdapter(gpu.adapterInfo)) {
     gpu.device.destroy();
     const { description, architecture } = gpu.adapterInfo;
     log(
       `xinfer: the only WebGPU adapter is a CPU emulation (${description || architecture}), ` +
-        "which executor: 'webgpu' uses anyway; running on ReferenceExecutor",
+        "which executor: 'webgpu' uses anyway; running on CpuWasmExecutor",
     );
-    return { kind: 'reference' };
+    return cpu();
   }
   return { kind: 'webgpu', gpu };
 }

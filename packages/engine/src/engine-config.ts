@@ -20,7 +20,8 @@ export type EngineConfigField =
   | 'kvCacheDtype'
   | 'maxWaitingRequests'
   | 'model'
-  | 'executor';
+  | 'executor'
+  | 'threads';
 
 /** An engine configuration that is out of range; `field` names the offending field. */
 export class EngineConfigError extends Error {

@@ -28,12 +28,19 @@ export interface EngineOptions extends Partial<EngineConfig> {
   model: Model | string;
   /**
    * What runs the model: `'auto'` (default: `WebGpuExecutor` where a hardware WebGPU adapter
-   * exists, else `ReferenceExecutor`, said in a log line), `'webgpu'` (any adapter, a software one
-   * such as lavapipe included; an error when there is none), `'reference'` (plain TypeScript on
-   * the CPU), a factory that gets the KV geometry the engine chose, or a ready executor (whose KV
-   * geometry then rules).
+   * exists, else `CpuWasmExecutor`, said in a log line), `'cpu'` (WebAssembly SIMD kernels on
+   * worker threads), `'webgpu'` (any adapter, a software one such as lavapipe included; an error
+   * when there is none), `'reference'` (plain TypeScript, one thread: the numerical oracle), a
+   * factory that gets the KV geometry the engine chose, or a ready executor (whose KV geometry
+   * then rules).
    */
-  executor?: 'auto' | 'reference' | 'webgpu' | ExecutorFactory | ModelExecutor;
+  executor?: 'auto' | 'cpu' | 'reference' | 'webgpu' | ExecutorFactory | ModelExecutor;
+  /**
+   * Worker threads of the CPU executor. Default: the machine's cores (in a browser,
+   * `navigator.hardwareConcurrency` where the page is cross-origin isolated, else 1). Only for
+   * `'cpu'`, and for `'auto'` when it runs on the CPU (a log line says when WebGPU runs instead).
+   */
+  threads?: number;
   /**
    * Memory the KV cache may take, in MiB. Default: in Node, half the free host memory at creation;
    * elsewhere, `maxNumBlocks` as asked.

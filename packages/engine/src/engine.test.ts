@@ -57,6 +57,7 @@ const engine = makeEngine;
 
 const executors: Array<[string, EngineOptions['executor']]> = [
   ['ReferenceExecutor', 'reference'],
+  ['CpuWasmExecutor', 'cpu'],
   ['an executor that runs sequences in reverse order', (m, kv) => new ReversingExecutor(m, kv)],
   // On a real adapter: a GPU, or Mesa's lavapipe on machines without one (never skipped).
   ['WebGpuExecutor', 'webgpu'],
@@ -425,9 +426,39 @@ describe('InferenceEngine.create', () => {
     gpu.device.destroy();
     const lines: string[] = [];
     const e = await engine({ log: (line) => lines.push(line) });
-    expect(e.info.executor).toBe(software ? 'ReferenceExecutor' : 'WebGpuExecutor');
+    expect(e.info.executor).toBe(software ? 'CpuWasmExecutor' : 'WebGpuExecutor');
     if (software) expect(lines.join('\n')).toContain('is a CPU emulation');
     await e.close();
+  });
+
+  it('runs the CPU executor on the threads asked, with the same greedy text as the reference', async () => {
+    const cpu = await engine({ executor: 'cpu', threads: 2 });
+    const ref = await engine({ executor: 'reference' });
+    expect(cpu.info.executor).toBe('CpuWasmExecutor');
+    const params = { maxTokens: 24, temperature: 0 };
+    const [a, b] = await Promise.all([
+      cpu.generate(PROMPTS[1]!, params).result,
+      ref.generate(PROMPTS[1]!, params).result,
+    ]);
+    expect(a.tokenIds).toEqual(b.tokenIds);
+    expect(cpu.metrics.numFreeBlocks).toBe(cpu.info.numBlocks);
+    await Promise.all([cpu.close(), ref.close()]);
+  });
+
+  it('says what is wrong with threads and K/V types the CPU executor cannot take', async () => {
+    await expect(engine({ executor: 'reference', threads: 2 })).rejects.toThrow(
+      expect.objectContaining({ name: 'EngineConfigError', field: 'threads' }),
+    );
+    await expect(engine({ executor: 'cpu', threads: 0 })).rejects.toThrow(
+      expect.objectContaining({ name: 'EngineConfigError', field: 'threads' }),
+    );
+    await expect(engine({ executor: 'cpu', kvCacheDtype: 'f16' })).rejects.toThrow(
+      expect.objectContaining({
+        name: 'EngineConfigError',
+        field: 'kvCacheDtype',
+        message: "kvCacheDtype: the CPU executor stores K/V as f32; 'f16' needs executor 'webgpu'",
+      }),
+    );
   });
 
   it('runs the WebGPU executor with an f16 K/V cache: twice the blocks in the same memory', async () => {

@@ -24,6 +24,7 @@ import {
   positiveInteger,
   seedOption,
   temperatureOption,
+  threadsOption,
 } from '../options.js';
 
 interface BatchOptions {
@@ -35,6 +36,7 @@ interface BatchOptions {
   seed?: number;
   concurrency: number;
   executor: ExecutorName;
+  threads?: number;
   chatTemplate?: string;
 }
 
@@ -114,6 +116,7 @@ export function batchCommand(io: CliIo): Command {
         .default(8),
     )
     .addOption(executorOption())
+    .addOption(threadsOption())
     .addOption(chatTemplateOption())
     .addHelpText(
       'after',

@@ -60,7 +60,7 @@ describe('xinfer chat', () => {
     expect(run.stdout).toBe(`${first}\n${second}\n`);
     // The second reply is not what the question alone gets: the history made the difference.
     expect(second).not.toBe(await engineReply([{ role: 'user', content: 'What did I say?' }]));
-    expect(run.stderr).toMatch(/^xinfer: chat with .*tiny\.gguf on ReferenceExecutor/);
+    expect(run.stderr).toMatch(/^xinfer: chat with .*tiny\.gguf on CpuWasmExecutor/);
   });
 
   it('opens with the --system message and stops at /exit', async () => {

@@ -13,6 +13,7 @@ import {
   maxTokensOption,
   seedOption,
   temperatureOption,
+  threadsOption,
 } from '../options.js';
 
 interface ChatOptions {
@@ -22,6 +23,7 @@ interface ChatOptions {
   temperature: number;
   seed?: number;
   executor: ExecutorName;
+  threads?: number;
   chatTemplate?: string;
 }
 
@@ -74,6 +76,7 @@ export function chatCommand(io: CliIo, interrupts: InterruptSource = processInte
     .addOption(temperatureOption())
     .addOption(seedOption())
     .addOption(executorOption())
+    .addOption(threadsOption())
     .addOption(chatTemplateOption())
     .addHelpText(
       'after',

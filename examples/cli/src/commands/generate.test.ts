@@ -108,7 +108,41 @@ describe('xinfer generate', () => {
     });
   }, 120_000);
 
+  it('runs on the CPU executor with --executor cpu --threads 2: the reference greedy text', async () => {
+    const { stdout, stderr, exitCode } = await runXinfer([
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'In the beginning',
+      '-n',
+      '12',
+      '--json',
+      '--executor',
+      'cpu',
+      '--threads',
+      '2',
+    ]);
+    expect(exitCode, stderr).toBe(0);
+    const json = JSON.parse(stdout);
+    const expected = await engineOutput('In the beginning', 12);
+    expect(json).toMatchObject({
+      executor: 'CpuWasmExecutor',
+      ids: expected.tokenIds,
+      text: expected.text,
+    });
+  });
+
   it.each([
+    [
+      ['--threads', '2', '--executor', 'reference'],
+      "xinfer: threads: sets the CPU executor's threads: it needs executor 'cpu' or 'auto'\n",
+    ],
+    [
+      ['--threads', '0'],
+      "xinfer: option '--threads <n>' argument '0' is invalid. must be an integer ≥ 1 " +
+        '(see xinfer generate --help)\n',
+    ],
     [['--temperature', '5'], 'xinfer: temperature: must be in [0, 2], got 5\n'],
     [
       ['--max-tokens', 'many'],

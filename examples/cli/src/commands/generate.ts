@@ -11,6 +11,7 @@ import {
   number,
   seedOption,
   temperatureOption,
+  threadsOption,
 } from '../options.js';
 
 interface GenerateOptions {
@@ -23,6 +24,7 @@ interface GenerateOptions {
   seed?: number;
   stop: string[];
   executor: ExecutorName;
+  threads?: number;
   json?: boolean;
 }
 
@@ -44,6 +46,7 @@ export function generateCommand(io: CliIo): Command {
       [],
     )
     .addOption(executorOption())
+    .addOption(threadsOption())
     .option('--json', 'print one JSON object: prompt_ids, ids, text, finish_reason, timings')
     .addHelpText(
       'after',

@@ -39,7 +39,7 @@ describe('xinfer serve', () => {
   it('serves until SIGTERM, lets the request in flight finish, and frees every KV block', async () => {
     const serve = await serveInProcess(['--model', model, '--port', '0', '--api-key', 'k']);
     const { url, running, stop } = serve;
-    expect(serve.stderr()).toContain('on ReferenceExecutor');
+    expect(serve.stderr()).toContain('on CpuWasmExecutor');
     const inFlight = fetch(`${url}/v1/completions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: 'Bearer k' },

@@ -10,6 +10,7 @@ import {
   nonNegativeInteger,
   positiveInteger,
   positiveNumber,
+  threadsOption,
 } from '../options.js';
 
 interface ServeOptions {
@@ -18,6 +19,7 @@ interface ServeOptions {
   port: number;
   apiKey?: string;
   executor: ExecutorName;
+  threads?: number;
   chatTemplate?: string;
   maxModelLen?: number;
   maxNumSeqs?: number;
@@ -52,6 +54,7 @@ export function serveCommand(io: CliIo, stopSignal: () => StopSignal = processSt
     .option('-p, --port <port>', 'TCP port (0: any free one)', nonNegativeInteger, 8000)
     .option('--api-key <key>', 'require "Authorization: Bearer <key>" on /v1/*')
     .addOption(executorOption())
+    .addOption(threadsOption())
     .addOption(chatTemplateOption())
     .option(
       '--max-model-len <n>',
