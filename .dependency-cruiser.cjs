@@ -21,9 +21,10 @@ const ALLOWED = {
  */
 const TEST_ONLY = {
   'demo-model': ['model'],
+  'cpu-wasm': ['demo-model'],
 };
 const PACKAGES = Object.keys(ALLOWED);
-const APPS = ['server', 'cli'];
+const APPS = ['server', 'cli', 'browser-demo'];
 const TEST_FILE = '(\\.(test|bench)\\.ts|/test-helpers\\.ts)$';
 
 /** An import of package `name`, resolved into the workspace or left as a bare name. */
@@ -64,7 +65,7 @@ module.exports = {
       comment:
         'apps in examples/ own no core logic a package could need: packages never import them',
       from: { path: '^packages/' },
-      to: { path: '^(examples/|@x/(server|cli)(/|$))' },
+      to: { path: `^(examples/|@x/(${APPS.join('|')})(/|$))` },
     },
     {
       name: 'no-undeclared-dependency',

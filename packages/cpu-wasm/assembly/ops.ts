@@ -1,11 +1,12 @@
 // The elementwise, norm, RoPE and attention kernels, each over one thread's share (a range of
 // rows, or of columns in whole units) of a step's activations. All values are f32.
 
-import { hsum } from './common';
 
 /**
- * RMS norm of groups of `group` values: `out = x / rms(x) · weight` (the sum of squares in f64,
- * as ggml's ggml_float), for groups `[g0, g1)` of each of rows `[r0, r1)`.
+ * RMS norm of groups of `group` values: `out = x / rms(x) · weight`, for groups `[g0, g1)` of
+ * each of rows `[r0, r1)`. In f64 and in the reference's order (sum of squares one by one, the
+ * scale and both products in f64, one rounding to f32), so its outputs are the reference's bit
+ * for bit: the activations quantized after it then round the same way.
  */
 export function rmsNorm(
   x: usize,
@@ -20,35 +21,19 @@ export function rmsNorm(
   weight: usize,
   eps: f32,
 ): void {
-  const g4 = group & ~3;
   for (let r = r0; r < r1; r++) {
     for (let g = g0; g < g1; g++) {
       const xr = x + ((<usize>r * <usize>xStride + <usize>g * <usize>group) << 2);
       const orow = out + ((<usize>r * <usize>outStride + <usize>g * <usize>group) << 2);
-      let s0 = f64x2.splat(0);
-      let s1 = f64x2.splat(0);
-      for (let i = 0; i < g4; i += 4) {
-        const v = v128.load(xr + (<usize>i << 2));
-        const lo = f64x2.promote_low_f32x4(v);
-        const hi = f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1));
-        s0 = f64x2.add(s0, f64x2.mul(lo, lo));
-        s1 = f64x2.add(s1, f64x2.mul(hi, hi));
-      }
-      const s = f64x2.add(s0, s1);
-      let sum = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-      for (let i = g4; i < group; i++) {
+      let sum: f64 = 0;
+      for (let i = 0; i < group; i++) {
         const v = <f64>load<f32>(xr + (<usize>i << 2));
         sum += v * v;
       }
-      const scale = <f32>(1.0 / Math.sqrt(sum / <f64>group + <f64>eps));
-      const sc = f32x4.splat(scale);
-      for (let i = 0; i < g4; i += 4) {
+      const scale = 1.0 / Math.sqrt(sum / <f64>group + <f64>eps);
+      for (let i = 0; i < group; i++) {
         const o = <usize>i << 2;
-        v128.store(orow + o, f32x4.mul(f32x4.mul(v128.load(xr + o), sc), v128.load(weight + o)));
-      }
-      for (let i = g4; i < group; i++) {
-        const o = <usize>i << 2;
-        store<f32>(orow + o, load<f32>(xr + o) * scale * load<f32>(weight + o));
+        store<f32>(orow + o, <f32>(<f64>load<f32>(xr + o) * scale * <f64>load<f32>(weight + o)));
       }
     }
   }
@@ -57,8 +42,9 @@ export function rmsNorm(
 /**
  * RoPE, in place, on heads `[h0, h1)` of each of `T` rows: pair `i` of a head's first
  * `rotaryDim` values turns by the angle whose (cos, sin), scaled by the magnitude factor, the
- * step's table holds at `table[(t · rotaryDim/2 + i) · 2]`. `neox` pairs `i` with `i + half`;
- * otherwise pairs are adjacent (GPT-J / ggml's normal mode).
+ * step's table holds as f64 at `table[(t · rotaryDim/2 + i) · 2]`; the rotation is in f64, as the
+ * reference's. `neox` pairs `i` with `i + half`; otherwise pairs are adjacent (GPT-J / ggml's
+ * normal mode).
  */
 export function rope(
   x: usize,
@@ -74,18 +60,18 @@ export function rope(
   const half = rotaryDim >> 1;
   for (let t = 0; t < T; t++) {
     const row = x + ((<usize>t * <usize>stride) << 2);
-    const tab = table + ((<usize>t * <usize>half) << 3);
+    const tab = table + ((<usize>t * <usize>half) << 4);
     for (let h = h0; h < h1; h++) {
       const base = row + ((<usize>h * <usize>headDim) << 2);
       for (let i = 0; i < half; i++) {
-        const c = load<f32>(tab + (<usize>i << 3));
-        const s = load<f32>(tab + (<usize>i << 3), 4);
+        const c = load<f64>(tab + (<usize>i << 4));
+        const s = load<f64>(tab + (<usize>i << 4), 8);
         const a = neox ? base + (<usize>i << 2) : base + (<usize>i << 3);
         const b = neox ? a + (<usize>half << 2) : a + 4;
-        const x0 = load<f32>(a);
-        const x1 = load<f32>(b);
-        store<f32>(a, x0 * c - x1 * s);
-        store<f32>(b, x0 * s + x1 * c);
+        const x0 = <f64>load<f32>(a);
+        const x1 = <f64>load<f32>(b);
+        store<f32>(a, <f32>(x0 * c - x1 * s));
+        store<f32>(b, <f32>(x0 * s + x1 * c));
       }
     }
   }
@@ -116,42 +102,65 @@ export function kvStore(
   }
 }
 
-/** q · k over `n` values (a multiple of 4 takes the vector path). */
+/** q · k over `n` values, in f64 (two lanes; the reference sums in f64 too). */
 @inline
-function dotF32(a: usize, b: usize, n: i32): f32 {
-  const n8 = n & ~7;
-  let acc0 = f32x4.splat(0);
-  let acc1 = f32x4.splat(0);
-  for (let i = 0; i < n8; i += 8) {
+function dotF64(a: usize, b: usize, n: i32): f64 {
+  const n4 = n & ~3;
+  let acc0 = f64x2.splat(0);
+  let acc1 = f64x2.splat(0);
+  for (let i = 0; i < n4; i += 4) {
     const o = <usize>i << 2;
-    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
-    acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
+    const x = v128.load(a + o);
+    const y = v128.load(b + o);
+    acc0 = f64x2.add(acc0, f64x2.mul(f64x2.promote_low_f32x4(x), f64x2.promote_low_f32x4(y)));
+    acc1 = f64x2.add(
+      acc1,
+      f64x2.mul(
+        f64x2.promote_low_f32x4(v128.shuffle<i32>(x, x, 2, 3, 0, 1)),
+        f64x2.promote_low_f32x4(v128.shuffle<i32>(y, y, 2, 3, 0, 1)),
+      ),
+    );
   }
-  let sum = hsum(f32x4.add(acc0, acc1));
-  for (let i = n8; i < n; i++) sum += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
+  const acc = f64x2.add(acc0, acc1);
+  let sum = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (let i = n4; i < n; i++) {
+    sum += <f64>load<f32>(a + (<usize>i << 2)) * <f64>load<f32>(b + (<usize>i << 2));
+  }
   return sum;
 }
 
-/** `out[i] += w · v[i]` over `n` values. */
+/** `out[i] = f32(out[i] + w · v[i])` over `n` values: the product in f64, one rounding. */
 @inline
-function axpy(out: usize, w: f32, v: usize, n: i32): void {
+function axpyF64(out: usize, w: f64, v: usize, n: i32): void {
   const n4 = n & ~3;
-  const ws = f32x4.splat(w);
+  const ws = f64x2.splat(w);
   for (let i = 0; i < n4; i += 4) {
     const o = <usize>i << 2;
-    v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(ws, v128.load(v + o))));
+    const x = v128.load(v + o);
+    const y = v128.load(out + o);
+    const lo = f64x2.add(f64x2.promote_low_f32x4(y), f64x2.mul(ws, f64x2.promote_low_f32x4(x)));
+    const hi = f64x2.add(
+      f64x2.promote_low_f32x4(v128.shuffle<i32>(y, y, 2, 3, 0, 1)),
+      f64x2.mul(ws, f64x2.promote_low_f32x4(v128.shuffle<i32>(x, x, 2, 3, 0, 1))),
+    );
+    v128.store(
+      out + o,
+      v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5),
+    );
   }
   for (let i = n4; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, load<f32>(out + o) + w * load<f32>(v + o));
+    store<f32>(out + o, <f32>(<f64>load<f32>(out + o) + w * <f64>load<f32>(v + o)));
   }
 }
 
 /**
  * Paged causal attention for KV heads `[kv0, kv1)` (and the query heads that read them) of every
  * token of every sequence of the step: scores through the block table, scaled, soft-capped,
- * within the sliding window, softmax, weighted sum of V. `scores` has room for the longest
- * context. Sequences are `nseq` records of 4 i32 (offset, numTokens, start, block table pointer).
+ * within the sliding window, softmax, weighted sum of V. Scores and softmax in f64, each output
+ * value rounded to f32 as it accumulates, as the reference computes them. `scores` has room for
+ * the longest context (f64). Sequences are `nseq` records of 4 i32 (offset, numTokens, start,
+ * block table pointer).
  */
 export function attention(
   q: usize,
@@ -175,6 +184,8 @@ export function attention(
 ): void {
   const group = heads / kvHeads;
   const kvDim = kvHeads * headDim;
+  const sc = <f64>scale;
+  const cap = <f64>softcap;
   for (let s = 0; s < nseq; s++) {
     const rec = seqs + (<usize>s << 4);
     const offset = load<i32>(rec);
@@ -189,26 +200,34 @@ export function attention(
         const kvOff = <usize>(kh * headDim) << 2;
         for (let head = kh * group; head < (kh + 1) * group; head++) {
           const qh = q + ((<usize>t * <usize>qStride + <usize>head * <usize>headDim) << 2);
-          let mx: f32 = -Infinity;
+          let mx: f64 = -Infinity;
           for (let p = first; p <= position; p++) {
-            const slot = <usize>load<i32>(table + (<usize>(p / blockSize) << 2)) * <usize>blockSize + <usize>(p % blockSize);
-            let score = dotF32(qh, keys + ((slot * <usize>kvDim) << 2) + kvOff, headDim) * scale;
-            if (softcap > 0) score = <f32>Math.tanh(<f64>(score / softcap)) * softcap;
-            store<f32>(scores + (<usize>p << 2), score);
+            const slot =
+              <usize>load<i32>(table + (<usize>(p / blockSize) << 2)) * <usize>blockSize +
+              <usize>(p % blockSize);
+            let score = dotF64(qh, keys + ((slot * <usize>kvDim) << 2) + kvOff, headDim) * sc;
+            if (cap > 0) score = Math.tanh(score / cap) * cap;
+            store<f64>(scores + (<usize>p << 3), score);
             if (score > mx) mx = score;
           }
-          let sum: f32 = 0;
+          let sum: f64 = 0;
           for (let p = first; p <= position; p++) {
-            const e = Mathf.exp(load<f32>(scores + (<usize>p << 2)) - mx);
-            store<f32>(scores + (<usize>p << 2), e);
+            const e = Math.exp(load<f64>(scores + (<usize>p << 3)) - mx);
+            store<f64>(scores + (<usize>p << 3), e);
             sum += e;
           }
-          const inv: f32 = 1 / sum;
           const oh = out + ((<usize>t * <usize>outStride + <usize>head * <usize>headDim) << 2);
           memory.fill(oh, 0, <usize>headDim << 2);
           for (let p = first; p <= position; p++) {
-            const slot = <usize>load<i32>(table + (<usize>(p / blockSize) << 2)) * <usize>blockSize + <usize>(p % blockSize);
-            axpy(oh, load<f32>(scores + (<usize>p << 2)) * inv, values + ((slot * <usize>kvDim) << 2) + kvOff, headDim);
+            const slot =
+              <usize>load<i32>(table + (<usize>(p / blockSize) << 2)) * <usize>blockSize +
+              <usize>(p % blockSize);
+            axpyF64(
+              oh,
+              load<f64>(scores + (<usize>p << 3)) / sum,
+              values + ((slot * <usize>kvDim) << 2) + kvOff,
+              headDim,
+            );
           }
         }
       }

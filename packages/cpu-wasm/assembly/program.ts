@@ -105,8 +105,9 @@ function share(
 }
 
 /**
- * Dispatches a weight type's matmul kernel over rows `[r0, r1)`: `type` is the GGML type id, or
- * 8 (Q8_0) for Q8_0 weights repacked as src/pack.ts does.
+ * Dispatches a weight type's matmul kernel over rows `[r0, r1)`: `type` is the GGML type id;
+ * Q8_0 (8) reads the four-row groups src/pack.ts repacks it into, and takes its row count in
+ * `aux`.
  */
 export function matmul(
   type: i32,
@@ -124,7 +125,8 @@ export function matmul(
   accumulate: bool,
 ): void {
   if (type == W_Q8_0) {
-    matmulQ8_0(w, aux, r0, r1, cols, act, actRowBytes, T, out, outStride, accumulate);
+    // Q8_0's packed row count travels in `aux` (its layout has no separate scale table).
+    matmulQ8_0(w, <i32>aux, r0, r1, cols, act, actRowBytes, T, out, outStride, accumulate);
   } else if (type == W_F32 || type == W_F16 || type == W_BF16) {
     matmulFloat(type, w, r0, r1, cols, act, actRowBytes, T, out, outStride, accumulate);
   } else {

@@ -27,10 +27,10 @@ export class CpuWasmExecutor extends Executor {
    * Loads `model` into the kernels' memory and starts its workers: `options.threads` (default
    * `navigator.hardwareConcurrency`) where the page is cross-origin isolated, else one thread.
    */
-  static override create(
+  static create(
     model: { config: ModelConfig; weights: ModelWeights },
     options: CpuWasmExecutorOptions,
   ): Promise<CpuWasmExecutor> {
-    return Executor.create(model, options, platform()) as Promise<CpuWasmExecutor>;
+    return CpuWasmExecutor.createOn(platform(), model, options) as Promise<CpuWasmExecutor>;
   }
 }

@@ -17,7 +17,7 @@ import {
 } from '@x/model';
 import { CpuWasmError } from './errors.js';
 import { type Arg, type LoweredGraph, lowerGraph, ropeBuffer } from './lower.js';
-import { align16, type PackedWeight, packedBytes, packWeight } from './pack.js';
+import { align16, type PackedWeight, packedBytes, packWeight, unpackQ8_0Row } from './pack.js';
 import { ThreadPool, type WorkerFactory } from './threads.js';
 import {
   instantiateKernels,
@@ -233,10 +233,10 @@ export class CpuWasmExecutor implements ModelExecutor {
    *   wasm32's 4 GiB (it says what would fit), `CPU_WASM_UNSUPPORTED` for a weight type without a
    *   kernel, `CPU_WASM_THREADS` when workers cannot start
    */
-  static async create(
+  protected static async createOn(
+    platform: CpuWasmPlatform,
     model: { config: ModelConfig; weights: ModelWeights },
     options: CpuWasmExecutorOptions,
-    platform: CpuWasmPlatform,
   ): Promise<CpuWasmExecutor> {
     const threads = platform.workers ? (options.threads ?? platform.defaultThreads()) : 1;
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
@@ -265,15 +265,8 @@ export class CpuWasmExecutor implements ModelExecutor {
       WASM32_MAX_BYTES,
       !!platform.workers,
     );
-    const executor = new CpuWasmExecutor(
-      model,
-      options,
-      threads,
-      memory,
-      staticEnd,
-      lowered,
-      graph,
-    );
+    // `this`: the entry's subclass, so what `create` returns is an instance of the class users import.
+    const executor = new this(model, options, threads, memory, staticEnd, lowered, graph);
     if (!platform.workers) return executor;
     try {
       executor.pool = await ThreadPool.start(
@@ -399,7 +392,6 @@ export class CpuWasmExecutor implements ModelExecutor {
     const L = this.layout;
     const buf = this.memory.buffer;
     const i32 = new Int32Array(buf);
-    const f32 = new Float32Array(buf);
     const T = batch.tokenIds.length;
     const h = L.step >> 2;
     i32[h] = T;
@@ -411,7 +403,7 @@ export class CpuWasmExecutor implements ModelExecutor {
     i32[h + 6] = L.sampledRows;
     i32[h + 7] = this.kvCache.blockSize;
     i32[h + 8] = L.scores;
-    i32[h + 9] = L.context * 4;
+    i32[h + 9] = L.context * 8;
     i32.set(batch.positions, L.positions >> 2);
     i32.set(batch.slotMapping, L.slots >> 2);
     i32.set(sampledRows, L.sampledRows >> 2);
@@ -427,15 +419,16 @@ export class CpuWasmExecutor implements ModelExecutor {
       table += blocks * 4;
     });
     // Each distinct RoPE's (cos, sin) per token and pair, scaled by its magnitude factor.
+    const f64 = new Float64Array(buf);
     this.lowered.ropes.forEach((rope, index) => {
       const half = rope.rotaryDim / 2;
-      const at = L.buffers.get(ropeBuffer(index))! >> 2;
+      const at = L.buffers.get(ropeBuffer(index))! >> 3;
       for (let t = 0; t < T; t++) {
         const pos = batch.positions[t] as number;
         for (let i = 0; i < half; i++) {
           const angle = pos * (rope.inverseFrequencies[i] as number);
-          f32[at + (t * half + i) * 2] = Math.cos(angle) * rope.attnFactor;
-          f32[at + (t * half + i) * 2 + 1] = Math.sin(angle) * rope.attnFactor;
+          f64[at + (t * half + i) * 2] = Math.cos(angle) * rope.attnFactor;
+          f64[at + (t * half + i) * 2 + 1] = Math.sin(angle) * rope.attnFactor;
         }
       }
     });
@@ -455,10 +448,7 @@ export class CpuWasmExecutor implements ModelExecutor {
       const token = tokenIds[t] as number;
       const at = base + t * out.stride;
       if (weight.type === GgmlType.Q8_0) {
-        const qs = new Int8Array(buf, p.ptr + token * d, d);
-        const scales = new Float32Array(buf, p.aux + token * (d / 32) * 4, d / 32);
-        for (let c = 0; c < d; c++)
-          f32[at + c] = Math.fround((qs[c] as number) * (scales[c >> 5] as number));
+        unpackQ8_0Row(p, buf, token, f32, at);
       } else {
         dequantizeRow(weight.type, new Uint8Array(buf), p.ptr + token * p.rowBytes, f32, at, d);
       }
@@ -502,7 +492,7 @@ export class CpuWasmExecutor implements ModelExecutor {
     const sampledRows = at;
     at = align16(at + sampled * 4);
     const scores = at;
-    at = align16(at + this.threads * context * 4);
+    at = align16(at + this.threads * context * 8);
     if (at > WASM32_MAX_BYTES) {
       throw new ExecutorError(
         `a batch of ${rows} tokens needs ${at} bytes of CPU executor memory; wasm32 has 4 GiB`,

@@ -20,10 +20,10 @@ export class CpuWasmExecutor extends Executor {
    * @throws CpuWasmError when the model does not fit wasm32's 4 GiB, has a weight type without a
    *   kernel, or the workers cannot start
    */
-  static override create(
+  static create(
     model: { config: ModelConfig; weights: ModelWeights },
     options: CpuWasmExecutorOptions,
   ): Promise<CpuWasmExecutor> {
-    return Executor.create(model, options, NODE) as Promise<CpuWasmExecutor>;
+    return CpuWasmExecutor.createOn(NODE, model, options) as Promise<CpuWasmExecutor>;
   }
 }

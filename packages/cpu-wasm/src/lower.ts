@@ -369,8 +369,8 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
         const p: Partition = { kind: 'cols', unit: v.width / kvHeads, width: v.width };
         let index = ropes.indexOf(node.rope);
         if (index < 0) index = ropes.push(node.rope) - 1;
-        // The step's (cos, sin) table of this rope, one row per token, written by the host.
-        addBuffer(ropeBuffer(index), node.rope.rotaryDim * 4, 'tokens');
+        // The step's (cos, sin) table of this rope, f64, one row per token, written by the host.
+        addBuffer(ropeBuffer(index), node.rope.rotaryDim * 8, 'tokens');
         emit(
           Op.rope,
           node.name,

@@ -2,37 +2,40 @@ import { f16ToF32, GgmlType, ggmlTypeTraits, type WeightMatrix } from '@x/model'
 
 /** Where a weight lives in the kernels' memory, in the layout its kernel reads. */
 export interface PackedWeight {
-  /** The kernel's type id: the GGML type (Q8_0's kernel reads the repacked layout below). */
+  /** The kernel's type id: the GGML type (Q8_0's kernel reads the four-row groups below). */
   type: number;
   rows: number;
   cols: number;
-  /** Bytes from one row to the next at `ptr`. */
+  /** Bytes from one row to the next at `ptr` (Q8_0: from one four-row group to the next). */
   rowBytes: number;
   /** The rows. */
   ptr: number;
-  /** Q8_0: each block's scale as f32, `rows × cols/32`; 0 for other types. */
+  /** Q8_0: its row count (the kernel's second argument); 0 for other types. */
   aux: number;
-  /** Bytes at `ptr` and `aux` together. */
+  /** Bytes at `ptr`. */
   bytes: number;
 }
 
 /** Rounds `n` up to a multiple of 16 (every packed array starts 16-byte aligned). */
 export const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
+/** Bytes of one Q8_0 block of a four-row group: 4 × 32 quants, then 4 f32 scales. */
+const Q8_0_GROUP_BLOCK = 144;
+
 /**
- * Bytes a weight takes packed: its file bytes, except Q8_0, whose rows become `cols` int8 quants
- * plus a table of f32 scales (4 bytes more per 32 values than the file's f16 scales).
+ * Bytes a weight takes packed: its file bytes, except Q8_0, repacked in groups of four rows with
+ * f32 scales (144 bytes per four blocks where the file has 136; rows padded to a multiple of 4).
  */
 export function packedBytes(w: WeightMatrix): number {
   if (w.type === GgmlType.Q8_0)
-    return align16(w.rows * w.cols) + align16(w.rows * (w.cols / 32) * 4);
+    return align16(Math.ceil(w.rows / 4) * (w.cols / 32) * Q8_0_GROUP_BLOCK);
   return align16(w.rows * w.rowBytes);
 }
 
 /**
  * Writes `w` into `memory` at byte `at` (16-byte aligned) in its kernel's layout. Q8_0 rows are
- * split into their quants and their scales (widened to f32 once, here, instead of per dot);
- * other types keep GGUF's block layout.
+ * regrouped four at a time, block by block, with their f16 scales widened to f32 once, here,
+ * instead of per dot; other types keep GGUF's block layout.
  */
 export function packWeight(w: WeightMatrix, memory: ArrayBufferLike, at: number): PackedWeight {
   const { rows, cols, rowBytes, data, type } = w;
@@ -42,16 +45,42 @@ export function packWeight(w: WeightMatrix, memory: ArrayBufferLike, at: number)
     out.set(data.subarray(0, rows * rowBytes));
     return { type, rows, cols, rowBytes, ptr: at, aux: 0, bytes };
   }
+  out.fill(0);
   const nb = cols / 32;
-  const aux = at + align16(rows * cols);
-  const scales = new Float32Array(memory, aux, rows * nb);
+  const groupBytes = nb * Q8_0_GROUP_BLOCK;
+  const view = new DataView(memory as ArrayBuffer, at, bytes);
   const { typeSize } = ggmlTypeTraits(type);
   for (let r = 0; r < rows; r++) {
+    const group = (r >> 2) * groupBytes;
+    const lane = r & 3;
     for (let b = 0; b < nb; b++) {
       const src = r * rowBytes + b * typeSize;
-      scales[r * nb + b] = f16ToF32((data[src] as number) | ((data[src + 1] as number) << 8));
-      out.set(data.subarray(src + 2, src + typeSize), r * cols + b * 32);
+      const dst = group + b * Q8_0_GROUP_BLOCK;
+      out.set(data.subarray(src + 2, src + typeSize), dst + lane * 32);
+      const scale = f16ToF32((data[src] as number) | ((data[src + 1] as number) << 8));
+      view.setFloat32(dst + 128 + lane * 4, scale, true);
     }
   }
-  return { type, rows, cols, rowBytes: cols, ptr: at, aux, bytes };
+  return { type, rows, cols, rowBytes: groupBytes, ptr: at, aux: rows, bytes };
+}
+
+/** Row `row` of a Q8_0 weight packed by {@link packWeight}, dequantized into `out` at `offset`. */
+export function unpackQ8_0Row(
+  p: PackedWeight,
+  memory: ArrayBufferLike,
+  row: number,
+  out: Float32Array,
+  offset: number,
+): void {
+  const nb = p.cols / 32;
+  const qs = new Int8Array(memory, p.ptr + (row >> 2) * p.rowBytes, p.rowBytes);
+  const view = new DataView(memory as ArrayBuffer, p.ptr + (row >> 2) * p.rowBytes, p.rowBytes);
+  const lane = row & 3;
+  for (let b = 0; b < nb; b++) {
+    const base = b * Q8_0_GROUP_BLOCK;
+    const scale = view.getFloat32(base + 128 + lane * 4, true);
+    for (let j = 0; j < 32; j++) {
+      out[offset + b * 32 + j] = Math.fround((qs[base + lane * 32 + j] as number) * scale);
+    }
+  }
 }

@@ -4,6 +4,7 @@ import {
   ggmlTypeTraits,
   prepareActivations,
   quantize,
+  type SequenceStep,
   vecDotType,
   type WeightMatrix,
 } from '@x/model';
@@ -99,3 +100,41 @@ export function matmulError(
   }
   return { error: maxDiff / maxRef, wasm, reference };
 }
+
+/** The KV geometry the executor tests use. */
+export const SHAPE = { numBlocks: 32, blockSize: 16, numHostBlocks: 8 };
+
+/** One sequence's step over `blockTable`, with SHAPE's block size. */
+export const step = (
+  tokens: number[],
+  start: number,
+  blockTable: number[],
+  extra: Partial<SequenceStep> = {},
+): SequenceStep => ({ tokenIds: tokens, start, blockTable, blockSize: SHAPE.blockSize, ...extra });
+
+/** Largest difference between two sets of logits, relative to the largest of `want`. */
+export function relativeError(want: Float32Array[], got: Float32Array[]): number {
+  if (want.length !== got.length) return Number.POSITIVE_INFINITY;
+  let diff = 0;
+  let scale = 0;
+  want.forEach((w, i) => {
+    const g = got[i]!;
+    if (g.length !== w.length) diff = Number.POSITIVE_INFINITY;
+    for (let j = 0; j < w.length; j++) {
+      diff = Math.max(diff, Math.abs((w[j] as number) - (g[j] as number)));
+      scale = Math.max(scale, Math.abs(w[j] as number));
+    }
+  });
+  return diff / scale;
+}
+
+/**
+ * How far the executor's logits may be from the reference's, relative to the largest logit.
+ * Activations are quantized as the reference quantizes them, but from matmul outputs summed in
+ * another float order (the reference follows ggml's AVX2 lanes and FMAs): a value within an ulp
+ * of a rounding boundary of its vec_dot_type can round the other way, and that one quant moves
+ * every output that reads it. Typical differences are 1e-7 of the largest logit (Q8_0) to 1e-3
+ * (F16, whose activations round to f16); with such a flip in these small random models, up to
+ * 2e-2 (measured at most 1.6e-2).
+ */
+export const PARITY_TOLERANCE = 3e-2;

@@ -27,11 +27,12 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('each package installed alone from its tarball', () => {
-  it('finds the nine publishable packages', () => {
+  it('finds the ten publishable packages', () => {
     expect(packages.map((p) => p.name).sort()).toEqual(
       [
         'batcher',
         'budget',
+        'cpu-wasm',
         'demo-model',
         'engine',
         'gpu-webgpu',
