@@ -7,6 +7,7 @@ import {
   writeFileChunks,
 } from '@x/model';
 import { describe, expect, it } from 'vitest';
+import { cpuAlong } from './cpu.js';
 import { BASE, VOCAB } from './fixtures.js';
 import { fixtureDir, llamaCppGreedy } from './oracle.js';
 import { referenceAlong } from './reference.js';
@@ -24,15 +25,17 @@ const PROMPT = Array.from({ length: 40 }, (_, i) => (i * 37 + 5) % VOCAB);
 const STEPS = 40;
 /**
  * Logit gap (the fixtures' logits span tens of units) under which two choices count as a tie: the
- * reference quantizes activations as llama.cpp does; the WebGPU kernels keep them in f32, which
- * moves a logit by up to a few percent of the row's range against llama.cpp's Q8 activations.
+ * reference and the CPU executor quantize activations as llama.cpp does; the WebGPU kernels keep
+ * them in f32, which moves a logit by up to a few percent of the row's range against llama.cpp's
+ * Q8 activations.
  */
-const NEAR_TIE = { reference: 0.75, webgpu: 1.5 };
+const NEAR_TIE = { reference: 0.75, cpu: 0.75, webgpu: 1.5 };
 /**
  * Steps of the 40 where a near tie may go the other way: more for the WebGPU executor, whose f32
- * activations sit further from llama.cpp's Q8 ones than the reference's ggml-faithful numerics.
+ * activations sit further from llama.cpp's Q8 ones than the ggml-faithful numerics of the
+ * reference and the CPU executor.
  */
-const MAX_APART = { reference: 2, webgpu: 4 };
+const MAX_APART = { reference: 2, cpu: 2, webgpu: 4 };
 
 /** Each architecture's shapes: what sets it apart, at sizes that run in seconds. */
 const ARCHITECTURES: Array<[string, SyntheticModelOptions]> = [
@@ -120,12 +123,13 @@ describe('every architecture against llama.cpp: same greedy continuation', () =>
   const dir = fixtureDir();
   for (const [name, options] of ARCHITECTURES) {
     for (const type of TYPES) {
-      it(`${name}, ${type}: the reference and the WebGPU executor`, async () => {
+      it(`${name}, ${type}: the reference, the CPU and the WebGPU executor`, async () => {
         const path = join(dir, `${name.replace(/\W+/g, '-')}-${type}.gguf`);
         await writeFileChunks(path, syntheticGguf({ ...options, weightType: GgmlType[type] }));
         const theirs = await llamaCppGreedy(path, PROMPT, STEPS);
         for (const [executor, along] of [
           ['reference', referenceAlong],
+          ['cpu', cpuAlong],
           ['webgpu', webgpuAlong],
         ] as const) {
           const steps = await along(path, PROMPT, theirs.tokens);
