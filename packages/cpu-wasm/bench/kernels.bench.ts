@@ -1,0 +1,148 @@
+// `pnpm --filter @x/cpu-wasm bench`: the matmul kernels' speed, printed as GMAC/s (medians; the
+// machine is shared, so compare within one run).
+//
+// - in cache: one thread, one 1536-row weight the kernel is called on directly (what the
+//   instructions allow);
+// - in a model: decode steps of a SmolLM-135M-shaped model (30 layers × 576, vocabulary 49152;
+//   each matmul streams its weight from memory) on 1 thread and on every core, from the
+//   executor's per-op profile: the step's matmul MACs over their time, and the step's wall time.
+import { availableParallelism, cpus } from 'node:os';
+import {
+  byteLevelTokenizer,
+  GgmlType,
+  type GgmlTypeName,
+  ggmlTypeTraits,
+  loadSyntheticModel,
+  quantize,
+  sequenceBatch,
+  vecDotType,
+} from '@x/model';
+import { bench, describe } from 'vitest';
+import { CpuWasmExecutor } from '../src/index.js';
+import { packWeight } from '../src/pack.js';
+import { instantiateKernels, sharedMemory } from '../src/wasm.js';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** One thread's matvec over a `rows × cols` weight of `type`, ready to call. */
+function matvec(type: number, rows: number, cols: number): () => void {
+  const memory = sharedMemory(64 << 20, 64 << 20);
+  const k = instantiateKernels(memory);
+  const values = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 0.37) * 0.1);
+  const { blockSize, typeSize } = ggmlTypeTraits(type);
+  const rowBytes = (cols / blockSize) * typeSize;
+  const w = { name: 'w', type, rows, cols, rowBytes, data: quantize(type, values) };
+  const p = packWeight(w, memory.buffer, 1 << 20);
+  const x = (1 << 20) + p.bytes + 4096;
+  new Float32Array(memory.buffer, x, cols).set(Float32Array.from({ length: cols }, Math.cos));
+  const act = x + cols * 4 + 4096;
+  const actType = vecDotType(type);
+  const actBytes = k.actRowBytes(actType, cols);
+  k.prepareRange(actType, x, cols, 0, cols, act);
+  const out = act + actBytes + 4096;
+  return () =>
+    k.matmul(p.type, p.ptr, p.aux, p.rowBytes, 0, rows, cols, act, actBytes, 1, out, rows, 0);
+}
+
+function gmacsInCache(type: number, rows: number, cols: number): number {
+  const run = matvec(type, rows, cols);
+  for (let i = 0; i < 200; i++) run();
+  const times: number[] = [];
+  for (let j = 0; j < 9; j++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 200; i++) run();
+    times.push((performance.now() - t0) / 200);
+  }
+  return (rows * cols) / median(times) / 1e6;
+}
+
+/** SmolLM-135M's shapes, random weights of `type`. */
+function smollmShaped(type: number) {
+  const tokenizer = byteLevelTokenizer();
+  const tokens = tokenizer['tokenizer.ggml.tokens'] as string[];
+  const vocab = [...tokens, ...Array.from({ length: 49152 - tokens.length }, (_, i) => `tok${i}`)];
+  return loadSyntheticModel({
+    architecture: 'llama',
+    tokenizer: {
+      'tokenizer.ggml.model': 'gpt2',
+      'tokenizer.ggml.tokens': vocab,
+      'tokenizer.ggml.merges': [],
+    },
+    hiddenSize: 576,
+    intermediateSize: 1536,
+    numLayers: 30,
+    numHeads: 9,
+    numKvHeads: 3,
+    contextLength: 2048,
+    tieWordEmbeddings: true,
+    weightType: type,
+    seed: 3,
+  });
+}
+
+async function decode(type: number, threads: number) {
+  const m = await smollmShaped(type);
+  const exe = await CpuWasmExecutor.create(m, { numBlocks: 32, blockSize: 16, threads });
+  const table = Array.from({ length: 16 }, (_, i) => i);
+  const seq = (tokenIds: number[], start: number) =>
+    sequenceBatch({ tokenIds, start, blockTable: table, blockSize: 16 });
+  await exe.forward(seq([1, 2, 3, 4], 0));
+  const macs = new Map<string, number>();
+  for (const n of exe.graph.nodes) {
+    if (n.op !== 'mul_mat') continue;
+    const name = n.name.replace(/^blk\.\d+\./, '');
+    macs.set(name, (macs.get(name) ?? 0) + n.weight.rows * n.weight.cols);
+  }
+  const steps = 24;
+  const walls: number[] = [];
+  exe.startProfile();
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await exe.forward(seq([5 + i], 4 + i));
+    walls.push(performance.now() - t0);
+  }
+  const profile = exe.stopProfile();
+  await exe.dispose();
+  let ms = 0;
+  let total = 0;
+  for (const p of profile) {
+    const mac = macs.get(p.name.split('+')[0]!);
+    if (mac === undefined) continue;
+    ms += p.ms / steps;
+    total += mac;
+  }
+  return { wall: median(walls), gmacs: total / ms / 1e6 };
+}
+
+const cores = availableParallelism();
+const lines = [
+  `@x/cpu-wasm kernels, ${cpus()[0]?.model ?? 'unknown'} × ${cores}, Node ${process.version}`,
+];
+lines.push('in cache, one thread, 1536-row weight (GMAC/s):');
+const IN_CACHE: Array<[GgmlTypeName, number]> = [
+  ['Q8_0', 576],
+  ['Q4_K', 1536],
+  ['Q6_K', 1536],
+  ['Q5_0', 576],
+  ['F16', 576],
+];
+for (const [name, cols] of IN_CACHE) {
+  lines.push(`  ${name} 1536×${cols}: ${gmacsInCache(GgmlType[name], 1536, cols).toFixed(2)}`);
+}
+lines.push('decode, SmolLM-135M shapes, matmul GMAC/s of the whole step (thread 0’s time):');
+for (const name of ['Q8_0', 'Q5_0'] as const) {
+  const one = await decode(GgmlType[name], 1);
+  const all = cores > 1 ? await decode(GgmlType[name], cores) : one;
+  lines.push(
+    `  ${name} 1 thread: ${one.gmacs.toFixed(2)} (step ${one.wall.toFixed(1)} ms); ` +
+      `${cores} threads: ${all.gmacs.toFixed(2)} (step ${all.wall.toFixed(1)} ms), ` +
+      `×${(all.gmacs / one.gmacs).toFixed(2)}`,
+  );
+}
+console.log(lines.join('\n'));
+
+describe('matvec, one thread, in cache', () => {
+  for (const [name, cols] of IN_CACHE) {
+    bench(`${name} 1536×${cols} (${1536 * cols} MAC)`, matvec(GgmlType[name], 1536, cols));
+  }
+});
