@@ -87,12 +87,6 @@ async function decode(type: number, threads: number) {
   const seq = (tokenIds: number[], start: number) =>
     sequenceBatch({ tokenIds, start, blockTable: table, blockSize: 16 });
   await exe.forward(seq([1, 2, 3, 4], 0));
-  const macs = new Map<string, number>();
-  for (const n of exe.graph.nodes) {
-    if (n.op !== 'mul_mat') continue;
-    const name = n.name.replace(/^blk\.\d+\./, '');
-    macs.set(name, (macs.get(name) ?? 0) + n.weight.rows * n.weight.cols);
-  }
   const steps = 24;
   const walls: number[] = [];
   exe.startProfile();
@@ -106,10 +100,9 @@ async function decode(type: number, threads: number) {
   let ms = 0;
   let total = 0;
   for (const p of profile) {
-    const mac = macs.get(p.name.split('+')[0]!);
-    if (mac === undefined) continue;
+    if (p.macs === 0) continue;
     ms += p.ms / steps;
-    total += mac;
+    total += p.macs;
   }
   return { wall: median(walls), gmacs: total / ms / 1e6 };
 }

@@ -61,6 +61,8 @@ export interface CpuOpProfile {
   barrierMs: number;
   /** How many ops of the program have this name (one per layer, typically). */
   ops: number;
+  /** Multiply-accumulates per row of the ops' input (matmuls; 0 for other ops). */
+  macs: number;
 }
 
 /** The platform part the Node and browser entries pass in. */
@@ -119,15 +121,16 @@ interface Layout {
 export class CpuWasmExecutor implements ModelExecutor {
   readonly config: ModelConfig;
   readonly kvCache: KvCacheShape;
-  /** The forward pass this executor lowers. */
-  readonly graph: ModelGraph;
   /** Worker threads running each step. */
   readonly threads: number;
-  private readonly lowered: LoweredGraph;
+  /** What the steps need of the lowered graph (its ops are {@link ops}). */
+  private readonly lowered: Pick<LoweredGraph, 'buffers' | 'ropes' | 'logits' | 'kvLayers' | 'kvDim'>;
   private readonly kernels: KernelExports;
   private layout: Layout;
-  private readonly packed = new Map<WeightMatrix, PackedWeight>();
   private readonly arrays = new Map<Float32Array, number>();
+  /** The lowered ops, their weights and norm arrays resolved to addresses in the memory. */
+  private readonly ops: LoweredGraph['ops'];
+  private readonly embedding: { packed: PackedWeight; scale: number; out: LoweredGraph['logits'] };
   private readonly kvPtr: number;
   private readonly kvLayerBytes: number;
   private hostKeys: Float32Array[];
@@ -145,12 +148,11 @@ export class CpuWasmExecutor implements ModelExecutor {
     private readonly memory: WebAssembly.Memory,
     staticEnd: number,
     lowered: LoweredGraph,
-    graph: ModelGraph,
   ) {
     const { numBlocks, blockSize, numHostBlocks } = kvGeometry(options);
     this.config = model.config;
-    this.graph = graph;
-    this.lowered = lowered;
+    const { buffers, ropes, logits, kvLayers, kvDim } = lowered;
+    this.lowered = { buffers, ropes, logits, kvLayers, kvDim };
     this.threads = threads;
     this.kvCache = { numBlocks, blockSize, numHostBlocks };
     this.kernels = instantiateKernels(memory);
@@ -170,12 +172,31 @@ export class CpuWasmExecutor implements ModelExecutor {
         }
       }
     }
+    const packed = new Map<WeightMatrix, PackedWeight>();
     for (const w of [...lowered.weights, lowered.embedding.weight]) {
-      if (this.packed.has(w)) continue;
+      if (packed.has(w)) continue;
       const p = packWeight(w, memory.buffer, at);
-      this.packed.set(w, p);
+      packed.set(w, p);
       at = align16(at + p.bytes);
     }
+    // The static arguments become numbers now: the executor keeps no reference to the model's
+    // weights or norm arrays, whose bytes live on in its memory, so a caller that drops the model
+    // frees the file's copy.
+    this.ops = lowered.ops.map((op) => ({
+      ...op,
+      args: op.args.map((a): Arg => {
+        if (typeof a !== 'object') return a;
+        if ('weight' in a) {
+          const p = packed.get(a.weight)!;
+          return a.part === 'rows' ? p.ptr : a.part === 'aux' ? p.aux : p.rowBytes;
+        }
+        if ('f32s' in a) return this.arrays.get(a.f32s)!;
+        return a;
+      }),
+    }));
+    const { weight, scale, out } = lowered.embedding;
+    this.embedding = { packed: packed.get(weight)!, scale, out };
+    this.arrays.clear();
     this.kvLayerBytes = numBlocks * blockSize * lowered.kvDim * 4;
     this.kvPtr = at;
     at += 2 * lowered.kvLayers * this.kvLayerBytes;
@@ -197,7 +218,7 @@ export class CpuWasmExecutor implements ModelExecutor {
    * its wait at the barrier before the op), until {@link stopProfile}.
    */
   startProfile(thread = 0): void {
-    new Float64Array(this.memory.buffer, this.profilePtr, this.lowered.ops.length * 2).fill(0);
+    new Float64Array(this.memory.buffer, this.profilePtr, this.ops.length * 2).fill(0);
     const ctl = new Int32Array(this.memory.buffer, this.ctl, CTL_WORDS);
     ctl[CTL_PROFILED_THREAD] = thread;
     ctl[CTL_PROFILE] = this.profilePtr;
@@ -213,15 +234,16 @@ export class CpuWasmExecutor implements ModelExecutor {
     const times = new Float64Array(
       this.memory.buffer,
       this.profilePtr,
-      this.lowered.ops.length * 2,
+      this.ops.length * 2,
     );
     const byName = new Map<string, CpuOpProfile>();
-    this.lowered.ops.forEach((op, i) => {
+    this.ops.forEach((op, i) => {
       const name = op.name.replace(/^blk\.\d+\./, '').replace(/\+blk\.\d+\./, '+');
-      const entry = byName.get(name) ?? { name, ms: 0, barrierMs: 0, ops: 0 };
+      const entry = byName.get(name) ?? { name, ms: 0, barrierMs: 0, ops: 0, macs: 0 };
       entry.ms += times[2 * i] as number;
       entry.barrierMs += times[2 * i + 1] as number;
       entry.ops++;
+      entry.macs += op.macs;
       byName.set(name, entry);
     });
     return [...byName.values()].sort((a, b) => b.ms + b.barrierMs - (a.ms + a.barrierMs));
@@ -247,7 +269,7 @@ export class CpuWasmExecutor implements ModelExecutor {
     }
     const { numBlocks } = kvGeometry(options);
     const plan = planMemory(model, threads, options.blockSize);
-    const { graph, lowered, fixedBytes, blockBytes } = plan;
+    const { lowered, fixedBytes, blockBytes } = plan;
     const kvBytes = numBlocks * blockBytes;
     const staticEnd = fixedBytes + kvBytes;
     if (staticEnd + ACTIVATION_HEADROOM > WASM32_MAX_BYTES) {
@@ -266,7 +288,7 @@ export class CpuWasmExecutor implements ModelExecutor {
       !!platform.workers,
     );
     // `this`: the entry's subclass, so what `create` returns is an instance of the class users import.
-    const executor = new this(model, options, threads, memory, staticEnd, lowered, graph);
+    const executor = new this(model, options, threads, memory, staticEnd, lowered);
     if (!platform.workers) return executor;
     try {
       executor.pool = await ThreadPool.start(
@@ -437,20 +459,19 @@ export class CpuWasmExecutor implements ModelExecutor {
 
   /** The embedding gather (ggml's get_rows) into the graph's first activation, on this thread. */
   private embed(tokenIds: Int32Array): void {
-    const { weight, scale, out } = this.lowered.embedding;
-    const p = this.packed.get(weight)!;
+    const { packed: p, scale, out } = this.embedding;
     const buf = this.memory.buffer;
     const f32 = new Float32Array(buf);
-    const d = weight.cols;
+    const d = p.cols;
     const base = (this.layout.buffers.get(out.buffer)! >> 2) + out.offset;
     const s = Math.fround(scale);
     for (let t = 0; t < tokenIds.length; t++) {
       const token = tokenIds[t] as number;
       const at = base + t * out.stride;
-      if (weight.type === GgmlType.Q8_0) {
+      if (p.type === GgmlType.Q8_0) {
         unpackQ8_0Row(p, buf, token, f32, at);
       } else {
-        dequantizeRow(weight.type, new Uint8Array(buf), p.ptr + token * p.rowBytes, f32, at, d);
+        dequantizeRow(p.type, new Uint8Array(buf), p.ptr + token * p.rowBytes, f32, at, d);
       }
       if (scale !== 1)
         for (let c = 0; c < d; c++) f32[at + c] = Math.fround((f32[at + c] as number) * s);
@@ -469,7 +490,8 @@ export class CpuWasmExecutor implements ModelExecutor {
     tableWords: number,
     sequences: number,
   ): Layout {
-    const { ops, buffers } = this.lowered;
+    const { ops } = this;
+    const { buffers } = this.lowered;
     let at = this.kvPtr + 2 * this.lowered.kvLayers * this.kvLayerBytes;
     const program = at;
     const programWords = 1 + ops.reduce((n, op) => n + 3 + op.args.length, 0);
@@ -523,7 +545,7 @@ export class CpuWasmExecutor implements ModelExecutor {
   }
 
   private writeProgram(layout: Layout): void {
-    const { ops } = this.lowered;
+    const { ops } = this;
     const buf = this.memory.buffer;
     const i32 = new Int32Array(buf);
     const f32 = new Float32Array(buf);
@@ -533,12 +555,9 @@ export class CpuWasmExecutor implements ModelExecutor {
       if (typeof a === 'number') i32[at] = a;
       else if ('f32' in a) f32[at] = a.f32;
       else if ('buffer' in a) i32[at] = layout.buffers.get(a.buffer)! + a.byteOffset;
-      else if ('weight' in a) {
-        const p = this.packed.get(a.weight)!;
-        i32[at] = a.part === 'rows' ? p.ptr : a.part === 'aux' ? p.aux : p.rowBytes;
-      } else if ('kv' in a) {
+      else if ('kv' in a) {
         i32[at] = this.kvPtr + (2 * a.layer + (a.kv === 'k' ? 0 : 1)) * this.kvLayerBytes;
-      } else i32[at] = this.arrays.get(a.f32s)!;
+      } else throw new Error('a weight argument left unresolved when the weights were packed');
     };
     for (const op of ops) {
       i32[w] = 3 + op.args.length;

@@ -79,6 +79,8 @@ export interface LoweredOp {
   name: string;
   barrier: boolean;
   args: Arg[];
+  /** Multiply-accumulates per input row (a matmul's weight rows × columns; 0 otherwise). */
+  macs: number;
 }
 
 /** What the executor needs to run a graph: its ops, its buffers and what the host fills in. */
@@ -203,7 +205,13 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
     }
     for (const [key, p] of reads) read.set(key, [...(read.get(key) ?? []), p]);
     for (const [key, p] of writes) written.set(key, p);
-    ops.push({ op, name, barrier: conflict && ops.length > 0, args });
+    ops.push({
+      op,
+      name,
+      barrier: conflict && ops.length > 0,
+      args,
+      macs: op === Op.matmul ? (args[4] as number) * (args[5] as number) : 0,
+    });
   };
   const rowsPartition = (v: View): Partition => ({ kind: 'rows', rows: v.rows });
   const bufferArg = (v: View): Arg => ({ buffer: v.buffer, byteOffset: v.offset * 4 });

@@ -23,6 +23,7 @@ import {
 } from './engine-config.js';
 import {
   type EngineInfo,
+  type EngineModel,
   type EngineOptions,
   type ExecutorFactory,
   PLAIN_CHAT_TEMPLATE,
@@ -34,7 +35,7 @@ import { enginePlatform } from './platform.js';
 /** Everything an engine is made of, once created. */
 export interface EngineParts {
   config: EngineConfig;
-  model: Model;
+  model: EngineModel;
   executor: ModelExecutor;
   ownsExecutor: boolean;
   info: EngineInfo;
@@ -236,10 +237,20 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
         'as plain text, one per line, for the model to continue (chatTemplate / --chat-template sets one)',
     );
   }
+  // The engine loaded the file itself and its executor copied the weights into its own memory:
+  // keep none, so the file's bytes are freed (the reference executor reads them where they are).
+  let kept: EngineModel = model;
+  if (
+    typeof modelOption === 'string' &&
+    (executor instanceof CpuWasmExecutor || executor instanceof WebGpuExecutor)
+  ) {
+    const { weights: _released, ...rest } = model;
+    kept = rest;
+  }
   return {
     chatTemplate: chat.template,
     config,
-    model,
+    model: kept,
     executor,
     ownsExecutor: executor !== executorOption,
     info,

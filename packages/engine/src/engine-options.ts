@@ -1,7 +1,7 @@
 // What InferenceEngine.create takes and what the engine reports: options, the executor factory's
 // contract, engine info, request records and snapshots.
 import type { KvDtype } from '@x/budget';
-import type { KvCacheShape, Model, ModelExecutor } from '@x/model';
+import type { KvCacheShape, Model, ModelExecutor, ModelWeights } from '@x/model';
 import type { PreemptionMode } from '@x/scheduler';
 import type { EngineConfig } from './engine-config.js';
 import type { FinishReason } from './generation-stream.js';
@@ -21,6 +21,14 @@ export type ExecutorFactory = (
   kvCache: KvCacheShape,
   budget: StepBudget,
 ) => ModelExecutor | Promise<ModelExecutor>;
+
+/**
+ * The model as an engine keeps it (`engine.model`): name, config, tokenizer and chat template,
+ * and its weights only while something may read them there. When the engine loads the file itself
+ * and its executor copies the weights into its own memory (the CPU executor's wasm memory, the
+ * WebGPU device), it drops them, so the file's bytes are not held twice.
+ */
+export type EngineModel = Omit<Model, 'weights'> & { weights?: ModelWeights };
 
 /** What {@link InferenceEngine.create} takes: the source's `EngineConfig`, the model and the executor. */
 export interface EngineOptions extends Partial<EngineConfig> {

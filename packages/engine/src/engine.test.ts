@@ -420,6 +420,37 @@ describe('InferenceEngine.create', () => {
     await e.close();
   });
 
+  it('keeps no copy of the weights it loaded once its executor holds its own', async () => {
+    const { InferenceEngine: NodeEngine } = await import('./index.js');
+    const path = join(mkdtempSync(join(tmpdir(), 'xinfer-engine-')), 'tiny.gguf');
+    await writeFileChunks(path, syntheticGguf(TINY));
+    const cpu = await NodeEngine.create({
+      model: path,
+      executor: 'cpu',
+      maxNumBlocks: 64,
+      log: false,
+    });
+    expect(cpu.model.weights).toBeUndefined();
+    expect(cpu.model.tokenizer.encode('In').length).toBeGreaterThan(0);
+    const ref = await NodeEngine.create({
+      model: path,
+      executor: 'reference',
+      maxNumBlocks: 64,
+      log: false,
+    });
+    expect(ref.model.weights).toBeDefined();
+    const params = { maxTokens: 8, temperature: 0 };
+    const [a, b] = await Promise.all([
+      cpu.generate(PROMPTS[0]!, params).result,
+      ref.generate(PROMPTS[0]!, params).result,
+    ]);
+    expect(a.text).toBe(b.text);
+    // A loaded Model stays the caller's: the engine drops nothing of it.
+    const given = await engine({ executor: 'cpu' });
+    expect(given.model.weights).toBeDefined();
+    await Promise.all([cpu.close(), ref.close(), given.close()]);
+  });
+
   it('picks WebGPU by default only on a hardware adapter, and says which it took', async () => {
     const gpu = await requestGpuDevice();
     const software = isSoftwareAdapter(gpu.adapterInfo);

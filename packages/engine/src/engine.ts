@@ -6,7 +6,6 @@ import type {
   ChatMessage,
   ChatTemplate,
   ForwardResult,
-  Model,
   ModelExecutor,
   TokenLogprobs,
 } from '@x/model';
@@ -16,6 +15,7 @@ import type { EngineConfig } from './engine-config.js';
 import type {
   CompletedRequest,
   EngineInfo,
+  EngineModel,
   EngineOptions,
   GenerateOptions,
   RequestInfo,
@@ -35,6 +35,7 @@ export { isSoftwareAdapter } from './create.js';
 export {
   type CompletedRequest,
   type EngineInfo,
+  type EngineModel,
   type EngineOptions,
   type ExecutorFactory,
   type GenerateOptions,
@@ -64,7 +65,8 @@ const yieldToEventLoop = () =>
  */
 export class InferenceEngine {
   readonly config: EngineConfig;
-  readonly model: Model;
+  /** The model: its weights only while something reads them there ({@link EngineModel}). */
+  readonly model: EngineModel;
   readonly executor: ModelExecutor;
   readonly info: EngineInfo;
   private readonly scheduler: Scheduler;

@@ -1,6 +1,7 @@
 export {
   type CompletedRequest,
   type EngineInfo,
+  type EngineModel,
   type EngineOptions,
   type ExecutorFactory,
   type GenerateOptions,
