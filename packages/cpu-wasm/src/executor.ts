@@ -124,7 +124,10 @@ export class CpuWasmExecutor implements ModelExecutor {
   /** Worker threads running each step. */
   readonly threads: number;
   /** What the steps need of the lowered graph (its ops are {@link ops}). */
-  private readonly lowered: Pick<LoweredGraph, 'buffers' | 'ropes' | 'logits' | 'kvLayers' | 'kvDim'>;
+  private readonly lowered: Pick<
+    LoweredGraph,
+    'buffers' | 'ropes' | 'logits' | 'kvLayers' | 'kvDim'
+  >;
   private readonly kernels: KernelExports;
   private layout: Layout;
   private readonly arrays = new Map<Float32Array, number>();
@@ -231,11 +234,7 @@ export class CpuWasmExecutor implements ModelExecutor {
    */
   stopProfile(): CpuOpProfile[] {
     new Int32Array(this.memory.buffer, this.ctl, CTL_WORDS)[CTL_PROFILE] = 0;
-    const times = new Float64Array(
-      this.memory.buffer,
-      this.profilePtr,
-      this.ops.length * 2,
-    );
+    const times = new Float64Array(this.memory.buffer, this.profilePtr, this.ops.length * 2);
     const byName = new Map<string, CpuOpProfile>();
     this.ops.forEach((op, i) => {
       const name = op.name.replace(/^blk\.\d+\./, '').replace(/\+blk\.\d+\./, '+');
