@@ -3,6 +3,7 @@ import {
   type ModelGraph,
   type MulMatNode,
   type RopeSpec,
+  readBeforeWritten,
   vecDotType,
   type WeightMatrix,
 } from '@x/model';
@@ -326,7 +327,7 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
           next.b === single &&
           next.a === next.out &&
           next.a !== node.input &&
-          deadAfter(nodes, i + 2, single);
+          !readBeforeWritten(nodes, i + 2, single);
         const target = fold ? view(next.out) : single !== undefined ? view(single) : undefined;
         const outView: View = target ?? {
           ...view(node.outputs[0]!.value),
@@ -563,51 +564,4 @@ export const ropeBuffer = (index: number): string => `rope${index}`;
 function kvHeadsOf(graph: ModelGraph): number {
   for (const n of graph.nodes) if (n.op === 'attn_paged') return n.kvHeads;
   throw new LoweringError('the graph has no attention node');
-}
-
-/** Whether `value` is written before it is read again from node `from` on (or never read). */
-function deadAfter(nodes: readonly GraphNode[], from: number, value: string): boolean {
-  for (let i = from; i < nodes.length; i++) {
-    const n = nodes[i]!;
-    const reads = readsOf(n);
-    if (reads.includes(value)) return false;
-    if (writesOf(n).includes(value)) return true;
-  }
-  return true;
-}
-
-function readsOf(n: GraphNode): string[] {
-  switch (n.op) {
-    case 'get_rows':
-      return [];
-    case 'rms_norm':
-    case 'mul_mat':
-    case 'output_rows':
-      return [n.input];
-    case 'rope':
-    case 'softcap':
-      return [n.value];
-    case 'kv_store':
-      return [n.k, n.v];
-    case 'attn_paged':
-      return [n.q];
-    case 'glu':
-      return [n.gate, n.up];
-    case 'add':
-      return [n.a, n.b];
-  }
-}
-
-function writesOf(n: GraphNode): string[] {
-  switch (n.op) {
-    case 'mul_mat':
-      return n.outputs.map((o) => o.value);
-    case 'rope':
-    case 'softcap':
-      return [n.value];
-    case 'kv_store':
-      return [];
-    default:
-      return [n.out];
-  }
 }

@@ -3,14 +3,15 @@
 // and V as one matmul, gate·up·activation as one, RoPE with the K/V write, a residual add folded
 // into the matmul before it); a node no rule takes is an error that names it. No architecture is
 // named here: an architecture is its graph.
-import type {
-  AttnPagedNode,
-  GraphNode,
-  ModelGraph,
-  MulMatNode,
-  RmsNormNode,
-  RopeSpec,
-  WeightMatrix,
+import {
+  type AttnPagedNode,
+  type GraphNode,
+  type ModelGraph,
+  type MulMatNode,
+  type RmsNormNode,
+  type RopeSpec,
+  readBeforeWritten,
+  type WeightMatrix,
 } from '@x/model';
 import { GpuExecutorError } from './errors.js';
 import type { Kernel } from './kernels/bindings.js';
@@ -82,14 +83,7 @@ export function lowerGraph(graph: ModelGraph, target: LoweringTarget): void {
     );
   };
   /** Whether any node from `from` on reads `value` before a node writes it again. */
-  const readLater = (value: string, from: number): boolean => {
-    for (let i = from; i < nodes.length; i++) {
-      const n = nodes[i]!;
-      if (reads(n).includes(value)) return true;
-      if (writes(n).includes(value)) return false;
-    }
-    return false;
-  };
+  const readLater = (value: string, from: number): boolean => readBeforeWritten(nodes, from, value);
 
   let i = 0;
   while (i < nodes.length) {
@@ -185,44 +179,6 @@ export function lowerGraph(graph: ModelGraph, target: LoweringTarget): void {
       default:
         unsupported(node, 'no lowering rule starts with it');
     }
-  }
-}
-
-/** The values a node reads. */
-function reads(n: GraphNode): string[] {
-  switch (n.op) {
-    case 'get_rows':
-      return [];
-    case 'rms_norm':
-    case 'mul_mat':
-    case 'output_rows':
-      return [n.input];
-    case 'rope':
-    case 'softcap':
-      return [n.value];
-    case 'kv_store':
-      return [n.k, n.v];
-    case 'attn_paged':
-      return [n.q];
-    case 'glu':
-      return [n.gate, n.up];
-    case 'add':
-      return [n.a, n.b];
-  }
-}
-
-/** The values a node writes. */
-function writes(n: GraphNode): string[] {
-  switch (n.op) {
-    case 'mul_mat':
-      return n.outputs.map((o) => o.value);
-    case 'rope':
-    case 'softcap':
-      return [n.value];
-    case 'kv_store':
-      return [];
-    default:
-      return [n.out];
   }
 }
 

@@ -87,6 +87,7 @@ export type {
   RopeSpec,
   SoftcapNode,
 } from './graph/graph.js';
+export { nodeReads, nodeWrites, readBeforeWritten } from './graph/graph.js';
 export { type HfModelFiles, loadGgufModel, loadHfModel, type Model } from './load.js';
 export {
   bf16ToF32,

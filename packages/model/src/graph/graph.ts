@@ -187,3 +187,58 @@ export type GraphNode =
 
 /** The kinds of node, for executors that list what they lower. */
 export type GraphOp = GraphNode['op'];
+
+/** The activations a node reads (for executors that track who reads what, as lowerings do). */
+export function nodeReads(n: GraphNode): string[] {
+  switch (n.op) {
+    case 'get_rows':
+      return [];
+    case 'rms_norm':
+    case 'mul_mat':
+    case 'output_rows':
+      return [n.input];
+    case 'rope':
+    case 'softcap':
+      return [n.value];
+    case 'kv_store':
+      return [n.k, n.v];
+    case 'attn_paged':
+      return [n.q];
+    case 'glu':
+      return [n.gate, n.up];
+    case 'add':
+      return [n.a, n.b];
+  }
+}
+
+/** The activations a node writes (`kv_store` writes the cache, no activation). */
+export function nodeWrites(n: GraphNode): string[] {
+  switch (n.op) {
+    case 'mul_mat':
+      return n.outputs.map((o) => o.value);
+    case 'rope':
+    case 'softcap':
+      return [n.value];
+    case 'kv_store':
+      return [];
+    default:
+      return [n.out];
+  }
+}
+
+/**
+ * Whether a node from index `from` on reads `value` before one writes it again: whether a fused
+ * kernel may skip writing `value` (false: nothing reads what it would have held).
+ */
+export function readBeforeWritten(
+  nodes: readonly GraphNode[],
+  from: number,
+  value: string,
+): boolean {
+  for (let i = from; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    if (nodeReads(n).includes(value)) return true;
+    if (nodeWrites(n).includes(value)) return false;
+  }
+  return false;
+}
