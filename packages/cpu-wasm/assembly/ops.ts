@@ -40,28 +40,32 @@ export function rmsNorm(
 }
 
 /**
- * RoPE, in place, on heads `[h0, h1)` of each of `T` rows: pair `i` of a head's first
- * `rotaryDim` values turns by the angle whose (cos, sin), scaled by the magnitude factor, the
- * step's table holds as f64 at `table[(t · rotaryDim/2 + i) · 2]`; the rotation is in f64, as the
- * reference's. `neox` pairs `i` with `i + half`; otherwise pairs are adjacent (GPT-J / ggml's
- * normal mode).
+ * RoPE, in place, on items `i0, i0 + step, …` below `i1` of a step: item `i` is token `i / kvHeads`'s heads of KV
+ * group `i % kvHeads` (`group` heads a KV head; 1 for K). Pair `i` of a head's first `rotaryDim`
+ * values turns by the angle whose (cos, sin), scaled by the magnitude factor, the step's table
+ * holds as f64 at `table[(t · rotaryDim/2 + i) · 2]`; the rotation is in f64, as the reference's.
+ * `neox` pairs `i` with `i + half`; otherwise pairs are adjacent (GPT-J / ggml's normal mode).
  */
 export function rope(
   x: usize,
   stride: i32,
-  T: i32,
-  h0: i32,
-  h1: i32,
+  i0: i32,
+  i1: i32,
+  step: i32,
+  kvHeads: i32,
+  group: i32,
   headDim: i32,
   rotaryDim: i32,
   neox: bool,
   table: usize,
 ): void {
   const half = rotaryDim >> 1;
-  for (let t = 0; t < T; t++) {
+  for (let item = i0; item < i1; item += step) {
+    const t = item / kvHeads;
+    const kh = item % kvHeads;
     const row = x + ((<usize>t * <usize>stride) << 2);
     const tab = table + ((<usize>t * <usize>half) << 4);
-    for (let h = h0; h < h1; h++) {
+    for (let h = kh * group; h < (kh + 1) * group; h++) {
       const base = row + ((<usize>h * <usize>headDim) << 2);
       for (let i = 0; i < half; i++) {
         const c = load<f64>(tab + (<usize>i << 4));
@@ -77,24 +81,29 @@ export function rope(
   }
 }
 
-/** Copies heads `[h0, h1)` of each token's K and V rows to its slot of the layer's pools. */
+/**
+ * Copies items `i0, i0 + step, …` below `i1` (token `i / kvHeads`, KV head `i % kvHeads`) of K
+ * and V to their slots.
+ */
 export function kvStore(
   k: usize,
   kStride: i32,
   v: usize,
   vStride: i32,
-  T: i32,
+  i0: i32,
+  i1: i32,
+  step: i32,
+  kvHeads: i32,
   slots: usize,
-  kvDim: i32,
   headDim: i32,
-  h0: i32,
-  h1: i32,
   keys: usize,
   values: usize,
 ): void {
-  const off = <usize>(h0 * headDim) << 2;
-  const bytes = <usize>((h1 - h0) * headDim) << 2;
-  for (let t = 0; t < T; t++) {
+  const kvDim = kvHeads * headDim;
+  const bytes = <usize>headDim << 2;
+  for (let item = i0; item < i1; item += step) {
+    const t = item / kvHeads;
+    const off = <usize>((item % kvHeads) * headDim) << 2;
     const slot = <usize>load<i32>(slots + (<usize>t << 2));
     const dst = ((slot * <usize>kvDim) << 2) + off;
     memory.copy(keys + dst, k + ((<usize>t * <usize>kStride) << 2) + off, bytes);
@@ -154,13 +163,23 @@ function axpyF64(out: usize, w: f64, v: usize, n: i32): void {
   }
 }
 
+/** Slot of position `p` through a block table. */
+@inline
+function slotOf(table: usize, p: i32, blockSize: i32): usize {
+  return (
+    <usize>load<i32>(table + (<usize>(p / blockSize) << 2)) * <usize>blockSize +
+    <usize>(p % blockSize)
+  );
+}
+
 /**
- * Paged causal attention for KV heads `[kv0, kv1)` (and the query heads that read them) of every
- * token of every sequence of the step: scores through the block table, scaled, soft-capped,
- * within the sliding window, softmax, weighted sum of V. Scores and softmax in f64, each output
- * value rounded to f32 as it accumulates, as the reference computes them. `scores` has room for
- * the longest context (f64). Sequences are `nseq` records of 4 i32 (offset, numTokens, start,
- * block table pointer).
+ * Paged causal attention for items `i0, i0 + step, …` below `i1` of a step: item `i` is token `i / kvHeads`'s query
+ * heads of KV head `i % kvHeads`, over its sequence's cached K/V through the block table
+ * (`tokenSeq[t]` names the sequence record: offset, numTokens, start, block table pointer;
+ * `positions[t]` the position), scaled, soft-capped, within the sliding window. Scores and softmax
+ * in f64, each output value rounded to f32 as it accumulates, as the reference computes them.
+ * `scores` has room for the longest context (f64). With `act` not 0, each item's output columns
+ * (whole activation blocks) are quantized for the next matmul into the prepared row `act`.
  */
 export function attention(
   q: usize,
@@ -175,62 +194,73 @@ export function attention(
   scale: f32,
   softcap: f32,
   window: i32,
-  kv0: i32,
-  kv1: i32,
-  nseq: i32,
+  i0: i32,
+  i1: i32,
+  step: i32,
+  positions: usize,
+  tokenSeq: usize,
   seqs: usize,
   blockSize: i32,
   scores: usize,
+  actType: i32,
+  act: usize,
+  actRowBytes: i32,
 ): void {
   const group = heads / kvHeads;
   const kvDim = kvHeads * headDim;
   const sc = <f64>scale;
   const cap = <f64>softcap;
-  for (let s = 0; s < nseq; s++) {
-    const rec = seqs + (<usize>s << 4);
-    const offset = load<i32>(rec);
-    const numTokens = load<i32>(rec, 4);
-    const start = load<i32>(rec, 8);
-    const table = <usize>load<u32>(rec, 12);
-    for (let i = 0; i < numTokens; i++) {
-      const t = offset + i;
-      const position = start + i;
-      const first = window > 0 ? max<i32>(0, position - window + 1) : 0;
-      for (let kh = kv0; kh < kv1; kh++) {
-        const kvOff = <usize>(kh * headDim) << 2;
-        for (let head = kh * group; head < (kh + 1) * group; head++) {
-          const qh = q + ((<usize>t * <usize>qStride + <usize>head * <usize>headDim) << 2);
-          let mx: f64 = -Infinity;
-          for (let p = first; p <= position; p++) {
-            const slot =
-              <usize>load<i32>(table + (<usize>(p / blockSize) << 2)) * <usize>blockSize +
-              <usize>(p % blockSize);
-            let score = dotF64(qh, keys + ((slot * <usize>kvDim) << 2) + kvOff, headDim) * sc;
-            if (cap > 0) score = Math.tanh(score / cap) * cap;
-            store<f64>(scores + (<usize>p << 3), score);
-            if (score > mx) mx = score;
-          }
-          let sum: f64 = 0;
-          for (let p = first; p <= position; p++) {
-            const e = Math.exp(load<f64>(scores + (<usize>p << 3)) - mx);
-            store<f64>(scores + (<usize>p << 3), e);
-            sum += e;
-          }
-          const oh = out + ((<usize>t * <usize>outStride + <usize>head * <usize>headDim) << 2);
-          memory.fill(oh, 0, <usize>headDim << 2);
-          for (let p = first; p <= position; p++) {
-            const slot =
-              <usize>load<i32>(table + (<usize>(p / blockSize) << 2)) * <usize>blockSize +
-              <usize>(p % blockSize);
-            axpyF64(
-              oh,
-              load<f64>(scores + (<usize>p << 3)) / sum,
-              values + ((slot * <usize>kvDim) << 2) + kvOff,
-              headDim,
-            );
-          }
+  for (let item = i0; item < i1; item += step) {
+    const t = item / kvHeads;
+    const kh = item % kvHeads;
+    const table = <usize>load<u32>(seqs + (<usize>load<i32>(tokenSeq + (<usize>t << 2)) << 4), 12);
+    const position = load<i32>(positions + (<usize>t << 2));
+    const first = window > 0 ? max<i32>(0, position - window + 1) : 0;
+    const kvOff = <usize>(kh * headDim) << 2;
+    for (let head = kh * group; head < (kh + 1) * group; head++) {
+      const qh = q + ((<usize>t * <usize>qStride + <usize>head * <usize>headDim) << 2);
+      let mx: f64 = -Infinity;
+      for (let p = first; p <= position; ) {
+        // One block at a time: its slots are consecutive.
+        const end = min<i32>(position + 1, (p / blockSize + 1) * blockSize);
+        let k = keys + ((slotOf(table, p, blockSize) * <usize>kvDim) << 2) + kvOff;
+        for (; p < end; p++) {
+          let score = dotF64(qh, k, headDim) * sc;
+          if (cap > 0) score = Math.tanh(score / cap) * cap;
+          store<f64>(scores + (<usize>p << 3), score);
+          if (score > mx) mx = score;
+          k += <usize>kvDim << 2;
         }
       }
+      let sum: f64 = 0;
+      for (let p = first; p <= position; p++) {
+        const e = Math.exp(load<f64>(scores + (<usize>p << 3)) - mx);
+        store<f64>(scores + (<usize>p << 3), e);
+        sum += e;
+      }
+      const oh = out + ((<usize>t * <usize>outStride + <usize>head * <usize>headDim) << 2);
+      memory.fill(oh, 0, <usize>headDim << 2);
+      const inv = 1.0 / sum;
+      for (let p = first; p <= position; ) {
+        const end = min<i32>(position + 1, (p / blockSize + 1) * blockSize);
+        let v = values + ((slotOf(table, p, blockSize) * <usize>kvDim) << 2) + kvOff;
+        for (; p < end; p++) {
+          axpyF64(oh, load<f64>(scores + (<usize>p << 3)) * inv, v, headDim);
+          v += <usize>kvDim << 2;
+        }
+      }
+    }
+    if (act != 0) {
+      const width = heads * headDim;
+      const c0 = kh * group * headDim;
+      prepareRange(
+        actType,
+        out + ((<usize>t * <usize>outStride) << 2),
+        width,
+        c0,
+        c0 + group * headDim,
+        act + <usize>t * <usize>actRowBytes,
+      );
     }
   }
 }
@@ -245,6 +275,7 @@ function geluF16(x: f32): f32 {
   return roundF16(g);
 }
 
+import { prepareRange } from './act';
 import { roundF16 } from './common';
 
 /** `out = act(gate) · up` over columns `[c0, c1)` of rows `[r0, r1)`; act 0 SiLU, 1 GELU (tanh). */

@@ -11,9 +11,16 @@
 //     barrier wait before it, to two f64 per op
 //  11 the profiled thread
 //
-// A program is `[opCount, op...]`, each op `[words, opcode, barrierBefore, args...]`. The step
-// header (i32 words): 0 T, 1 S, 2 sequences, 3 positions*, 4 slots*, 5 sequence records*,
-// 6 sampled rows*, 7 block size, 8 scores*, 9 score bytes per thread.
+// A program is `[opCount, op...]`, each op `[words, opcode, barrierBefore, args...]`; a
+// `barrierBefore` of 2 is kept only in steps where some sequence computes several tokens (where
+// attention reads K/V other threads just stored). The step header (i32 words): 0 T, 1 S,
+// 2 sequences, 3 positions*, 4 slots*, 5 sequence records*, 6 sampled rows*, 7 block size,
+// 8 scores*, 9 score bytes per thread, 10 each token's sequence record index*, 11 whether some
+// sequence computes several tokens.
+//
+// Elementwise ops split rows (mode 0), columns in whole units (mode 1) or items (mode 2: token
+// t and KV head h for item t · kvHeads + h, what RoPE, the K/V store and attention split; thread
+// `tid` takes every `threads`-th item from `tid`, so a prefill's long and short causal rows mix).
 
 import { prepareRange } from './act';
 import { shareStart } from './common';
@@ -140,6 +147,20 @@ function exec(op: i32, a: usize, step: usize, tid: i32, threads: i32, range: usi
     const rows = rowsOf(step, word(a, 0));
     const width = word(a, 5);
     const group = word(a, 6);
+    if (word(a, 9) == 2) {
+      // Per-head norm over items: `word(a, 10)` KV heads, each owning width / kvHeads columns.
+      const kvHeads = word(a, 10);
+      const groups = width / group / kvHeads;
+      const items = rows * kvHeads;
+      for (let item = tid; item < items; item += threads) {
+        const g0 = (item % kvHeads) * groups;
+        rmsNorm(
+          ptr(a, 1), word(a, 2), ptr(a, 3), word(a, 4),
+          item / kvHeads, item / kvHeads + 1, group, g0, g0 + groups, ptr(a, 7), f32At(a, 8),
+        );
+      }
+      return;
+    }
     share(word(a, 9), word(a, 10), rows, width, tid, threads, range);
     rmsNorm(
       ptr(a, 1), word(a, 2), ptr(a, 3), word(a, 4),
@@ -187,28 +208,27 @@ function exec(op: i32, a: usize, step: usize, tid: i32, threads: i32, range: usi
     }
   } else if (op == OP_ROPE) {
     const kvHeads = word(a, 3);
-    const group = word(a, 2) / kvHeads;
+    const items = T * kvHeads;
     rope(
-      ptr(a, 0), word(a, 1), T,
-      shareStart(kvHeads, tid, threads) * group, shareStart(kvHeads, tid + 1, threads) * group,
-      word(a, 4), word(a, 5), word(a, 6) != 0, ptr(a, 7),
+      ptr(a, 0), word(a, 1), tid, items, threads,
+      kvHeads, word(a, 2) / kvHeads, word(a, 4), word(a, 5), word(a, 6) != 0, ptr(a, 7),
     );
   } else if (op == OP_KV_STORE) {
     const kvHeads = word(a, 4);
-    const headDim = word(a, 5);
+    const items = T * kvHeads;
     kvStore(
-      ptr(a, 0), word(a, 1), ptr(a, 2), word(a, 3), T, ptr(step, 4), kvHeads * headDim, headDim,
-      shareStart(kvHeads, tid, threads), shareStart(kvHeads, tid + 1, threads),
-      ptr(a, 6), ptr(a, 7),
+      ptr(a, 0), word(a, 1), ptr(a, 2), word(a, 3), tid, items, threads,
+      kvHeads, ptr(step, 4), word(a, 5), ptr(a, 6), ptr(a, 7),
     );
   } else if (op == OP_ATTN) {
     const kvHeads = word(a, 7);
+    const items = T * kvHeads;
     attention(
       ptr(a, 0), word(a, 1), ptr(a, 2), word(a, 3), ptr(a, 4), ptr(a, 5),
-      word(a, 6), kvHeads, word(a, 8), f32At(a, 9), f32At(a, 10), word(a, 11),
-      shareStart(kvHeads, tid, threads), shareStart(kvHeads, tid + 1, threads),
-      word(step, 2), ptr(step, 5), word(step, 7),
+      word(a, 6), kvHeads, word(a, 8), f32At(a, 9), f32At(a, 10), word(a, 11), tid, items, threads,
+      ptr(step, 3), ptr(step, 10), ptr(step, 5), word(step, 7),
       ptr(step, 8) + <usize>tid * <usize>word(step, 9),
+      word(a, 12), ptr(a, 13), word(a, 14),
     );
   } else if (op == OP_ADD) {
     const rows = rowsOf(step, word(a, 0));
@@ -261,9 +281,11 @@ export function run(ctl: usize, tid: i32, range: usize): void {
   let p = program + 4;
   for (let i = 0; i < count; i++) {
     const words = load<i32>(p);
+    const b = load<i32>(p, 8);
+    const wait = b == 1 || (b == 2 && load<i32>(step, 44) != 0);
     if (profile != 0) {
       const t0 = now();
-      if (load<i32>(p, 8) != 0) barrier(ctl, threads);
+      if (wait) barrier(ctl, threads);
       const t1 = now();
       exec(load<i32>(p, 4), p + 12, step, tid, threads, range);
       const t2 = now();
@@ -271,7 +293,7 @@ export function run(ctl: usize, tid: i32, range: usize): void {
       store<f64>(at, load<f64>(at) + (t2 - t1));
       store<f64>(at, load<f64>(at, 8) + (t1 - t0), 8);
     } else {
-      if (load<i32>(p, 8) != 0) barrier(ctl, threads);
+      if (wait) barrier(ctl, threads);
       exec(load<i32>(p, 4), p + 12, step, tid, threads, range);
     }
     p += <usize>words << 2;

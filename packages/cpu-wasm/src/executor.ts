@@ -105,6 +105,7 @@ interface Layout {
   records: number;
   tables: number;
   sampledRows: number;
+  tokenSeq: number;
   scores: number;
   end: number;
 }
@@ -425,12 +426,15 @@ export class CpuWasmExecutor implements ModelExecutor {
     i32[h + 7] = this.kvCache.blockSize;
     i32[h + 8] = L.scores;
     i32[h + 9] = L.context * 8;
+    i32[h + 10] = L.tokenSeq;
+    i32[h + 11] = batch.sequences.some((s) => s.numTokens > 1) ? 1 : 0;
     i32.set(batch.positions, L.positions >> 2);
     i32.set(batch.slotMapping, L.slots >> 2);
     i32.set(sampledRows, L.sampledRows >> 2);
     let table = L.tables;
     batch.sequences.forEach((s, i) => {
       const r = (L.records >> 2) + i * 4;
+      i32.fill(i, (L.tokenSeq >> 2) + s.offset, (L.tokenSeq >> 2) + s.offset + s.numTokens);
       i32[r] = s.offset;
       i32[r + 1] = s.numTokens;
       i32[r + 2] = s.start;
@@ -512,6 +516,8 @@ export class CpuWasmExecutor implements ModelExecutor {
     at = align16(at + tableWords * 4);
     const sampledRows = at;
     at = align16(at + sampled * 4);
+    const tokenSeq = at;
+    at = align16(at + rows * 4);
     const scores = at;
     at = align16(at + this.threads * context * 8);
     if (at > WASM32_MAX_BYTES) {
@@ -536,6 +542,7 @@ export class CpuWasmExecutor implements ModelExecutor {
       records,
       tables,
       sampledRows,
+      tokenSeq,
       scores,
       end: at,
     };
@@ -561,7 +568,7 @@ export class CpuWasmExecutor implements ModelExecutor {
     for (const op of ops) {
       i32[w] = 3 + op.args.length;
       i32[w + 1] = op.op;
-      i32[w + 2] = op.barrier ? 1 : 0;
+      i32[w + 2] = op.barrier === 'multi-token' ? 2 : op.barrier ? 1 : 0;
       for (let i = 0; i < op.args.length; i++) resolve(op.args[i]!, w + 3 + i);
       w += 3 + op.args.length;
     }

@@ -37,13 +37,16 @@ type RowKind = keyof typeof ROWS;
 type Partition =
   | { kind: 'rows'; rows: RowKind }
   | { kind: 'cols'; unit: number; width: number }
+  /** Token t and KV head h as item t · kvHeads + h (RoPE, the K/V store, attention). */
+  | { kind: 'items'; kvHeads: number }
   /** Every thread reads all of it (a matmul's input). */
   | { kind: 'all' };
 
-const samePartition = (a: Partition, b: Partition): boolean =>
-  a.kind === 'rows'
-    ? b.kind === 'rows' && a.rows === b.rows
-    : a.kind === 'cols' && b.kind === 'cols' && a.unit === b.unit && a.width === b.width;
+const samePartition = (a: Partition, b: Partition): boolean => {
+  if (a.kind === 'rows') return b.kind === 'rows' && a.rows === b.rows;
+  if (a.kind === 'items') return b.kind === 'items' && a.kvHeads === b.kvHeads;
+  return a.kind === 'cols' && b.kind === 'cols' && a.unit === b.unit && a.width === b.width;
+};
 
 /** A buffer of the dynamic region (its pointer is fixed when the region is laid out). */
 export interface BufferSpec {
@@ -78,7 +81,11 @@ export interface LoweredOp {
   op: number;
   /** The graph node(s) it computes, for profiles and errors. */
   name: string;
-  barrier: boolean;
+  /**
+   * Whether the threads meet before it: always, or only in steps where some sequence computes
+   * several tokens (attention then reads K/V other threads stored in the same step).
+   */
+  barrier: boolean | 'multi-token';
   args: Arg[];
   /** Multiply-accumulates per input row (a matmul's weight rows × columns; 0 otherwise). */
   macs: number;
@@ -189,6 +196,7 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
     args: Arg[],
     reads: Array<[string, Partition]>,
     writes: Array<[string, Partition]>,
+    multiToken = false,
   ) => {
     const conflict =
       reads.some(([key, p]) => {
@@ -209,7 +217,7 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
     ops.push({
       op,
       name,
-      barrier: conflict && ops.length > 0,
+      barrier: conflict && ops.length > 0 ? true : multiToken ? 'multi-token' : false,
       args,
       macs: op === Op.matmul ? (args[4] as number) * (args[5] as number) : 0,
     });
@@ -225,7 +233,8 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
     if (w?.kind === 'cols' && w.width === v.width && w.unit % unitMultiple === 0) return w;
     return rowsPartition(v);
   };
-  const partitionArgs = (p: Partition): number[] => (p.kind === 'cols' ? [1, p.unit] : [0, 0]);
+  const partitionArgs = (p: Partition): number[] =>
+    p.kind === 'cols' ? [1, p.unit] : p.kind === 'items' ? [2, p.kvHeads] : [0, 0];
 
   // Prepared activations: one buffer per activation type, sized for the widest input of that type.
   const actBuffer = (actType: number) => `act${actType}`;
@@ -286,12 +295,9 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
         const input = view(node.input);
         const out = view(node.out);
         const group = node.weight.length;
-        // A per-head norm (q/k norm) runs on the heads its thread owns in attention.
-        const perHead = group < input.width;
-        const kvHeads = perHead ? kvHeadsOf(graph) : 0;
-        const p: Partition = perHead
-          ? { kind: 'cols', unit: input.width / kvHeads, width: input.width }
-          : rowsPartition(input);
+        // A per-head norm (q/k norm) runs on the (token, KV head) items RoPE and attention take.
+        const p: Partition =
+          group < input.width ? { kind: 'items', kvHeads: kvHeadsOf(graph) } : rowsPartition(input);
         emit(
           Op.norm,
           node.name,
@@ -375,7 +381,7 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
       case 'rope': {
         const v = view(node.value);
         const kvHeads = kvHeadsOf(graph);
-        const p: Partition = { kind: 'cols', unit: v.width / kvHeads, width: v.width };
+        const p: Partition = { kind: 'items', kvHeads };
         let index = ropes.indexOf(node.rope);
         if (index < 0) index = ropes.push(node.rope) - 1;
         // The step's (cos, sin) table of this rope, f64, one row per token, written by the host.
@@ -404,7 +410,7 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
         const v = view(node.v);
         const kvHeads = kvHeadsOf(graph);
         const hd = graph.kvDim / kvHeads;
-        const p: Partition = { kind: 'cols', unit: hd, width: graph.kvDim };
+        const p: Partition = { kind: 'items', kvHeads };
         emit(
           Op.kvStore,
           node.name,
@@ -429,9 +435,25 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
       case 'attn_paged': {
         const q = view(node.q);
         const out = view(node.out);
-        const group = node.heads / node.kvHeads;
-        const qp: Partition = { kind: 'cols', unit: group * node.headDim, width: q.width };
-        const kvp: Partition = { kind: 'cols', unit: node.headDim, width: graph.kvDim };
+        const p: Partition = { kind: 'items', kvHeads: node.kvHeads };
+        // The K/V it reads are the items' own (a decode's token) or other threads' (earlier
+        // tokens of a prefill in the same step): the threads meet first in steps with the latter.
+        const kv = `kv${node.kvLayer}`;
+        const stored = written.has(kv);
+        written.delete(kv);
+        // Its output quantized for the matmul that reads it, item by item, where an item's
+        // columns are whole activation blocks.
+        const reader = nodes.slice(i + 1).find((n): n is MulMatNode => n.op === 'mul_mat');
+        const groupWidth = (node.heads / node.kvHeads) * node.headDim;
+        const actType = reader && reader.input === node.out ? vecDotType(reader.weight.type) : -1;
+        const fuse = actType >= 0 && groupWidth % actBlock(actType) === 0 && out.offset === 0;
+        if (fuse) {
+          addBuffer(
+            actBuffer(actType),
+            options.actRowBytes(actType, actWidths.get(actType)!),
+            'tokens',
+          );
+        }
         emit(
           Op.attn,
           node.name,
@@ -448,14 +470,22 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
             { f32: node.scale },
             { f32: node.softcap },
             node.slidingWindow,
+            fuse ? actType : 0,
+            fuse ? { buffer: actBuffer(actType), byteOffset: 0 } : 0,
+            fuse ? options.actRowBytes(actType, out.width) : 0,
           ],
           [
-            [viewKey(q), qp],
-            [`kv${node.kvLayer}`, kvp],
+            [viewKey(q), p],
+            [kv, p],
           ],
-          [[viewKey(out), qp]],
+          [
+            [viewKey(out), p],
+            ...(fuse ? ([[actBuffer(actType), p]] as Array<[string, Partition]>) : []),
+          ],
+          stored,
         );
         invalidate(node.out);
+        if (fuse) prepared.set(actType, node.out);
         break;
       }
       case 'add': {
