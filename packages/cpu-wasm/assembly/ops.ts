@@ -111,55 +111,35 @@ export function kvStore(
   }
 }
 
-/** q · k over `n` values, in f64 (two lanes; the reference sums in f64 too). */
+/** q · k over `n` values in f32 lanes. */
 @inline
-function dotF64(a: usize, b: usize, n: i32): f64 {
-  const n4 = n & ~3;
-  let acc0 = f64x2.splat(0);
-  let acc1 = f64x2.splat(0);
-  for (let i = 0; i < n4; i += 4) {
+function dotF32(a: usize, b: usize, n: i32): f32 {
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  const n8 = n & ~7;
+  for (let i = 0; i < n8; i += 8) {
     const o = <usize>i << 2;
-    const x = v128.load(a + o);
-    const y = v128.load(b + o);
-    acc0 = f64x2.add(acc0, f64x2.mul(f64x2.promote_low_f32x4(x), f64x2.promote_low_f32x4(y)));
-    acc1 = f64x2.add(
-      acc1,
-      f64x2.mul(
-        f64x2.promote_low_f32x4(v128.shuffle<i32>(x, x, 2, 3, 0, 1)),
-        f64x2.promote_low_f32x4(v128.shuffle<i32>(y, y, 2, 3, 0, 1)),
-      ),
-    );
+    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+    acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
   }
-  const acc = f64x2.add(acc0, acc1);
-  let sum = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-  for (let i = n4; i < n; i++) {
-    sum += <f64>load<f32>(a + (<usize>i << 2)) * <f64>load<f32>(b + (<usize>i << 2));
-  }
+  const acc = f32x4.add(acc0, acc1);
+  let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (let i = n8; i < n; i++) sum += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
   return sum;
 }
 
-/** `out[i] = f32(out[i] + w · v[i])` over `n` values: the product in f64, one rounding. */
+/** `out[i] += w · v[i]` over `n` values, in f32 lanes. */
 @inline
-function axpyF64(out: usize, w: f64, v: usize, n: i32): void {
+function axpyF32(out: usize, w: f32, v: usize, n: i32): void {
   const n4 = n & ~3;
-  const ws = f64x2.splat(w);
+  const ws = f32x4.splat(w);
   for (let i = 0; i < n4; i += 4) {
     const o = <usize>i << 2;
-    const x = v128.load(v + o);
-    const y = v128.load(out + o);
-    const lo = f64x2.add(f64x2.promote_low_f32x4(y), f64x2.mul(ws, f64x2.promote_low_f32x4(x)));
-    const hi = f64x2.add(
-      f64x2.promote_low_f32x4(v128.shuffle<i32>(y, y, 2, 3, 0, 1)),
-      f64x2.mul(ws, f64x2.promote_low_f32x4(v128.shuffle<i32>(x, x, 2, 3, 0, 1))),
-    );
-    v128.store(
-      out + o,
-      v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5),
-    );
+    v128.store(out + o, f32x4.add(v128.load(out + o), f32x4.mul(ws, v128.load(v + o))));
   }
   for (let i = n4; i < n; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, <f32>(<f64>load<f32>(out + o) + w * <f64>load<f32>(v + o)));
+    store<f32>(out + o, load<f32>(out + o) + w * load<f32>(v + o));
   }
 }
 
@@ -176,8 +156,9 @@ function slotOf(table: usize, p: i32, blockSize: i32): usize {
  * Paged causal attention for items `i0, i0 + step, …` below `i1` of a step: item `i` is token `i / kvHeads`'s query
  * heads of KV head `i % kvHeads`, over its sequence's cached K/V through the block table
  * (`tokenSeq[t]` names the sequence record: offset, numTokens, start, block table pointer;
- * `positions[t]` the position), scaled, soft-capped, within the sliding window. Scores and softmax
- * in f64, each output value rounded to f32 as it accumulates, as the reference computes them.
+ * `positions[t]` the position), scaled, soft-capped, within the sliding window. q · k and the
+ * weighted sum of V in f32 lanes, the scores' scale, soft-cap and softmax in f64 (the reference
+ * computes all of it in f64: outputs differ by an ulp).
  * `scores` has room for the longest context (f64). With `act` not 0, each item's output columns
  * (whole activation blocks) are quantized for the next matmul into the prepared row `act`.
  */
@@ -225,7 +206,7 @@ export function attention(
         const end = min<i32>(position + 1, (p / blockSize + 1) * blockSize);
         let k = keys + ((slotOf(table, p, blockSize) * <usize>kvDim) << 2) + kvOff;
         for (; p < end; p++) {
-          let score = dotF64(qh, k, headDim) * sc;
+          let score = <f64>dotF32(qh, k, headDim) * sc;
           if (cap > 0) score = Math.tanh(score / cap) * cap;
           store<f64>(scores + (<usize>p << 3), score);
           if (score > mx) mx = score;
@@ -245,7 +226,7 @@ export function attention(
         const end = min<i32>(position + 1, (p / blockSize + 1) * blockSize);
         let v = values + ((slotOf(table, p, blockSize) * <usize>kvDim) << 2) + kvOff;
         for (; p < end; p++) {
-          axpyF64(oh, load<f64>(scores + (<usize>p << 3)) * inv, v, headDim);
+          axpyF32(oh, <f32>(load<f64>(scores + (<usize>p << 3)) * inv), v, headDim);
           v += <usize>kvDim << 2;
         }
       }
