@@ -39,6 +39,46 @@ function dot32(w: usize, a0: v128, a1: v128, a2: v128, a3: v128): v128 {
   );
 }
 
+/** The four rows' sums of one block against one token's activation block, scaled, added to `acc`. */
+@inline
+function blockPair(
+  w00: v128, w01: v128, w02: v128, w03: v128,
+  w10: v128, w11: v128, w12: v128, w13: v128,
+  w20: v128, w21: v128, w22: v128, w23: v128,
+  w30: v128, w31: v128, w32: v128, w33: v128,
+  ab: usize,
+  scale: v128,
+  acc: v128,
+): v128 {
+  const x0 = v128.load(ab);
+  const x1 = v128.load(ab, 16);
+  const a0 = i16x8.extend_low_i8x16_s(x0);
+  const a1 = i16x8.extend_high_i8x16_s(x0);
+  const a2 = i16x8.extend_low_i8x16_s(x1);
+  const a3 = i16x8.extend_high_i8x16_s(x1);
+  const s0 = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w00, a0), i32x4.dot_i16x8_s(w01, a1)), i32x4.add(i32x4.dot_i16x8_s(w02, a2), i32x4.dot_i16x8_s(w03, a3)));
+  const s1 = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w10, a0), i32x4.dot_i16x8_s(w11, a1)), i32x4.add(i32x4.dot_i16x8_s(w12, a2), i32x4.dot_i16x8_s(w13, a3)));
+  const s2 = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w20, a0), i32x4.dot_i16x8_s(w21, a1)), i32x4.add(i32x4.dot_i16x8_s(w22, a2), i32x4.dot_i16x8_s(w23, a3)));
+  const s3 = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w30, a0), i32x4.dot_i16x8_s(w31, a1)), i32x4.add(i32x4.dot_i16x8_s(w32, a2), i32x4.dot_i16x8_s(w33, a3)));
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(reduce4(s0, s1, s2, s3)), scale));
+}
+
+/** Stores (or adds) four row results of one token; rows past `rows` are left alone. */
+@inline
+function storeRows(o: usize, acc: v128, r: i32, rows: i32, accumulate: bool): void {
+  if (r + 4 <= rows) {
+    v128.store(o, accumulate ? f32x4.add(v128.load(o), acc) : acc);
+    return;
+  }
+  let v = acc;
+  for (let i = 0; i < rows - r; i++) {
+    const oi = o + (<usize>i << 2);
+    const x = f32x4.extract_lane(v, 0);
+    store<f32>(oi, accumulate ? load<f32>(oi) + x : x);
+    v = v128.shuffle<f32>(v, v, 1, 2, 3, 0);
+  }
+}
+
 /**
  * `out[t·outStride + r] (+)= Σ_c W[r, c] · act[t, c]` for rows `[r0, r1)` (`r0` a multiple of 4)
  * of a `rows`-row weight and `T` tokens. Each block's four row sums become one vector, scaled by
@@ -62,7 +102,57 @@ export function matmulQ8_0(
   let sink: u32 = 0;
   for (let r = r0; r < r1; r += 4) {
     const g = w + <usize>(r >> 2) * groupBytes;
-    for (let t = 0; t < T; t++) {
+    // Two tokens at a time: each block's weights are widened once for both.
+    let t = 0;
+    for (; t + 2 <= T; t += 2) {
+      const a = act + <usize>t * <usize>actRowBytes;
+      const b = a + <usize>actRowBytes;
+      let acc0 = f32x4.splat(0);
+      let acc1 = f32x4.splat(0);
+      let wb = g;
+      for (let k = 0; k < nb; k++) {
+        const q0 = v128.load(wb);
+        const q1 = v128.load(wb, 16);
+        const q2 = v128.load(wb, 32);
+        const q3 = v128.load(wb, 48);
+        const q4 = v128.load(wb, 64);
+        const q5 = v128.load(wb, 80);
+        const q6 = v128.load(wb, 96);
+        const q7 = v128.load(wb, 112);
+        const w00 = i16x8.extend_low_i8x16_s(q0);
+        const w01 = i16x8.extend_high_i8x16_s(q0);
+        const w02 = i16x8.extend_low_i8x16_s(q1);
+        const w03 = i16x8.extend_high_i8x16_s(q1);
+        const w10 = i16x8.extend_low_i8x16_s(q2);
+        const w11 = i16x8.extend_high_i8x16_s(q2);
+        const w12 = i16x8.extend_low_i8x16_s(q3);
+        const w13 = i16x8.extend_high_i8x16_s(q3);
+        const w20 = i16x8.extend_low_i8x16_s(q4);
+        const w21 = i16x8.extend_high_i8x16_s(q4);
+        const w22 = i16x8.extend_low_i8x16_s(q5);
+        const w23 = i16x8.extend_high_i8x16_s(q5);
+        const w30 = i16x8.extend_low_i8x16_s(q6);
+        const w31 = i16x8.extend_high_i8x16_s(q6);
+        const w32 = i16x8.extend_low_i8x16_s(q7);
+        const w33 = i16x8.extend_high_i8x16_s(q7);
+        const sw = v128.load(wb, 128);
+        const off = <usize>k << 5;
+        const ds = <usize>cols + (<usize>k << 2);
+        acc0 = blockPair(
+          w00, w01, w02, w03, w10, w11, w12, w13, w20, w21, w22, w23, w30, w31, w32, w33,
+          a + off, f32x4.mul(sw, f32x4.splat(load<f32>(a + ds))), acc0,
+        );
+        acc1 = blockPair(
+          w00, w01, w02, w03, w10, w11, w12, w13, w20, w21, w22, w23, w30, w31, w32, w33,
+          b + off, f32x4.mul(sw, f32x4.splat(load<f32>(b + ds))), acc1,
+        );
+        wb += GROUP_BLOCK;
+      }
+      const o = out + ((<usize>t * <usize>outStride + <usize>r) << 2);
+      storeRows(o, acc0, r, rows, accumulate);
+      storeRows(o + (<usize>outStride << 2), acc1, r, rows, accumulate);
+    }
+    for (; t < T; t++) {
       const a = act + <usize>t * <usize>actRowBytes;
       const ad = a + <usize>cols;
       let acc = f32x4.splat(0);
@@ -86,17 +176,7 @@ export function matmulQ8_0(
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sums), scale));
         wb += GROUP_BLOCK;
       }
-      const o = out + ((<usize>t * <usize>outStride + <usize>r) << 2);
-      if (r + 4 <= rows) {
-        v128.store(o, accumulate ? f32x4.add(v128.load(o), acc) : acc);
-      } else {
-        for (let i = 0; i < rows - r; i++) {
-          const v = f32x4.extract_lane(acc, 0);
-          const oi = o + (<usize>i << 2);
-          store<f32>(oi, accumulate ? load<f32>(oi) + v : v);
-          acc = v128.shuffle<f32>(acc, acc, 1, 2, 3, 0);
-        }
-      }
+      storeRows(out + ((<usize>t * <usize>outStride + <usize>r) << 2), acc, r, rows, accumulate);
     }
   }
   // Keep the touches: a load whose value is never used would be removed.
