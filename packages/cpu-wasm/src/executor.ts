@@ -152,6 +152,7 @@ export class CpuWasmExecutor implements ModelExecutor {
     private readonly memory: WebAssembly.Memory,
     staticEnd: number,
     lowered: LoweredGraph,
+    expand: boolean,
   ) {
     const { numBlocks, blockSize, numHostBlocks } = kvGeometry(options);
     this.config = model.config;
@@ -179,7 +180,7 @@ export class CpuWasmExecutor implements ModelExecutor {
     const packed = new Map<WeightMatrix, PackedWeight>();
     for (const w of [...lowered.weights, lowered.embedding.weight]) {
       if (packed.has(w)) continue;
-      const p = packWeight(w, memory.buffer, at);
+      const p = packWeight(w, memory.buffer, at, expand);
       packed.set(w, p);
       at = align16(at + p.bytes);
     }
@@ -192,7 +193,7 @@ export class CpuWasmExecutor implements ModelExecutor {
         if (typeof a !== 'object') return a;
         if ('weight' in a) {
           const p = packed.get(a.weight)!;
-          return a.part === 'rows' ? p.ptr : a.part === 'aux' ? p.aux : p.rowBytes;
+          return { type: p.type, rows: p.ptr, aux: p.aux, rowBytes: p.rowBytes }[a.part];
         }
         if ('f32s' in a) return this.arrays.get(a.f32s)!;
         return a;
@@ -288,7 +289,7 @@ export class CpuWasmExecutor implements ModelExecutor {
       !!platform.workers,
     );
     // `this`: the entry's subclass, so what `create` returns is an instance of the class users import.
-    const executor = new this(model, options, threads, memory, staticEnd, lowered);
+    const executor = new this(model, options, threads, memory, staticEnd, lowered, plan.expand);
     if (!platform.workers) return executor;
     try {
       executor.pool = await ThreadPool.start(
@@ -608,6 +609,9 @@ export class CpuWasmExecutor implements ModelExecutor {
   }
 }
 
+/** Largest packed weights for which Q4_0/Q5_0/IQ4_NL are widened to int8 (see pack.ts). */
+const EXPAND_LIMIT = 2 ** 31;
+
 /** Memory kept for a step's activations beyond the static region, when the executor is made. */
 const ACTIVATION_HEADROOM = 64 << 20;
 
@@ -624,6 +628,8 @@ function planMemory(
 ): {
   graph: ModelGraph;
   lowered: LoweredGraph;
+  /** Whether Q4_0, Q5_0 and IQ4_NL weights are widened to the Q8_0 layout (see pack.ts). */
+  expand: boolean;
   fixedBytes: number;
   weightBytes: number;
   blockBytes: number;
@@ -652,13 +658,20 @@ function planMemory(
       }
     }
   }
-  let weightBytes = 0;
-  for (const w of new Set([...lowered.weights, lowered.embedding.weight])) {
-    weightBytes += align16(packedBytes(w));
-  }
+  const weights = new Set([...lowered.weights, lowered.embedding.weight]);
+  const total = (expand: boolean) => {
+    let bytes = 0;
+    for (const w of weights) bytes += align16(packedBytes(w, expand));
+    return bytes;
+  };
+  // Q4_0, Q5_0 and IQ4_NL run on the Q8_0 kernel, widened to int8, where that still leaves most
+  // of wasm32's 4 GiB to the KV cache; larger models keep their compact blocks.
+  const expand = total(true) <= EXPAND_LIMIT;
+  const weightBytes = total(expand);
   return {
     graph,
     lowered,
+    expand,
     fixedBytes: size + weightBytes,
     weightBytes,
     blockBytes: 2 * lowered.kvLayers * blockSize * lowered.kvDim * 4,

@@ -72,7 +72,7 @@ export type Arg =
   | number
   | { f32: number }
   | { buffer: string; byteOffset: number }
-  | { weight: WeightMatrix; part: 'rows' | 'aux' | 'rowBytes' }
+  | { weight: WeightMatrix; part: 'type' | 'rows' | 'aux' | 'rowBytes' }
   | { kv: 'k' | 'v'; layer: number }
   | { f32s: Float32Array };
 
@@ -351,7 +351,7 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
           fold ? `${node.name}+${next.name}` : node.name,
           [
             ROWS[input.rows],
-            node.weight.type,
+            { weight: node.weight, part: 'type' },
             { weight: node.weight, part: 'rows' },
             { weight: node.weight, part: 'aux' },
             node.weight.rows,
