@@ -111,7 +111,7 @@ const cores = availableParallelism();
 const lines = [
   `@x/cpu-wasm kernels, ${cpus()[0]?.model ?? 'unknown'} × ${cores}, Node ${process.version}`,
 ];
-lines.push('in cache, one thread, 1536-row weight (GMAC/s):');
+lines.push('in cache, one thread, 1536-row weight, each type on its own kernel (GMAC/s):');
 const IN_CACHE: Array<[GgmlTypeName, number]> = [
   ['Q8_0', 576],
   ['Q4_K', 1536],
@@ -122,7 +122,10 @@ const IN_CACHE: Array<[GgmlTypeName, number]> = [
 for (const [name, cols] of IN_CACHE) {
   lines.push(`  ${name} 1536×${cols}: ${gmacsInCache(GgmlType[name], 1536, cols).toFixed(2)}`);
 }
-lines.push('decode, SmolLM-135M shapes, matmul GMAC/s of the whole step (thread 0’s time):');
+lines.push(
+  'decode, SmolLM-135M shapes, matmul GMAC/s of the whole step (thread 0’s time; Q5_0 runs ' +
+    'widened to int8 on the Q8_0 kernel):',
+);
 for (const name of ['Q8_0', 'Q5_0'] as const) {
   const one = await decode(GgmlType[name], 1);
   const all = cores > 1 ? await decode(GgmlType[name], cores) : one;
