@@ -56,11 +56,32 @@ function gmacsInCache(type: number, rows: number, cols: number): number {
   return (rows * cols) / median(times) / 1e6;
 }
 
-/** SmolLM-135M's shapes, random weights of `type`. */
-function smollmShaped(type: number) {
+/** Shapes of a decode benchmark: SmolLM-135M's, and a wider one whose rows hold K-quants. */
+const SHAPES = {
+  smollm: {
+    hiddenSize: 576,
+    intermediateSize: 1536,
+    numLayers: 30,
+    numHeads: 9,
+    numKvHeads: 3,
+    vocab: 49152,
+  },
+  wide: {
+    hiddenSize: 1024,
+    intermediateSize: 2816,
+    numLayers: 12,
+    numHeads: 16,
+    numKvHeads: 4,
+    vocab: 32000,
+  },
+};
+
+/** A model of `shape` with random weights of `type`. */
+function shaped(type: number, shape: (typeof SHAPES)[keyof typeof SHAPES]) {
   const tokenizer = byteLevelTokenizer();
   const tokens = tokenizer['tokenizer.ggml.tokens'] as string[];
-  const vocab = [...tokens, ...Array.from({ length: 49152 - tokens.length }, (_, i) => `tok${i}`)];
+  const { vocab: size, ...dims } = shape;
+  const vocab = [...tokens, ...Array.from({ length: size - tokens.length }, (_, i) => `tok${i}`)];
   return loadSyntheticModel({
     architecture: 'llama',
     tokenizer: {
@@ -68,11 +89,7 @@ function smollmShaped(type: number) {
       'tokenizer.ggml.tokens': vocab,
       'tokenizer.ggml.merges': [],
     },
-    hiddenSize: 576,
-    intermediateSize: 1536,
-    numLayers: 30,
-    numHeads: 9,
-    numKvHeads: 3,
+    ...dims,
     contextLength: 2048,
     tieWordEmbeddings: true,
     weightType: type,
@@ -80,8 +97,8 @@ function smollmShaped(type: number) {
   });
 }
 
-async function decode(type: number, threads: number) {
-  const m = await smollmShaped(type);
+async function decode(type: number, threads: number, shape: (typeof SHAPES)[keyof typeof SHAPES]) {
+  const m = await shaped(type, shape);
   const exe = await CpuWasmExecutor.create(m, { numBlocks: 32, blockSize: 16, threads });
   const table = Array.from({ length: 16 }, (_, i) => i);
   const seq = (tokenIds: number[], start: number) =>
@@ -123,12 +140,16 @@ for (const [name, cols] of IN_CACHE) {
   lines.push(`  ${name} 1536×${cols}: ${gmacsInCache(GgmlType[name], 1536, cols).toFixed(2)}`);
 }
 lines.push(
-  'decode, SmolLM-135M shapes, matmul GMAC/s of the whole step (thread 0’s time; Q5_0 runs ' +
-    'widened to int8 on the Q8_0 kernel):',
+  'decode, matmul GMAC/s of the whole step (thread 0’s time; SmolLM-135M shapes, and 12 layers × ' +
+    '1024 for Q4_K; Q5_0 runs widened to int8 on the Q8_0 kernel):',
 );
-for (const name of ['Q8_0', 'Q5_0'] as const) {
-  const one = await decode(GgmlType[name], 1);
-  const all = cores > 1 ? await decode(GgmlType[name], cores) : one;
+for (const [name, shape] of [
+  ['Q8_0', SHAPES.smollm],
+  ['Q5_0', SHAPES.smollm],
+  ['Q4_K', SHAPES.wide],
+] as const) {
+  const one = await decode(GgmlType[name], 1, shape);
+  const all = cores > 1 ? await decode(GgmlType[name], cores, shape) : one;
   lines.push(
     `  ${name} 1 thread: ${one.gmacs.toFixed(2)} (step ${one.wall.toFixed(1)} ms); ` +
       `${cores} threads: ${all.gmacs.toFixed(2)} (step ${all.wall.toFixed(1)} ms), ` +
