@@ -39,15 +39,17 @@ async function eventually(check: () => boolean): Promise<void> {
 
 describe('the server over HTTP', () => {
   it('binds 127.0.0.1 by default and answers /health', async () => {
-    const { server } = await serve();
+    const { server, engine } = await serve();
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
+    // The engine's own executor: 'auto' picks the CPU executor here, WebGPU on a hardware adapter.
     expect(await json(response)).toEqual({
       status: 'ok',
       model: 'tiny',
-      executor: 'ReferenceExecutor',
+      executor: engine.info.executor,
     });
+    expect(['CpuWasmExecutor', 'WebGpuExecutor']).toContain(engine.info.executor);
   });
 
   it('answers an unknown route with a 404 in the OpenAI error shape', async () => {

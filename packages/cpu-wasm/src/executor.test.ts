@@ -131,6 +131,25 @@ describe('CpuWasmExecutor against ReferenceExecutor', () => {
     }
   });
 
+  it('grows its activations for a batch larger than it laid out, and its program follows', async () => {
+    const m = await model(GgmlType.Q8_0, 64);
+    const ref = new ReferenceExecutor(m, SHAPE);
+    const cpu = await CpuWasmExecutor.create(m, { ...SHAPE, threads: 2, maxBatchTokens: 4 });
+    try {
+      for (const batch of [
+        sequenceBatch(step(PROMPT.slice(0, 3), 0, [0])),
+        sequenceBatch(step(PROMPT.slice(3), 3, [0, 1, 2]), step(PROMPT.slice(0, 30), 0, [4, 5])),
+        sequenceBatch(step([7], 37, [0, 1, 2]), step([8], 30, [4, 5])),
+      ]) {
+        expect(relativeError(ref.forward(batch), await cpu.forward(batch))).toBeLessThan(
+          PARITY_TOLERANCE,
+        );
+      }
+    } finally {
+      await cpu.dispose();
+    }
+  });
+
   it('leaves its cache unchanged on a malformed batch, and says why', async () => {
     const m = await model(GgmlType.Q8_0, 64);
     const cpu = await CpuWasmExecutor.create(m, { ...SHAPE, threads: 2 });
