@@ -83,7 +83,7 @@ export function rope(
 
 /**
  * Copies items `i0, i0 + step, …` below `i1` (token `i / kvHeads`, KV head `i % kvHeads`) of K
- * and V to their slots.
+ * and V to their slots: as f32, or rounded to f16 (`f16`, the cache's element type).
  */
 export function kvStore(
   k: usize,
@@ -98,16 +98,53 @@ export function kvStore(
   headDim: i32,
   keys: usize,
   values: usize,
+  f16: bool,
 ): void {
   const kvDim = kvHeads * headDim;
   const bytes = <usize>headDim << 2;
   for (let item = i0; item < i1; item += step) {
     const t = item / kvHeads;
-    const off = <usize>((item % kvHeads) * headDim) << 2;
+    const head = (item % kvHeads) * headDim;
     const slot = <usize>load<i32>(slots + (<usize>t << 2));
-    const dst = ((slot * <usize>kvDim) << 2) + off;
-    memory.copy(keys + dst, k + ((<usize>t * <usize>kStride) << 2) + off, bytes);
-    memory.copy(values + dst, v + ((<usize>t * <usize>vStride) << 2) + off, bytes);
+    const ks = k + ((<usize>t * <usize>kStride + <usize>head) << 2);
+    const vs = v + ((<usize>t * <usize>vStride + <usize>head) << 2);
+    if (!f16) {
+      const dst = (slot * <usize>kvDim + <usize>head) << 2;
+      memory.copy(keys + dst, ks, bytes);
+      memory.copy(values + dst, vs, bytes);
+      continue;
+    }
+    const dst = (slot * <usize>kvDim + <usize>head) << 1;
+    for (let i = 0; i < headDim; i++) {
+      store<u16>(keys + dst + (<usize>i << 1), <u16>f32ToF16(load<f32>(ks + (<usize>i << 2))));
+      store<u16>(values + dst + (<usize>i << 1), <u16>f32ToF16(load<f32>(vs + (<usize>i << 2))));
+    }
+  }
+}
+
+/** q · k over `n` values (a multiple of 4) against f16 keys, in f32 lanes. */
+@inline
+function dotF16(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let i = 0; i < n; i += 4) {
+    acc = f32x4.add(
+      acc,
+      f32x4.mul(v128.load(a + (<usize>i << 2)), f16x4ToF32x4(v128.load64_zero(b + (<usize>i << 1)))),
+    );
+  }
+  return hsum(acc);
+}
+
+/** `out[i] += w · v[i]` over `n` values (a multiple of 4) of f16 values, in f32 lanes. */
+@inline
+function axpyF16(out: usize, w: f32, v: usize, n: i32): void {
+  const ws = f32x4.splat(w);
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(
+      out + o,
+      f32x4.add(v128.load(out + o), f32x4.mul(ws, f16x4ToF32x4(v128.load64_zero(v + (<usize>i << 1))))),
+    );
   }
 }
 
@@ -186,9 +223,12 @@ export function attention(
   actType: i32,
   act: usize,
   actRowBytes: i32,
+  f16: bool,
 ): void {
   const group = heads / kvHeads;
   const kvDim = kvHeads * headDim;
+  // Bytes of a cached element, and its shift.
+  const es: usize = f16 ? 1 : 2;
   const sc = <f64>scale;
   const cap = <f64>softcap;
   for (let item = i0; item < i1; item += step) {
@@ -197,20 +237,20 @@ export function attention(
     const table = <usize>load<u32>(seqs + (<usize>load<i32>(tokenSeq + (<usize>t << 2)) << 4), 12);
     const position = load<i32>(positions + (<usize>t << 2));
     const first = window > 0 ? max<i32>(0, position - window + 1) : 0;
-    const kvOff = <usize>(kh * headDim) << 2;
+    const kvOff = <usize>(kh * headDim) << es;
     for (let head = kh * group; head < (kh + 1) * group; head++) {
       const qh = q + ((<usize>t * <usize>qStride + <usize>head * <usize>headDim) << 2);
       let mx: f64 = -Infinity;
       for (let p = first; p <= position; ) {
         // One block at a time: its slots are consecutive.
         const end = min<i32>(position + 1, (p / blockSize + 1) * blockSize);
-        let k = keys + ((slotOf(table, p, blockSize) * <usize>kvDim) << 2) + kvOff;
+        let k = keys + ((slotOf(table, p, blockSize) * <usize>kvDim) << es) + kvOff;
         for (; p < end; p++) {
-          let score = <f64>dotF32(qh, k, headDim) * sc;
+          let score = <f64>(f16 ? dotF16(qh, k, headDim) : dotF32(qh, k, headDim)) * sc;
           if (cap > 0) score = Math.tanh(score / cap) * cap;
           store<f64>(scores + (<usize>p << 3), score);
           if (score > mx) mx = score;
-          k += <usize>kvDim << 2;
+          k += <usize>kvDim << es;
         }
       }
       let sum: f64 = 0;
@@ -224,10 +264,12 @@ export function attention(
       const inv = 1.0 / sum;
       for (let p = first; p <= position; ) {
         const end = min<i32>(position + 1, (p / blockSize + 1) * blockSize);
-        let v = values + ((slotOf(table, p, blockSize) * <usize>kvDim) << 2) + kvOff;
+        let v = values + ((slotOf(table, p, blockSize) * <usize>kvDim) << es) + kvOff;
         for (; p < end; p++) {
-          axpyF32(oh, <f32>(load<f64>(scores + (<usize>p << 3)) * inv), v, headDim);
-          v += <usize>kvDim << 2;
+          const w = <f32>(load<f64>(scores + (<usize>p << 3)) * inv);
+          if (f16) axpyF16(oh, w, v, headDim);
+          else axpyF32(oh, w, v, headDim);
+          v += <usize>kvDim << es;
         }
       }
     }
@@ -257,7 +299,7 @@ function geluF16(x: f32): f32 {
 }
 
 import { prepareRange } from './act';
-import { roundF16 } from './common';
+import { f16x4ToF32x4, f32ToF16, hsum, roundF16 } from './common';
 
 /** `out = act(gate) · up` over columns `[c0, c1)` of rows `[r0, r1)`; act 0 SiLU, 1 GELU (tanh). */
 export function glu(

@@ -218,7 +218,7 @@ function exec(op: i32, a: usize, step: usize, tid: i32, threads: i32, range: usi
     const items = T * kvHeads;
     kvStore(
       ptr(a, 0), word(a, 1), ptr(a, 2), word(a, 3), tid, items, threads,
-      kvHeads, ptr(step, 4), word(a, 5), ptr(a, 6), ptr(a, 7),
+      kvHeads, ptr(step, 4), word(a, 5), ptr(a, 6), ptr(a, 7), word(a, 8) != 0,
     );
   } else if (op == OP_ATTN) {
     const kvHeads = word(a, 7);
@@ -228,7 +228,7 @@ function exec(op: i32, a: usize, step: usize, tid: i32, threads: i32, range: usi
       word(a, 6), kvHeads, word(a, 8), f32At(a, 9), f32At(a, 10), word(a, 11), tid, items, threads,
       ptr(step, 3), ptr(step, 10), ptr(step, 5), word(step, 7),
       ptr(step, 8) + <usize>tid * <usize>word(step, 9),
-      word(a, 12), ptr(a, 13), word(a, 14),
+      word(a, 12), ptr(a, 13), word(a, 14), word(a, 15) != 0,
     );
   } else if (op == OP_ADD) {
     const rows = rowsOf(step, word(a, 0));

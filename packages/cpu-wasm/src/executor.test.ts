@@ -131,6 +131,39 @@ describe('CpuWasmExecutor against ReferenceExecutor', () => {
     }
   });
 
+  it('stores K/V as f16 in half the memory, within f16 rounding of the reference', async () => {
+    const m = await model(GgmlType.Q8_0, 64);
+    const ref = new ReferenceExecutor(m, SHAPE);
+    const f32 = CpuWasmExecutor.kvCapacity(m, { blockSize: 16 });
+    const f16 = CpuWasmExecutor.kvCapacity(m, { blockSize: 16, kvCacheDtype: 'f16' });
+    expect(f16.blockBytes * 2).toBe(f32.blockBytes);
+    const cpu = await CpuWasmExecutor.create(m, { ...SHAPE, threads: 2, kvCacheDtype: 'f16' });
+    try {
+      for (const batch of [
+        sequenceBatch(step(PROMPT, 0, [3, 5, 7]), step(PROMPT.slice(0, 9), 0, [1])),
+        {
+          ...sequenceBatch(step([65], 37, [3, 5, 7]), step([66], 9, [2], { seqId: 1 })),
+          copies: [[1, 2]] as Array<[number, number]>,
+        },
+        {
+          ...sequenceBatch(step([67], 38, [3, 5, 7])),
+          swapOut: [[2, 0]] as Array<[number, number]>,
+        },
+        {
+          ...sequenceBatch(step([68], 10, [4], { seqId: 1 })),
+          swapIn: [[0, 4]] as Array<[number, number]>,
+        },
+      ]) {
+        // K and V rounded to f16 (rel. 5e-4) move the logits by about 1e-3 of their range.
+        expect(relativeError(ref.forward(batch), await cpu.forward(batch))).toBeLessThan(
+          PARITY_TOLERANCE,
+        );
+      }
+    } finally {
+      await cpu.dispose();
+    }
+  });
+
   it('grows its activations for a batch larger than it laid out, and its program follows', async () => {
     const m = await model(GgmlType.Q8_0, 64);
     const ref = new ReferenceExecutor(m, SHAPE);

@@ -38,6 +38,11 @@ export interface CpuWasmExecutorOptions {
   /** Worker threads. Default: the machine's cores (`navigator.hardwareConcurrency`). */
   threads?: number;
   /**
+   * Element type of the K/V cache: `'f32'` (default), or `'f16'` (half the memory, K and V
+   * rounded to f16 as they are stored; head sizes a multiple of 4).
+   */
+  kvCacheDtype?: 'f32' | 'f16';
+  /**
    * Batch tokens to lay out activations for up front; larger batches grow them on first use.
    * Default 512.
    */
@@ -137,8 +142,11 @@ export class CpuWasmExecutor implements ModelExecutor {
   private readonly embedding: { packed: PackedWeight; scale: number; out: LoweredGraph['logits'] };
   private readonly kvPtr: number;
   private readonly kvLayerBytes: number;
-  private hostKeys: Float32Array[];
-  private hostValues: Float32Array[];
+  /** Host blocks for swapping, as the cache's elements (f32 or f16 bits). */
+  private hostKeys: Array<Float32Array | Uint16Array>;
+  private hostValues: Array<Float32Array | Uint16Array>;
+  /** Bytes of one cached K or V element. */
+  private readonly kvElementBytes: number;
   private pool: ThreadPool | undefined;
   private disposed = false;
   private broken: Error | undefined;
@@ -202,13 +210,16 @@ export class CpuWasmExecutor implements ModelExecutor {
     const { weight, scale, out } = lowered.embedding;
     this.embedding = { packed: packed.get(weight)!, scale, out };
     this.arrays.clear();
-    this.kvLayerBytes = numBlocks * blockSize * lowered.kvDim * 4;
+    this.kvElementBytes = options.kvCacheDtype === 'f16' ? 2 : 4;
+    this.kvLayerBytes = numBlocks * blockSize * lowered.kvDim * this.kvElementBytes;
     this.kvPtr = at;
     at += 2 * lowered.kvLayers * this.kvLayerBytes;
     if (at !== staticEnd) throw new Error(`static layout mismatch: ${at} != ${staticEnd}`);
     const hostFloats = numHostBlocks * blockSize * lowered.kvDim;
-    this.hostKeys = Array.from({ length: lowered.kvLayers }, () => new Float32Array(hostFloats));
-    this.hostValues = Array.from({ length: lowered.kvLayers }, () => new Float32Array(hostFloats));
+    const hostArray = () =>
+      this.kvElementBytes === 2 ? new Uint16Array(hostFloats) : new Float32Array(hostFloats);
+    this.hostKeys = Array.from({ length: lowered.kvLayers }, hostArray);
+    this.hostValues = Array.from({ length: lowered.kvLayers }, hostArray);
     const i32 = new Int32Array(memory.buffer, ctl, CTL_WORDS);
     i32[CTL_THREADS] = threads;
     i32[CTL_SPINS] = options.barrierSpins ?? 100_000;
@@ -269,7 +280,7 @@ export class CpuWasmExecutor implements ModelExecutor {
       );
     }
     const { numBlocks } = kvGeometry(options);
-    const plan = planMemory(model, threads, options.blockSize);
+    const plan = planMemory(model, threads, options.blockSize, options.kvCacheDtype);
     const { lowered, fixedBytes, blockBytes } = plan;
     const kvBytes = numBlocks * blockBytes;
     const staticEnd = fixedBytes + kvBytes;
@@ -315,9 +326,14 @@ export class CpuWasmExecutor implements ModelExecutor {
    */
   static kvCapacity(
     model: { config: ModelConfig; weights: ModelWeights },
-    options: { blockSize?: number; threads?: number } = {},
+    options: { blockSize?: number; threads?: number; kvCacheDtype?: 'f32' | 'f16' } = {},
   ): { maxBlocks: number; blockBytes: number } {
-    const { fixedBytes, blockBytes } = planMemory(model, options.threads ?? 1, options.blockSize);
+    const { fixedBytes, blockBytes } = planMemory(
+      model,
+      options.threads ?? 1,
+      options.blockSize,
+      options.kvCacheDtype,
+    );
     const room = WASM32_MAX_BYTES - ACTIVATION_HEADROOM - fixedBytes;
     return { maxBlocks: Math.max(0, Math.floor(room / blockBytes)), blockBytes };
   }
@@ -577,8 +593,12 @@ export class CpuWasmExecutor implements ModelExecutor {
 
   private moveBlocks(batch: ForwardBatch): void {
     const floats = this.kvCache.blockSize * this.lowered.kvDim;
-    const f32 = new Float32Array(this.memory.buffer);
-    const layer = (l: number, v: 0 | 1) => (this.kvPtr + (2 * l + v) * this.kvLayerBytes) >> 2;
+    const f32 =
+      this.kvElementBytes === 2
+        ? new Uint16Array(this.memory.buffer)
+        : new Float32Array(this.memory.buffer);
+    const layer = (l: number, v: 0 | 1) =>
+      (this.kvPtr + (2 * l + v) * this.kvLayerBytes) / this.kvElementBytes;
     for (let l = 0; l < this.lowered.kvLayers; l++) {
       for (const [v, host] of [
         [0, this.hostKeys[l]!],
@@ -586,10 +606,13 @@ export class CpuWasmExecutor implements ModelExecutor {
       ] as const) {
         const base = layer(l, v);
         for (const [dev, h] of batch.swapOut ?? []) {
-          host.set(f32.subarray(base + dev * floats, base + (dev + 1) * floats), h * floats);
+          host.set(
+            f32.subarray(base + dev * floats, base + (dev + 1) * floats) as never,
+            h * floats,
+          );
         }
         for (const [h, dev] of batch.swapIn ?? []) {
-          f32.set(host.subarray(h * floats, (h + 1) * floats), base + dev * floats);
+          f32.set(host.subarray(h * floats, (h + 1) * floats) as never, base + dev * floats);
         }
         for (const [src, dst] of batch.copies ?? []) {
           f32.copyWithin(base + dst * floats, base + src * floats, base + (src + 1) * floats);
@@ -625,6 +648,7 @@ function planMemory(
   model: { config: ModelConfig; weights: ModelWeights },
   threads: number,
   blockSizeOption: number | undefined,
+  kvCacheDtype: 'f32' | 'f16' = 'f32',
 ): {
   graph: ModelGraph;
   lowered: LoweredGraph;
@@ -643,9 +667,18 @@ function planMemory(
       threads,
       supports: (type) => supportsType(probe, type),
       actRowBytes: (type, n) => probe.actRowBytes(type, n),
+      kvF16: kvCacheDtype === 'f16',
     });
   } catch (error) {
     throw new CpuWasmError((error as Error).message, 'CPU_WASM_UNSUPPORTED', { cause: error });
+  }
+  if (kvCacheDtype !== 'f32' && (kvCacheDtype !== 'f16' || model.config.headDim % 4 !== 0)) {
+    throw new CpuWasmError(
+      kvCacheDtype === 'f16'
+        ? `an f16 K/V cache needs head sizes a multiple of 4; this model's is ${model.config.headDim}`
+        : `kvCacheDtype must be 'f32' or 'f16', not ${String(kvCacheDtype)}`,
+      'CPU_WASM_BAD_OPTION',
+    );
   }
   let size = align16(probe.heapBase()) + CTL_WORDS * 4 + threads * 16;
   size = align16(size + lowered.ops.length * 16); // the profile
@@ -674,7 +707,7 @@ function planMemory(
     expand,
     fixedBytes: size + weightBytes,
     weightBytes,
-    blockBytes: 2 * lowered.kvLayers * blockSize * lowered.kvDim * 4,
+    blockBytes: 2 * lowered.kvLayers * blockSize * lowered.kvDim * (kvCacheDtype === 'f16' ? 2 : 4),
   };
 }
 

@@ -113,6 +113,8 @@ export interface LowerOptions {
   supports: (type: number) => boolean;
   /** Bytes of a prepared activation row of type `actType` and `n` values. */
   actRowBytes: (actType: number, n: number) => number;
+  /** Whether the K/V cache holds f16 (else f32). */
+  kvF16: boolean;
 }
 
 /** Elements per block of an activation type (what a quantized column range aligns to). */
@@ -423,6 +425,7 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
             hd,
             { kv: 'k', layer: node.kvLayer },
             { kv: 'v', layer: node.kvLayer },
+            options.kvF16 ? 1 : 0,
           ],
           [
             [viewKey(k), p],
@@ -473,6 +476,7 @@ export function lowerGraph(graph: ModelGraph, options: LowerOptions): LoweredGra
             fuse ? actType : 0,
             fuse ? { buffer: actBuffer(actType), byteOffset: 0 } : 0,
             fuse ? options.actRowBytes(actType, out.width) : 0,
+            options.kvF16 ? 1 : 0,
           ],
           [
             [viewKey(q), p],

@@ -155,7 +155,11 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
     sizedBy = plan.sizedBy;
     let numBlocks = plan.numBlocks;
     if (target.kind === 'cpu') {
-      const capacity = CpuWasmExecutor.kvCapacity(model, { blockSize: plan.blockSize, threads });
+      const capacity = CpuWasmExecutor.kvCapacity(model, {
+        blockSize: plan.blockSize,
+        threads,
+        kvCacheDtype: gpuKvDtype,
+      });
       if (capacity.maxBlocks < numBlocks) {
         log(
           `xinfer: the CPU executor's memory (wasm32, 4 GiB) holds at most ${capacity.maxBlocks} ` +
@@ -191,6 +195,7 @@ export async function createEngineParts(options: EngineOptions): Promise<EngineP
                 ...shape,
                 threads,
                 maxBatchTokens: budget.maxTokensPerStep,
+                kvCacheDtype: gpuKvDtype,
               })
             : await WebGpuExecutor.create(model, {
                 ...shape,
@@ -285,8 +290,8 @@ function resolveChatTemplate(
  * software one (lavapipe, SwiftShader) runs kernels on CPU threads, where the CPU executor's
  * WebAssembly kernels are the faster choice.
  * @throws GpuUnavailableError for `'webgpu'` without an adapter
- * @throws EngineConfigError `kvCacheDtype` for `'q8_0'` on WebGPU, or anything but `'f32'` on
- *   the CPU executor
+ * @throws EngineConfigError `kvCacheDtype` for `'q8_0'` (neither the CPU executor nor WebGPU
+ *   has kernels for it)
  */
 async function chooseBuiltIn(
   name: 'auto' | 'cpu' | 'reference' | 'webgpu',
@@ -295,11 +300,10 @@ async function chooseBuiltIn(
 ): Promise<{ kind: 'reference' } | { kind: 'cpu' } | { kind: 'webgpu'; gpu: GpuDevice }> {
   if (name === 'reference') return { kind: 'reference' };
   const cpu = (): { kind: 'cpu' } => {
-    if (kvCacheDtype !== 'f32') {
+    if (kvCacheDtype === 'q8_0') {
       throw new EngineConfigError(
         'kvCacheDtype',
-        `the CPU executor stores K/V as f32; '${kvCacheDtype}' needs executor 'webgpu'` +
-          (kvCacheDtype === 'f16' ? '' : " (and 'f16' there)"),
+        "'q8_0' has no CPU executor kernels; use 'f16' or 'f32'",
       );
     }
     return { kind: 'cpu' };

@@ -55,8 +55,8 @@ export interface EngineOptions extends Partial<EngineConfig> {
    */
   kvCacheMemoryMb?: number;
   /**
-   * Element type of the K/V cache, to size the pool; the WebGPU executor stores `'f16'` as halves
-   * (the reference always stores f32). Default `'f32'`.
+   * Element type of the K/V cache, to size the pool; the CPU and WebGPU executors store `'f16'` as
+   * halves (the reference always stores f32). Default `'f32'`.
    */
   kvCacheDtype?: KvDtype;
   /** Host blocks for swapping preempted sequences (with `preemptionMode: 'swap'`). Default 0. */

@@ -476,6 +476,28 @@ describe('InferenceEngine.create', () => {
     await Promise.all([cpu.close(), ref.close()]);
   });
 
+  it('runs the CPU executor with an f16 K/V cache: twice the blocks in the same memory', async () => {
+    const f32 = await engine({ executor: 'cpu', maxNumBlocks: 4096, kvCacheMemoryMb: 1 });
+    const f16 = await engine({
+      executor: 'cpu',
+      maxNumBlocks: 4096,
+      kvCacheMemoryMb: 1,
+      kvCacheDtype: 'f16',
+    });
+    expect(f16.info.numBlocks).toBe(2 * f32.info.numBlocks);
+    // K/V rounded to f16 moves logits by about 1e-3 of their range (the executor's tests bound
+    // it); this small random model's near ties can then go the other way, so only the first
+    // tokens are compared.
+    const params = { maxTokens: 4, temperature: 0 };
+    const [a, b] = await Promise.all([
+      f32.generate(PROMPTS[1]!, params).result,
+      f16.generate(PROMPTS[1]!, params).result,
+    ]);
+    expect(b.tokenIds[0]).toBe(a.tokenIds[0]);
+    expect(f16.metrics.numFreeBlocks).toBe(f16.info.numBlocks);
+    await Promise.all([f32.close(), f16.close()]);
+  });
+
   it('says what is wrong with threads and K/V types the CPU executor cannot take', async () => {
     await expect(engine({ executor: 'reference', threads: 2 })).rejects.toThrow(
       expect.objectContaining({ name: 'EngineConfigError', field: 'threads' }),
@@ -483,11 +505,11 @@ describe('InferenceEngine.create', () => {
     await expect(engine({ executor: 'cpu', threads: 0 })).rejects.toThrow(
       expect.objectContaining({ name: 'EngineConfigError', field: 'threads' }),
     );
-    await expect(engine({ executor: 'cpu', kvCacheDtype: 'f16' })).rejects.toThrow(
+    await expect(engine({ executor: 'cpu', kvCacheDtype: 'q8_0' })).rejects.toThrow(
       expect.objectContaining({
         name: 'EngineConfigError',
         field: 'kvCacheDtype',
-        message: "kvCacheDtype: the CPU executor stores K/V as f32; 'f16' needs executor 'webgpu'",
+        message: "kvCacheDtype: 'q8_0' has no CPU executor kernels; use 'f16' or 'f32'",
       }),
     );
   });
