@@ -1,8 +1,9 @@
 // Q8_0 weights against Q8_0 activations. Weights are repacked when they load (src/pack.ts) in
 // groups of four rows: for each 32-element block, the four rows' int8 quants (4 × 32 bytes) and
 // then their four scales widened to f32 (16 bytes), 144 bytes a group-block, so one sequential
-// stream feeds the kernel and a block's four scales are one load. Rows are padded to a multiple
-// of four with zero rows.
+// stream feeds each group and a block's four scales are one load. Rows are padded to a multiple
+// of four with zero rows. A decode walks four groups far apart at once (more loads in flight,
+// one activation widening for sixteen rows); a batch takes its tokens two at a time.
 
 /** Bytes of one four-row group's block. */
 const GROUP_BLOCK: usize = 144;
@@ -63,6 +64,18 @@ function blockPair(
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(reduce4(s0, s1, s2, s3)), scale));
 }
 
+/** One group-block (four rows at `g`) against a widened activation block, scaled, into `acc`. */
+@inline
+function groupBlock(g: usize, a0: v128, a1: v128, a2: v128, a3: v128, da: v128, acc: v128): v128 {
+  const sums = reduce4(
+    dot32(g, a0, a1, a2, a3),
+    dot32(g + 32, a0, a1, a2, a3),
+    dot32(g + 64, a0, a1, a2, a3),
+    dot32(g + 96, a0, a1, a2, a3),
+  );
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sums), f32x4.mul(v128.load(g, 128), da)));
+}
+
 /** Stores (or adds) four row results of one token; rows past `rows` are left alone. */
 @inline
 function storeRows(o: usize, acc: v128, r: i32, rows: i32, accumulate: bool): void {
@@ -100,7 +113,53 @@ export function matmulQ8_0(
   const nb = cols >> 5;
   const groupBytes = <usize>nb * GROUP_BLOCK;
   let sink: u32 = 0;
-  for (let r = r0; r < r1; r += 4) {
+  // One token (a decode): four groups far apart at once, four streams of weights in flight, the
+  // activation block widened once for their sixteen rows.
+  let rStart = r0;
+  if (T == 1) {
+    const groups = (r1 - r0 + 3) >> 2;
+    const q = groups >> 2;
+    const ad = act + <usize>cols;
+    for (let i = 0; i < q; i++) {
+      const ra = r0 + (i << 2);
+      const rb = ra + (q << 2);
+      const rc = rb + (q << 2);
+      const rd = rc + (q << 2);
+      let wa = w + <usize>(ra >> 2) * groupBytes;
+      let wb2 = w + <usize>(rb >> 2) * groupBytes;
+      let wc = w + <usize>(rc >> 2) * groupBytes;
+      let wd = w + <usize>(rd >> 2) * groupBytes;
+      let accA = f32x4.splat(0);
+      let accB = f32x4.splat(0);
+      let accC = f32x4.splat(0);
+      let accD = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        sink ^= load<u8>(wa + AHEAD) ^ load<u8>(wb2 + AHEAD) ^ load<u8>(wc + AHEAD) ^ load<u8>(wd + AHEAD);
+        const ab = act + (<usize>b << 5);
+        const x0 = v128.load(ab);
+        const x1 = v128.load(ab, 16);
+        const a0 = i16x8.extend_low_i8x16_s(x0);
+        const a1 = i16x8.extend_high_i8x16_s(x0);
+        const a2 = i16x8.extend_low_i8x16_s(x1);
+        const a3 = i16x8.extend_high_i8x16_s(x1);
+        const da = f32x4.splat(load<f32>(ad + (<usize>b << 2)));
+        accA = groupBlock(wa, a0, a1, a2, a3, da, accA);
+        accB = groupBlock(wb2, a0, a1, a2, a3, da, accB);
+        accC = groupBlock(wc, a0, a1, a2, a3, da, accC);
+        accD = groupBlock(wd, a0, a1, a2, a3, da, accD);
+        wa += GROUP_BLOCK;
+        wb2 += GROUP_BLOCK;
+        wc += GROUP_BLOCK;
+        wd += GROUP_BLOCK;
+      }
+      storeRows(out + (<usize>ra << 2), accA, ra, rows, accumulate);
+      storeRows(out + (<usize>rb << 2), accB, rb, rows, accumulate);
+      storeRows(out + (<usize>rc << 2), accC, rc, rows, accumulate);
+      storeRows(out + (<usize>rd << 2), accD, rd, rows, accumulate);
+    }
+    rStart = r0 + (q << 4);
+  }
+  for (let r = rStart; r < r1; r += 4) {
     const g = w + <usize>(r >> 2) * groupBytes;
     // Two tokens at a time: each block's weights are widened once for both.
     let t = 0;
@@ -166,14 +225,7 @@ export function matmulQ8_0(
         const a1 = i16x8.extend_high_i8x16_s(x0);
         const a2 = i16x8.extend_low_i8x16_s(x1);
         const a3 = i16x8.extend_high_i8x16_s(x1);
-        const sums = reduce4(
-          dot32(wb, a0, a1, a2, a3),
-          dot32(wb + 32, a0, a1, a2, a3),
-          dot32(wb + 64, a0, a1, a2, a3),
-          dot32(wb + 96, a0, a1, a2, a3),
-        );
-        const scale = f32x4.mul(v128.load(wb, 128), f32x4.splat(load<f32>(ad + (<usize>b << 2))));
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sums), scale));
+        acc = groupBlock(wb, a0, a1, a2, a3, f32x4.splat(load<f32>(ad + (<usize>b << 2))), acc);
         wb += GROUP_BLOCK;
       }
       storeRows(out + ((<usize>t * <usize>outStride + <usize>r) << 2), acc, r, rows, accumulate);
