@@ -20,13 +20,13 @@ import {
 import { bench, describe } from 'vitest';
 import { CpuWasmExecutor } from '../src/index.js';
 import { packWeight } from '../src/pack.js';
-import { instantiateKernels, sharedMemory } from '../src/wasm.js';
+import { instantiateKernels, kernelMemory } from '../src/wasm.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** One thread's matvec over a `rows × cols` weight of `type`, ready to call. */
 function matvec(type: number, rows: number, cols: number): () => void {
-  const memory = sharedMemory(64 << 20, 64 << 20);
+  const memory = kernelMemory(64 << 20, 64 << 20);
   const k = instantiateKernels(memory);
   const values = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 0.37) * 0.1);
   const { blockSize, typeSize } = ggmlTypeTraits(type);

@@ -22,8 +22,8 @@ import { ThreadPool, type WorkerFactory } from './threads.js';
 import {
   instantiateKernels,
   type KernelExports,
+  kernelMemory,
   kernelsModule,
-  sharedMemory,
   WASM32_MAX_BYTES,
 } from './wasm.js';
 
@@ -136,7 +136,6 @@ export class CpuWasmExecutor implements ModelExecutor {
   >;
   private readonly kernels: KernelExports;
   private layout: Layout;
-  private readonly arrays = new Map<Float32Array, number>();
   /** The lowered ops, their weights and norm arrays resolved to addresses in the memory. */
   private readonly ops: LoweredGraph['ops'];
   private readonly embedding: { packed: PackedWeight; scale: number; out: LoweredGraph['logits'] };
@@ -159,9 +158,9 @@ export class CpuWasmExecutor implements ModelExecutor {
     threads: number,
     private readonly memory: WebAssembly.Memory,
     staticEnd: number,
-    lowered: LoweredGraph,
-    expand: boolean,
+    plan: MemoryPlan,
   ) {
+    const { lowered, expand } = plan;
     const { numBlocks, blockSize, numHostBlocks } = kvGeometry(options);
     this.config = model.config;
     const { buffers, ropes, logits, kvLayers, kvDim } = lowered;
@@ -176,14 +175,11 @@ export class CpuWasmExecutor implements ModelExecutor {
     this.profilePtr = at;
     at = align16(at + lowered.ops.length * 16);
     // Norm weights and biases.
-    for (const op of lowered.ops) {
-      for (const a of op.args) {
-        if (typeof a === 'object' && 'f32s' in a && !this.arrays.has(a.f32s)) {
-          this.arrays.set(a.f32s, at);
-          new Float32Array(memory.buffer, at, a.f32s.length).set(a.f32s);
-          at = align16(at + a.f32s.byteLength);
-        }
-      }
+    const arrays = new Map<Float32Array, number>();
+    for (const a of plan.arrays) {
+      arrays.set(a, at);
+      new Float32Array(memory.buffer, at, a.length).set(a);
+      at = align16(at + a.byteLength);
     }
     const packed = new Map<WeightMatrix, PackedWeight>();
     for (const w of [...lowered.weights, lowered.embedding.weight]) {
@@ -203,13 +199,12 @@ export class CpuWasmExecutor implements ModelExecutor {
           const p = packed.get(a.weight)!;
           return { type: p.type, rows: p.ptr, aux: p.aux, rowBytes: p.rowBytes }[a.part];
         }
-        if ('f32s' in a) return this.arrays.get(a.f32s)!;
+        if ('f32s' in a) return arrays.get(a.f32s)!;
         return a;
       }),
     }));
     const { weight, scale, out } = lowered.embedding;
     this.embedding = { packed: packed.get(weight)!, scale, out };
-    this.arrays.clear();
     this.kvElementBytes = options.kvCacheDtype === 'f16' ? 2 : 4;
     this.kvLayerBytes = numBlocks * blockSize * lowered.kvDim * this.kvElementBytes;
     this.kvPtr = at;
@@ -281,7 +276,7 @@ export class CpuWasmExecutor implements ModelExecutor {
     }
     const { numBlocks } = kvGeometry(options);
     const plan = planMemory(model, threads, options.blockSize, options.kvCacheDtype);
-    const { lowered, fixedBytes, blockBytes } = plan;
+    const { fixedBytes, blockBytes } = plan;
     const kvBytes = numBlocks * blockBytes;
     const staticEnd = fixedBytes + kvBytes;
     if (staticEnd + ACTIVATION_HEADROOM > WASM32_MAX_BYTES) {
@@ -294,13 +289,13 @@ export class CpuWasmExecutor implements ModelExecutor {
         'CPU_WASM_TOO_LARGE',
       );
     }
-    const memory = sharedMemory(
+    const memory = kernelMemory(
       staticEnd + ACTIVATION_HEADROOM,
       WASM32_MAX_BYTES,
       !!platform.workers,
     );
     // `this`: the entry's subclass, so what `create` returns is an instance of the class users import.
-    const executor = new this(model, options, threads, memory, staticEnd, lowered, plan.expand);
+    const executor = new this(model, options, threads, memory, staticEnd, plan);
     if (!platform.workers) return executor;
     try {
       executor.pool = await ThreadPool.start(
@@ -649,15 +644,39 @@ function planMemory(
   threads: number,
   blockSizeOption: number | undefined,
   kvCacheDtype: 'f32' | 'f16' = 'f32',
-): {
+): MemoryPlan {
+  // The engine asks `kvCapacity` and then `create` for the same model: lower it once.
+  const key = `${threads}:${blockSizeOption}:${kvCacheDtype}`;
+  const cached = plans.get(model)?.get(key);
+  if (cached) return cached;
+  const plan = makePlan(model, threads, blockSizeOption, kvCacheDtype);
+  if (!plans.has(model)) plans.set(model, new Map());
+  plans.get(model)!.set(key, plan);
+  return plan;
+}
+
+/** What {@link planMemory} says of a model. */
+interface MemoryPlan {
   graph: ModelGraph;
   lowered: LoweredGraph;
   /** Whether Q4_0, Q5_0 and IQ4_NL weights are widened to the Q8_0 layout (see pack.ts). */
   expand: boolean;
+  /** The distinct norm weights and biases the ops read, in the order they are laid out. */
+  arrays: Float32Array[];
   fixedBytes: number;
   weightBytes: number;
   blockBytes: number;
-} {
+}
+
+/** Plans made, per model, by threads, block size and K/V type. */
+const plans = new WeakMap<object, Map<string, MemoryPlan>>();
+
+function makePlan(
+  model: { config: ModelConfig; weights: ModelWeights },
+  threads: number,
+  blockSizeOption: number | undefined,
+  kvCacheDtype: 'f32' | 'f16',
+): MemoryPlan {
   const { blockSize } = kvGeometry({ numBlocks: 1, blockSize: blockSizeOption });
   const graph = buildModelGraph(model.config, model.weights);
   const probe = probeKernels();
@@ -682,15 +701,11 @@ function planMemory(
   }
   let size = align16(probe.heapBase()) + CTL_WORDS * 4 + threads * 16;
   size = align16(size + lowered.ops.length * 16); // the profile
-  const seen = new Set<Float32Array>();
+  const arrays = new Set<Float32Array>();
   for (const op of lowered.ops) {
-    for (const a of op.args) {
-      if (typeof a === 'object' && 'f32s' in a && !seen.has(a.f32s)) {
-        seen.add(a.f32s);
-        size = align16(size + a.f32s.byteLength);
-      }
-    }
+    for (const a of op.args) if (typeof a === 'object' && 'f32s' in a) arrays.add(a.f32s);
   }
+  for (const a of arrays) size = align16(size + a.byteLength);
   const weights = new Set([...lowered.weights, lowered.embedding.weight]);
   const total = (expand: boolean) => {
     let bytes = 0;
@@ -705,6 +720,7 @@ function planMemory(
     graph,
     lowered,
     expand,
+    arrays: [...arrays],
     fixedBytes: size + weightBytes,
     weightBytes,
     blockBytes: 2 * lowered.kvLayers * blockSize * lowered.kvDim * (kvCacheDtype === 'f16' ? 2 : 4),
@@ -715,7 +731,7 @@ let probe: KernelExports | undefined;
 
 /** An instance of the kernels on a small memory of its own, for sizes and type support. */
 function probeKernels(): KernelExports {
-  probe ??= instantiateKernels(sharedMemory(65536, 65536, false));
+  probe ??= instantiateKernels(kernelMemory(65536, 65536, false));
   return probe;
 }
 

@@ -1,7 +1,7 @@
 import { GgmlType } from '@x/model';
 import { describe, expect, it } from 'vitest';
 import { matmulError } from './test-helpers.js';
-import { instantiateKernels, sharedMemory } from './wasm.js';
+import { instantiateKernels, kernelMemory } from './wasm.js';
 
 // The kernels differ from the reference only in float summation order (integer sums are exact and
 // activations are quantized the same way): a few ulps of the largest output.
@@ -25,7 +25,7 @@ describe('wasm legacy 32-block kernels against the ggml-faithful reference', () 
     ['IQ4_NL', GgmlType.IQ4_NL],
   ] as const) {
     it(`${name}: the kernels report support for it`, () => {
-      const k = instantiateKernels(sharedMemory(1 << 16, 1 << 16));
+      const k = instantiateKernels(kernelMemory(1 << 16, 1 << 16));
       expect(k.blocksSupport(type)).toBeTruthy();
     });
 

@@ -9,7 +9,7 @@ import {
   type WeightMatrix,
 } from '@x/model';
 import { align16, packedBytes, packWeight } from './pack.js';
-import { instantiateKernels, type KernelExports, sharedMemory } from './wasm.js';
+import { instantiateKernels, type KernelExports, kernelMemory } from './wasm.js';
 
 /** A deterministic generator of values in [-1, 1) (xorshift32). */
 export function random(seed: number): () => number {
@@ -50,7 +50,7 @@ export function matmulError(
   const w = randomWeight(type, rows, cols, seed);
   const next = random(seed + 1);
   const x = Float32Array.from({ length: tokens * cols }, () => next() * 3);
-  const memory = sharedMemory(1 << 20, 1 << 30);
+  const memory = kernelMemory(1 << 20, 1 << 30);
   const k: KernelExports = instantiateKernels(memory);
   const actType = vecDotType(type);
   const actRowBytes = k.actRowBytes(actType, cols);

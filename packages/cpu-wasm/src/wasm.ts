@@ -59,7 +59,7 @@ export const WASM32_MAX_BYTES = 2 ** 32;
  * A memory of `bytes` now, growable to `maxBytes` (both rounded up to whole pages): shared (for
  * worker threads) unless `shared` is false.
  */
-export function sharedMemory(bytes: number, maxBytes: number, shared = true): WebAssembly.Memory {
+export function kernelMemory(bytes: number, maxBytes: number, shared = true): WebAssembly.Memory {
   const page = 65536;
   const initial = Math.ceil(bytes / page);
   const maximum = Math.max(initial, Math.ceil(maxBytes / page));
