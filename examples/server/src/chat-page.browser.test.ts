@@ -26,7 +26,10 @@ afterAll(async () => {
 });
 
 it('types a message into the chat page and sees the reply stream in', async () => {
-  const { server, engine } = await tinyServer();
+  // The reference executor: it computes a token in milliseconds, so the page sees the reply grow
+  // over many frames. The CPU executor ('auto' here) writes this tiny model's 40 tokens within a
+  // frame or two, which the browser may show as one change.
+  const { server, engine } = await tinyServer({ executor: 'reference' });
   try {
     const expected = await engine.chat([{ role: 'user', content: 'Hello' }], {
       temperature: 0,
