@@ -4,6 +4,9 @@
 import { dotK, kSupports } from './dot-k';
 import { dotLegacy, legacySupports } from './dot-legacy';
 
+/** How far ahead (bytes) a row's touches reach: the rows starting about this far on. */
+const TOUCH_AHEAD: i32 = 4608;
+
 /** Whether {@link matmulBlocks} has a kernel for GGML type `type`. */
 export function blocksSupport(type: i32): bool {
   return legacySupports(type) || kSupports(type);
@@ -30,12 +33,22 @@ export function matmulBlocks(
   outStride: i32,
   accumulate: bool,
 ): void {
+  // Each row first touches every line of the row `ahead` rows on (about 4.5 KiB), so those lines
+  // are on their way while this row computes (see matmul-q8.ts's AHEAD: wasm has no prefetch).
+  const ahead = (TOUCH_AHEAD + rowBytes - 1) / rowBytes;
+  let sink: u32 = 0;
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * <usize>rowBytes;
+    if (r + ahead < r1) {
+      const next = wr + <usize>ahead * <usize>rowBytes;
+      for (let o = 0; o < rowBytes; o += 48) sink ^= load<u8>(next + <usize>o);
+    }
     for (let t = 0; t < T; t++) {
       const v = dotRow(type, wr, act + <usize>t * <usize>actRowBytes, cols);
       const o = out + ((<usize>t * <usize>outStride + <usize>r) << 2);
       store<f32>(o, accumulate ? load<f32>(o) + v : v);
     }
   }
+  // Keep the touches: a load whose value is never used would be removed.
+  if (sink == 0xffffffff) unreachable();
 }

@@ -188,6 +188,7 @@ export class CpuWasmExecutor implements ModelExecutor {
       packed.set(w, p);
       at = align16(at + p.bytes);
     }
+    at += WEIGHT_TAIL;
     // The static arguments become numbers now: the executor keeps no reference to the model's
     // weights or norm arrays, whose bytes live on in its memory, so a caller that drops the model
     // frees the file's copy.
@@ -627,6 +628,13 @@ export class CpuWasmExecutor implements ModelExecutor {
   }
 }
 
+/**
+ * Bytes left after the last packed weight: the matmul kernels touch the weight stream up to
+ * 4.7 KiB ahead of the block they compute (assembly/matmul-q8.ts, `AHEAD`), and a touch past the
+ * memory's end would trap.
+ */
+const WEIGHT_TAIL = 8192;
+
 /** Largest packed weights for which Q4_0/Q5_0/IQ4_NL are widened to int8 (see pack.ts). */
 const EXPAND_LIMIT = 2 ** 31;
 
@@ -715,7 +723,7 @@ function makePlan(
   // Q4_0, Q5_0 and IQ4_NL run on the Q8_0 kernel, widened to int8, where that still leaves most
   // of wasm32's 4 GiB to the KV cache; larger models keep their compact blocks.
   const expand = total(true) <= EXPAND_LIMIT;
-  const weightBytes = total(expand);
+  const weightBytes = total(expand) + WEIGHT_TAIL;
   return {
     graph,
     lowered,
