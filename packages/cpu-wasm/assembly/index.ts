@@ -5,7 +5,7 @@ export { actRowBytes, prepareRange } from './act';
 export { blocksSupport, matmulBlocks } from './matmul-blocks';
 export { matmulFloat } from './matmul-float';
 export { matmulQ8_0 } from './matmul-q8';
-export { attention, rmsNorm } from './ops';
+export { attention, glu, rmsNorm } from './ops';
 export { barrier, matmul, run } from './program';
 
 /** Bytes of static data the module keeps below the host's allocations. */

@@ -171,8 +171,71 @@ export function matmulQ8_0(
   }
   for (let r = rStart; r < r1; r += 4) {
     const g = w + <usize>(r >> 2) * groupBytes;
-    // Two tokens at a time: each block's weights are widened once for both.
+    // Four tokens at a time, then two: each block's weights are widened once for them.
     let t = 0;
+    for (; t + 4 <= T; t += 4) {
+      const a = act + <usize>t * <usize>actRowBytes;
+      const b = a + <usize>actRowBytes;
+      const c = b + <usize>actRowBytes;
+      const d = c + <usize>actRowBytes;
+      let acc0 = f32x4.splat(0);
+      let acc1 = f32x4.splat(0);
+      let acc2 = f32x4.splat(0);
+      let acc3 = f32x4.splat(0);
+      let wb = g;
+      for (let k = 0; k < nb; k++) {
+        const q0 = v128.load(wb);
+        const q1 = v128.load(wb, 16);
+        const q2 = v128.load(wb, 32);
+        const q3 = v128.load(wb, 48);
+        const q4 = v128.load(wb, 64);
+        const q5 = v128.load(wb, 80);
+        const q6 = v128.load(wb, 96);
+        const q7 = v128.load(wb, 112);
+        const w00 = i16x8.extend_low_i8x16_s(q0);
+        const w01 = i16x8.extend_high_i8x16_s(q0);
+        const w02 = i16x8.extend_low_i8x16_s(q1);
+        const w03 = i16x8.extend_high_i8x16_s(q1);
+        const w10 = i16x8.extend_low_i8x16_s(q2);
+        const w11 = i16x8.extend_high_i8x16_s(q2);
+        const w12 = i16x8.extend_low_i8x16_s(q3);
+        const w13 = i16x8.extend_high_i8x16_s(q3);
+        const w20 = i16x8.extend_low_i8x16_s(q4);
+        const w21 = i16x8.extend_high_i8x16_s(q4);
+        const w22 = i16x8.extend_low_i8x16_s(q5);
+        const w23 = i16x8.extend_high_i8x16_s(q5);
+        const w30 = i16x8.extend_low_i8x16_s(q6);
+        const w31 = i16x8.extend_high_i8x16_s(q6);
+        const w32 = i16x8.extend_low_i8x16_s(q7);
+        const w33 = i16x8.extend_high_i8x16_s(q7);
+        const sw = v128.load(wb, 128);
+        const off = <usize>k << 5;
+        const ds = <usize>cols + (<usize>k << 2);
+        acc0 = blockPair(
+          w00, w01, w02, w03, w10, w11, w12, w13, w20, w21, w22, w23, w30, w31, w32, w33,
+          a + off, f32x4.mul(sw, f32x4.splat(load<f32>(a + ds))), acc0,
+        );
+        acc1 = blockPair(
+          w00, w01, w02, w03, w10, w11, w12, w13, w20, w21, w22, w23, w30, w31, w32, w33,
+          b + off, f32x4.mul(sw, f32x4.splat(load<f32>(b + ds))), acc1,
+        );
+        acc2 = blockPair(
+          w00, w01, w02, w03, w10, w11, w12, w13, w20, w21, w22, w23, w30, w31, w32, w33,
+          c + off, f32x4.mul(sw, f32x4.splat(load<f32>(c + ds))), acc2,
+        );
+        acc3 = blockPair(
+          w00, w01, w02, w03, w10, w11, w12, w13, w20, w21, w22, w23, w30, w31, w32, w33,
+          d + off, f32x4.mul(sw, f32x4.splat(load<f32>(d + ds))), acc3,
+        );
+        wb += GROUP_BLOCK;
+      }
+      const o = out + ((<usize>t * <usize>outStride + <usize>r) << 2);
+      const os = <usize>outStride << 2;
+      storeRows(o, acc0, r, rows, accumulate);
+      storeRows(o + os, acc1, r, rows, accumulate);
+      storeRows(o + 2 * os, acc2, r, rows, accumulate);
+      storeRows(o + 3 * os, acc3, r, rows, accumulate);
+    }
     for (; t + 2 <= T; t += 2) {
       const a = act + <usize>t * <usize>actRowBytes;
       const b = a + <usize>actRowBytes;

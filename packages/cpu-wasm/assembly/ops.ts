@@ -319,13 +319,63 @@ export function glu(
     const g = gate + ((<usize>r * <usize>gStride) << 2);
     const u = up + ((<usize>r * <usize>uStride) << 2);
     const o = out + ((<usize>r * <usize>oStride) << 2);
-    for (let c = c0; c < c1; c++) {
+    let c = c0;
+    if (act == 0) {
+      for (; c + 4 <= c1; c += 4) {
+        const off = <usize>c << 2;
+        v128.store(o + off, f32x4.mul(siluV(v128.load(g + off)), v128.load(u + off)));
+      }
+      // The tail through the same vector function, so a column's value does not depend on where
+      // a thread's range ends.
+      for (; c < c1; c++) {
+        const off = <usize>c << 2;
+        store<f32>(o + off, f32x4.extract_lane(siluV(f32x4.splat(load<f32>(g + off))), 0) * load<f32>(u + off));
+      }
+    }
+    for (; c < c1; c++) {
       const off = <usize>c << 2;
-      const x = load<f32>(g + off);
-      const a = act == 0 ? x / (1 + Mathf.exp(-x)) : geluF16(x);
-      store<f32>(o + off, a * load<f32>(u + off));
+      store<f32>(o + off, geluF16(load<f32>(g + off)) * load<f32>(u + off));
     }
   }
+}
+
+/**
+ * `e^x` in four lanes, as ggml-cpu's ggml_v_expf computes it (a degree-5 polynomial on the
+ * reduced argument, about 1.5 ulp), without FMA, and with `x` clamped to [−87.3, 88.3] so the
+ * result stays a finite normal number (ggml takes a slower path there; SiLU only needs the limits).
+ */
+@inline
+function expV(v: v128): v128 {
+  const x = f32x4.min(f32x4.max(v, f32x4.splat(-87.3)), f32x4.splat(88.3));
+  const shift = f32x4.splat(12582912.0); // 0x1.8p23: n = round(x·log2 e) in z's low bits
+  const z = f32x4.add(f32x4.mul(x, f32x4.splat(1.4426950216293335)), shift);
+  const n = f32x4.sub(z, shift);
+  const b = f32x4.sub(
+    f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693145751953125))),
+    f32x4.mul(n, f32x4.splat(1.428606765330187e-6)),
+  );
+  const k = i32x4.add(i32x4.shl(z, 23), i32x4.splat(0x3f800000)); // 2^n
+  const u = f32x4.mul(b, b);
+  const j = f32x4.add(
+    f32x4.mul(
+      f32x4.add(
+        f32x4.mul(
+          f32x4.add(f32x4.mul(f32x4.splat(0.008247390389442444), b), f32x4.splat(0.04189976677298546)),
+          u,
+        ),
+        f32x4.add(f32x4.mul(f32x4.splat(0.16668395698070526), b), f32x4.splat(0.4999912679195404)),
+      ),
+      u,
+    ),
+    f32x4.mul(f32x4.splat(0.9999994039535522), b),
+  );
+  return f32x4.add(f32x4.mul(j, k), k);
+}
+
+/** SiLU, `x / (1 + e^−x)`, in four lanes. */
+@inline
+function siluV(x: v128): v128 {
+  return f32x4.div(x, f32x4.add(f32x4.splat(1), expV(f32x4.neg(x))));
 }
 
 /** `out = a + b` over columns `[c0, c1)` of rows `[r0, r1)`. */

@@ -16,10 +16,10 @@ describe('wasm matmul kernels against the ggml-faithful reference', () => {
   ] as const) {
     // 11 rows: three four-row groups, the last partial; 35 and 61: Q8_0's decode path walks four
     // groups far apart at once, leaving a group to the general loop (35) or ending on a partial
-    // group itself (61); 3 tokens: a pair and one more.
+    // group itself (61); 3 tokens: a pair and one more; 7: four at once, a pair and one more.
     it(`${name}: rows not a multiple of 4, one and several tokens`, () => {
       for (const rows of [11, 35, 61]) {
-        for (const tokens of [1, 3]) {
+        for (const tokens of [1, 3, 7]) {
           const { error } = matmulError(type, rows, 256, tokens, 7);
           expect(error, `${name}, ${rows} rows, ${tokens} tokens`).toBeLessThan(TOLERANCE);
         }

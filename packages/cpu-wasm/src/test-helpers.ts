@@ -55,7 +55,8 @@ export function matmulError(
   const actType = vecDotType(type);
   const actRowBytes = k.actRowBytes(actType, cols);
   let at = align16(k.heapBase());
-  const need = packedBytes(w) + x.byteLength + tokens * actRowBytes + tokens * rows * 4 + 64;
+  // 8 KiB more: the kernels touch the weight stream ahead of what they compute (WEIGHT_TAIL).
+  const need = packedBytes(w) + x.byteLength + tokens * actRowBytes + tokens * rows * 4 + 8192;
   const grow = Math.ceil((at + need - memory.buffer.byteLength) / 65536);
   if (grow > 0) memory.grow(grow);
   const packed = packWeight(w, memory.buffer, at);

@@ -22,6 +22,20 @@ export interface KernelExports {
     accumulate: number,
   ): void;
   run(ctl: number, tid: number, range: number): void;
+  /** `out = act(gate) · up` over columns `[c0, c1)` of rows `[r0, r1)`; act 0 SiLU, 1 GELU. */
+  glu(
+    gate: number,
+    gStride: number,
+    up: number,
+    uStride: number,
+    out: number,
+    oStride: number,
+    r0: number,
+    r1: number,
+    c0: number,
+    c1: number,
+    act: number,
+  ): void;
 }
 
 const compiled = new Map<boolean, WebAssembly.Module>();
