@@ -4,7 +4,7 @@ import type { ModelConfig } from './config.js';
 import { configFromGguf } from './config-gguf.js';
 import { configFromHf } from './config-hf.js';
 import { ModelFileError } from './errors.js';
-import { readGgufIndex, readGgufTensor } from './gguf/reader.js';
+import { ggufSlabReader, readGgufIndex } from './gguf/reader.js';
 import type { GgufIndex } from './gguf/types.js';
 import {
   ggufNameOfHfTensor,
@@ -41,13 +41,14 @@ export async function loadGgufModel(source: ByteSource): Promise<Model> {
   const tokenizer = Tokenizer.fromGguf(index.metadata, source.name);
   const template = index.metadata['tokenizer.chat_template'];
   const stored = new Map<string, StoredTensor>();
+  const readTensor = ggufSlabReader(source, index.tensors.values());
   for (const info of index.tensors.values()) {
     stored.set(info.name, {
       name: info.name,
       file: source.name,
       type: info.type,
       shape: info.shape,
-      read: () => readGgufTensor(source, info),
+      read: () => readTensor(info),
     });
   }
   // Rope frequency factors: Llama 3's `rope_freqs`, Phi-3 LongRoPE's short and long factors.

@@ -4,7 +4,7 @@ import { bytesSource } from '../byte-source.js';
 import { ModelFileError } from '../errors.js';
 import { GgmlType } from '../ggml-type.js';
 import { concat } from '../test-helpers.js';
-import { readGgufIndex, readGgufTensor } from './reader.js';
+import { ggufSlabReader, readGgufIndex, readGgufTensor } from './reader.js';
 import { GgufValueType } from './types.js';
 import { encodeGguf, gguf } from './writer.js';
 
@@ -147,4 +147,86 @@ describe('GGUF reader on bad files', () => {
       { numRuns: 400 },
     );
   }, 60_000);
+});
+
+describe('ggufSlabReader', () => {
+  const fiveTensors = () =>
+    concat(
+      encodeGguf({
+        metadata: { 'general.architecture': 'llama' },
+        tensors: Array.from({ length: 5 }, (_, i) => ({
+          name: `t${i}`,
+          type: GgmlType.F32,
+          shape: [i === 4 ? 8 : 16],
+          data: new Uint8Array(new Float32Array(i === 4 ? 8 : 16).fill(i + 0.5).buffer),
+        })),
+      }),
+    );
+  /** A source over `bytes` that logs each read, and returns `short` bytes fewer past `cut`. */
+  const counted = (bytes: Uint8Array, cut = Infinity, short = 0) => {
+    const reads: Array<[number, number]> = [];
+    const inner = bytesSource(bytes, 'five.gguf');
+    return {
+      reads,
+      source: {
+        ...inner,
+        async read(offset: number, length: number) {
+          reads.push([offset, length]);
+          const got = await inner.read(offset, length);
+          return offset + length > cut ? got.subarray(0, got.byteLength - short) : got;
+        },
+      },
+    };
+  };
+
+  it('reads runs of consecutive tensors once, each tensor a view of its run', async () => {
+    const bytes = fiveTensors();
+    const index = await readGgufIndex(bytesSource(bytes));
+    const { reads, source } = counted(bytes);
+    // Runs of at least 100 bytes: t0–t1, t2–t3, and t4 (32 bytes: short) joins the run before it.
+    const read = ggufSlabReader(source, index.tensors.values(), 100);
+    const got = new Map<string, Uint8Array>();
+    for (const name of ['t3', 't0', 't4', 't1', 't2']) {
+      got.set(name, await read(index.tensors.get(name)!));
+    }
+    expect(reads).toHaveLength(2);
+    for (const [name, data] of got) {
+      const own = await readGgufTensor(bytesSource(bytes), index.tensors.get(name)!);
+      expect(data, name).toEqual(own);
+    }
+    expect(got.get('t0')!.buffer).toBe(got.get('t1')!.buffer);
+    expect(got.get('t2')!.buffer).toBe(got.get('t4')!.buffer);
+    // t3 was asked for first: its run, then t0's.
+    expect(reads).toEqual([
+      [
+        index.tensors.get('t2')!.offset,
+        index.tensors.get('t4')!.offset - index.tensors.get('t2')!.offset + 32,
+      ],
+      [
+        index.tensors.get('t0')!.offset,
+        index.tensors.get('t1')!.offset - index.tensors.get('t0')!.offset + 64,
+      ],
+    ]);
+    // A tensor asked for again is read on its own (its run was let go).
+    const again = await read(index.tensors.get('t1')!);
+    expect(reads).toHaveLength(3);
+    expect(again).toEqual(got.get('t1'));
+  });
+
+  it('names the tensor a short read leaves without its bytes', async () => {
+    const bytes = fiveTensors();
+    const index = await readGgufIndex(bytesSource(bytes));
+    const t4 = index.tensors.get('t4')!;
+    const { source } = counted(bytes, t4.offset, 8);
+    // t4 (32 bytes) is in t2's run; the run comes back 8 bytes short.
+    const read = ggufSlabReader(source, index.tensors.values(), 100);
+    expect(await read(index.tensors.get('t2')!)).toHaveLength(64);
+    const error = await read(t4).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ModelFileError);
+    expect(error).toMatchObject({ code: 'MODEL_TRUNCATED', tensor: 't4' });
+    expect((error as Error).message).toMatch(/tensor t4: read 24 of 32 bytes/);
+  });
 });

@@ -182,6 +182,79 @@ export async function readGgufTensor(
   return bytes;
 }
 
+/**
+ * Tensors are read in runs ("slabs") of consecutive tensors of at least this many bytes, each
+ * tensor a view into its slab: a run this large is its own memory mapping in the C allocator
+ * (glibc maps anything over 32 MiB), so once a model's weights are dropped (an executor copied
+ * them into its own memory) the pages go back to the OS. Read a tensor at a time, the same bytes
+ * land on the allocator's heap as many ~1 MiB blocks that it keeps after they are freed: the
+ * whole file stayed resident a second time.
+ */
+export const GGUF_SLAB_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A reader of `tensors` (from one index of `source`) that reads them in slabs of consecutive
+ * tensors (see {@link GGUF_SLAB_BYTES}) and returns each as a view of its slab. Each slab is read
+ * on the first request for one of its tensors and kept only until each of its tensors has been
+ * asked for once; a tensor asked for again is read on its own, as {@link readGgufTensor} does.
+ * @throws ModelFileError `MODEL_TRUNCATED` (from the returned function) when the source returns
+ *   fewer bytes than the index says
+ */
+export function ggufSlabReader(
+  source: ByteSource,
+  tensors: Iterable<GgufTensorInfo>,
+  slabBytes = GGUF_SLAB_BYTES,
+): (info: GgufTensorInfo) => Promise<Uint8Array> {
+  interface Slab {
+    start: number;
+    end: number;
+    unread: number;
+    bytes: Promise<Uint8Array> | undefined;
+  }
+  const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
+  const slabs: Slab[] = [];
+  const slabOf = new Map<GgufTensorInfo, Slab>();
+  let slab: Slab | undefined;
+  for (const info of sorted) {
+    if (!slab || slab.end - slab.start >= slabBytes) {
+      slab = { start: info.offset, end: info.offset, unread: 0, bytes: undefined };
+      slabs.push(slab);
+    }
+    slab.end = Math.max(slab.end, info.offset + info.byteLength);
+    slab.unread++;
+    slabOf.set(info, slab);
+  }
+  // A short last slab joins the one before, so no slab but a lone small one falls under the
+  // allocator's mapping threshold.
+  const last = slabs.at(-1);
+  const before = slabs.at(-2);
+  if (last && before && last.end - last.start < slabBytes / 2) {
+    before.end = last.end;
+    before.unread += last.unread;
+    for (const [info, s] of slabOf) if (s === last) slabOf.set(info, before);
+    slabs.pop();
+  }
+  const read = new Set<GgufTensorInfo>();
+  return async (info) => {
+    const s = slabOf.get(info);
+    if (!s || read.has(info)) return readGgufTensor(source, info);
+    read.add(info);
+    s.bytes ??= source.read(s.start, s.end - s.start);
+    const pending = s.bytes;
+    if (--s.unread === 0) s.bytes = undefined;
+    const bytes = await pending;
+    const at = info.offset - s.start;
+    if (bytes.byteLength < at + info.byteLength) {
+      throw new ModelFileError(
+        `tensor ${info.name}: read ${Math.max(0, bytes.byteLength - at)} of ${info.byteLength} bytes`,
+        'MODEL_TRUNCATED',
+        { file: source.name, tensor: info.name },
+      );
+    }
+    return bytes.subarray(at, at + info.byteLength);
+  };
+}
+
 function isValueType(type: number): type is GgufValueType {
   return Number.isInteger(type) && type >= 0 && type <= 12;
 }
