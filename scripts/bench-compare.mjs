@@ -11,7 +11,7 @@
 //
 // `--quick`: the demo model only, fewer requests: for checking this script, not for numbers.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -226,7 +226,7 @@ const ALL_MODELS = [
     // xinfer-webgpu makes 1 to 4 tok/s here on a software adapter: the fewest requests that
     // still fill c=8 (about 2 minutes a model on llvmpipe, 2 cores).
     slowLoad: { c1: 1, c8: 8, ttft: 1 },
-    targets: { decode: 1.0, aggregate: 1.5, ttft: 2 },
+    targets: { decode: 1.0, aggregate: 1.5, ttft: 2, memory: 1.2 },
   },
   {
     key: 'smollm-135m-shapes-q4_k_m',
@@ -249,7 +249,16 @@ const loadOf = (m, rt) => (rt === WEBGPU || rt === REFERENCE ? (m.slowLoad ?? m.
 /** The requests of every model, for the generated text. */
 const loadWords = (l) =>
   `${l.c1} at c=1, ${l.c8} at c=8, ${l.ttft} for TTFT(${TTFT_PROMPT_TOKENS})`;
-for (const m of MODELS) m.file = await m.path();
+for (const m of MODELS) {
+  m.file = await m.path();
+  m.fileMiB = statSync(m.file).size / 2 ** 20;
+  const source = await model.fileSource(m.file);
+  try {
+    m.config = model.configFromGguf(await model.readGgufIndex(source));
+  } finally {
+    await source.close?.();
+  }
+}
 const RUNTIMES = [...SAME_THREADS, WEBGPU, REFERENCE].filter((rt) =>
   MODELS.some((m) => m.runtimes.includes(rt)),
 );
@@ -347,7 +356,32 @@ function runsOf(m, rt, promptsFile) {
   ];
 }
 
+/** A process's resident memory now and at its peak, in MiB, from Linux's /proc (else {}). */
+function residentOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * MiB of the KV pool an xinfer server sized (its log line, at f32 K/V, the default), from the
+ * model's layers and KV heads; undefined for llama.cpp (its cache is its own).
+ */
+function kvPoolOf(m, server) {
+  const sized = /KV cache (\d+) blocks × (\d+) tokens/.exec(server.stderr());
+  if (!sized) return undefined;
+  const c = m.config;
+  return (
+    (Number(sized[1]) * Number(sized[2]) * 2 * c.numLayers * c.numKvHeads * c.headDim * 4) / 2 ** 20
+  );
+}
+
 const fileKey = (rt) => rt.name.replace(' ×', '-t');
+const memory = []; // { model, runtime, rss, peak, pool }: each server after its runs
 const results = []; // { model, runtime, run, file, result }
 const problems = []; // what could not be measured, for the generated text
 mkdirSync(OUT, { recursive: true });
@@ -407,6 +441,12 @@ for (const m of MODELS) {
           problems.push(reason);
         }
       }
+      memory.push({
+        model: m,
+        runtime: rt,
+        ...residentOf(server.child.pid),
+        pool: kvPoolOf(m, server),
+      });
     } finally {
       await stopServer(server);
     }
@@ -522,6 +562,15 @@ const slowerAtAllCores = MODELS.filter(
     get(m, llamaCpp(CORES).name, 'c1')?.decode_tok_per_sec <
       get(m, llamaCpp(1).name, 'c1')?.decode_tok_per_sec,
 ).map((m) => m.key);
+// Resident memory of each server after its runs, against the file and the KV pool it sized.
+const memoryRows = memory.map(({ model: m, runtime: rt, rss, peak, pool }) => {
+  const whole = pool === undefined ? undefined : rss / (m.fileMiB + pool);
+  const t = rt.family === 'xinfer-cpu' ? m.targets?.memory : undefined;
+  return (
+    `| ${m.key} | ${rt.name} | ${fmt(m.fileMiB, 0)} | ${fmt(pool, 0)} | ${fmt(rss, 0)} | ` +
+    `${fmt(peak, 0)} | ${against(whole, t, true)} | ${fmt(rss / m.fileMiB, 2)} |`
+  );
+});
 const minutes = (Date.now() - started) / 60_000;
 const date = new Date().toISOString().slice(0, 10);
 
@@ -656,6 +705,14 @@ xinfer ÷ llama.cpp at the same thread count, with the targets of the CPU execut
 aggregate: higher is better; TTFT: xinfer's ÷ llama.cpp's, lower is better):
 
 ${ratioTable}
+Resident memory of each server (\`/proc/PID/status\` VmRSS, and VmHWM for the peak) after its runs above,
+against the model file and the KV pool the server sized (xinfer's default: \`maxNumBlocks\` 1024 blocks
+of 16 tokens, f32 K/V, where memory allows; pool pages never written are not resident). llama.cpp maps
+the file and keeps its own f16 cache (pool "–"). Target of the CPU executor: resident ≤ 1.2 × (file + pool).
+
+| model | runtime | file MiB | KV pool MiB | resident MiB | peak resident MiB | resident ÷ (file + pool) | resident ÷ file |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${memoryRows.join('\n')}
 ${problems.length > 0 ? `\nNot measured:\n\n${problems.map((p) => `- ${p}`).join('\n')}\n` : ''}
 ![aggregate tok/s by concurrency](docs/bench-compare.svg)
 
