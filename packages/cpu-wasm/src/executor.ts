@@ -17,7 +17,15 @@ import {
 } from '@x/model';
 import { CpuWasmError } from './errors.js';
 import { type Arg, type LoweredGraph, lowerGraph, ropeBuffer } from './lower.js';
-import { align16, type PackedWeight, packedBytes, packWeight, unpackQ8_0Row } from './pack.js';
+import {
+  align16,
+  type PackedWeight,
+  packedBytes,
+  packWeight,
+  Q6_K_GROUPS,
+  unpackQ6_KRow,
+  unpackQ8_0Row,
+} from './pack.js';
 import { ThreadPool, type WorkerFactory } from './threads.js';
 import {
   instantiateKernels,
@@ -486,6 +494,8 @@ export class CpuWasmExecutor implements ModelExecutor {
       const at = base + t * out.stride;
       if (p.type === GgmlType.Q8_0) {
         unpackQ8_0Row(p, buf, token, f32, at);
+      } else if (p.type === Q6_K_GROUPS) {
+        unpackQ6_KRow(p, buf, token, f32, at);
       } else {
         dequantizeRow(p.type, new Uint8Array(buf), p.ptr + token * p.rowBytes, f32, at, d);
       }

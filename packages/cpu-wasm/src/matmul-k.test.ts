@@ -1,6 +1,7 @@
-import { GgmlType } from '@x/model';
+import { dequantizeRow, GgmlType as G } from '@x/model';
 import { describe, expect, it } from 'vitest';
-import { matmulError } from './test-helpers.js';
+import { packWeight, Q6_K_GROUPS, unpackQ6_KRow } from './pack.js';
+import { matmulError, randomWeight } from './test-helpers.js';
 
 // The super-block kernels sum each block's integer products exactly, as the reference does, and
 // differ from it only in float summation order: a few ulps of the largest output.
@@ -8,12 +9,12 @@ const TOLERANCE = 2e-5;
 
 describe('wasm super-block (K-quant) matmul kernels against the ggml-faithful reference', () => {
   for (const [name, type] of [
-    ['Q2_K', GgmlType.Q2_K],
-    ['Q3_K', GgmlType.Q3_K],
-    ['Q4_K', GgmlType.Q4_K],
-    ['Q5_K', GgmlType.Q5_K],
-    ['Q6_K', GgmlType.Q6_K],
-    ['IQ4_XS', GgmlType.IQ4_XS],
+    ['Q2_K', G.Q2_K],
+    ['Q3_K', G.Q3_K],
+    ['Q4_K', G.Q4_K],
+    ['Q5_K', G.Q5_K],
+    ['Q6_K', G.Q6_K],
+    ['IQ4_XS', G.IQ4_XS],
   ] as const) {
     it(`${name}: rows not a multiple of 4, 256 and 1536 columns, one and several tokens`, () => {
       for (const [rows, cols, seed] of [
@@ -30,4 +31,34 @@ describe('wasm super-block (K-quant) matmul kernels against the ggml-faithful re
       }
     });
   }
+});
+
+describe('Q6_K widened to int8 four-row groups', () => {
+  it('matches the reference: rows not a multiple of 4, 256 to 2048 columns, 1 to 7 tokens', () => {
+    for (const [rows, cols, seed] of [
+      [11, 256, 7],
+      [5, 1536, 3],
+      [13, 2048, 11],
+    ] as const) {
+      for (const tokens of [1, 2, 7]) {
+        const { error, reference } = matmulError(G.Q6_K, rows, cols, tokens, seed, true);
+        expect(reference.some((v) => v !== 0)).toBe(true);
+        expect(error, `${rows}×${cols}, ${tokens} tokens`).toBeLessThan(TOLERANCE);
+      }
+    }
+  });
+
+  it('unpacks every row to exactly what dequantizeRow makes of the file bytes', () => {
+    const w = randomWeight(G.Q6_K, 7, 512, 5);
+    const memory = new ArrayBuffer(1 << 16);
+    const p = packWeight(w, memory, 16, true);
+    expect(p.type).toBe(Q6_K_GROUPS);
+    const got = new Float32Array(512);
+    const want = new Float32Array(512);
+    for (let r = 0; r < 7; r++) {
+      unpackQ6_KRow(p, memory, r, got, 0);
+      dequantizeRow(G.Q6_K, w.data, r * w.rowBytes, want, 0, 512);
+      expect(got, `row ${r}`).toEqual(want);
+    }
+  });
 });

@@ -30,6 +30,12 @@ const Q8_0_GROUP_BLOCK = 144;
  */
 const EXPANDABLE: ReadonlySet<number> = new Set([GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.IQ4_NL]);
 
+/** The kernel type id of Q6_K widened to int8 in four-row groups (assembly/matmul-q6k.ts). */
+export const Q6_K_GROUPS = 0x100 + GgmlType.Q6_K;
+
+/** Bytes of one Q6_K super-block of a four-row group: 1024 quants, 64 scales, 4 f32 `d`. */
+const Q6_K_GROUP_BLOCK = 1104;
+
 /** Whether `w` is packed in the Q8_0 layout (Q8_0 itself, or an expandable type with `expand`). */
 const asQ8_0 = (w: WeightMatrix, expand: boolean) =>
   w.type === GgmlType.Q8_0 || (expand && EXPANDABLE.has(w.type));
@@ -41,7 +47,58 @@ const asQ8_0 = (w: WeightMatrix, expand: boolean) =>
  */
 export function packedBytes(w: WeightMatrix, expand = false): number {
   if (asQ8_0(w, expand)) return align16(Math.ceil(w.rows / 4) * (w.cols / 32) * Q8_0_GROUP_BLOCK);
+  if (expand && w.type === GgmlType.Q6_K) {
+    return Math.ceil(w.rows / 4) * (w.cols / 256) * Q6_K_GROUP_BLOCK;
+  }
   return align16(w.rows * w.rowBytes);
+}
+
+/** Q6_K's block (GGUF block_q6_K, 210 bytes): ql 128, qh 64, int8 scales 16, f16 d. */
+const Q6_K_BYTES = 210;
+
+/**
+ * Packs a Q6_K weight as int8 four-row groups (see assembly/matmul-q6k.ts for the layout): each
+ * quant becomes `q − 32`, the sub-block scales and `d` move beside the group's quants.
+ */
+function packQ6_K(w: WeightMatrix, memory: ArrayBufferLike, at: number, bytes: number): void {
+  const { rows, cols, rowBytes, data } = w;
+  new Uint8Array(memory, at, bytes).fill(0);
+  const quants = new Int8Array(memory, at, bytes);
+  const view = new DataView(memory as ArrayBuffer, at, bytes);
+  const nb = cols / 256;
+  const groupBytes = nb * Q6_K_GROUP_BLOCK;
+  for (let r = 0; r < rows; r++) {
+    const lane = r & 3;
+    for (let b = 0; b < nb; b++) {
+      const src = r * rowBytes + b * Q6_K_BYTES;
+      const dst = (r >> 2) * groupBytes + b * Q6_K_GROUP_BLOCK;
+      // Element 128h + l + 32k (h half, l < 32, k quarter): low nibble of ql[64h + l] (k 0),
+      // of ql[64h + l + 32] (k 1), high nibbles of the same (k 2, 3); bits 2k of qh[32h + l].
+      for (let h = 0; h < 2; h++) {
+        for (let l = 0; l < 32; l++) {
+          const ql0 = data[src + 64 * h + l] as number;
+          const ql1 = data[src + 64 * h + l + 32] as number;
+          const qh = data[src + 128 + 32 * h + l] as number;
+          const q = [
+            (ql0 & 15) | ((qh & 3) << 4),
+            (ql1 & 15) | (((qh >> 2) & 3) << 4),
+            (ql0 >> 4) | (((qh >> 4) & 3) << 4),
+            (ql1 >> 4) | (((qh >> 6) & 3) << 4),
+          ];
+          for (let k = 0; k < 4; k++) {
+            const e = 128 * h + l + 32 * k; // column within the super-block
+            quants[dst + (e >> 5) * 128 + lane * 32 + (e & 31)] = (q[k] as number) - 32;
+          }
+        }
+      }
+      for (let sub = 0; sub < 16; sub++) {
+        const sc = ((data[src + 192 + sub] as number) << 24) >> 24;
+        quants[dst + 1024 + (sub >> 1) * 8 + (sub & 1) * 4 + lane] = sc;
+      }
+      const d = f16ToF32((data[src + 208] as number) | ((data[src + 209] as number) << 8));
+      view.setFloat32(dst + 1088 + lane * 4, d, true);
+    }
+  }
 }
 
 /**
@@ -59,6 +116,11 @@ export function packWeight(
   const { rows, cols, rowBytes, data, type } = w;
   const bytes = packedBytes(w, expand);
   const out = new Uint8Array(memory, at, bytes);
+  if (expand && type === GgmlType.Q6_K) {
+    packQ6_K(w, memory, at, bytes);
+    const groupBytes = (cols / 256) * Q6_K_GROUP_BLOCK;
+    return { type: Q6_K_GROUPS, rows, cols, rowBytes: groupBytes, ptr: at, aux: rows, bytes };
+  }
   if (!asQ8_0(w, expand)) {
     out.set(data.subarray(0, rows * rowBytes));
     return { type, rows, cols, rowBytes, ptr: at, aux: 0, bytes };
@@ -109,6 +171,31 @@ export function unpackQ8_0Row(
     const scale = view.getFloat32(base + 128 + lane * 4, true);
     for (let j = 0; j < 32; j++) {
       out[offset + b * 32 + j] = Math.fround((qs[base + lane * 32 + j] as number) * scale);
+    }
+  }
+}
+
+/** Row `row` of a Q6_K weight packed by {@link packWeight}, dequantized into `out` at `offset`. */
+export function unpackQ6_KRow(
+  p: PackedWeight,
+  memory: ArrayBufferLike,
+  row: number,
+  out: Float32Array,
+  offset: number,
+): void {
+  const nb = p.cols / 256;
+  const group = p.ptr + (row >> 2) * p.rowBytes;
+  const qs = new Int8Array(memory, group, p.rowBytes);
+  const view = new DataView(memory as ArrayBuffer, group, p.rowBytes);
+  const lane = row & 3;
+  for (let b = 0; b < nb; b++) {
+    const base = b * Q6_K_GROUP_BLOCK;
+    const d = view.getFloat32(base + 1088 + lane * 4, true);
+    for (let e = 0; e < 256; e++) {
+      const sub = e >> 4;
+      const sc = qs[base + 1024 + (sub >> 1) * 8 + (sub & 1) * 4 + lane] as number;
+      const q = qs[base + (e >> 5) * 128 + lane * 32 + (e & 31)] as number;
+      out[offset + b * 256 + e] = Math.fround(Math.fround(d * sc) * q);
     }
   }
 }

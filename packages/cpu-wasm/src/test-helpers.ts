@@ -46,6 +46,7 @@ export function matmulError(
   cols: number,
   tokens: number,
   seed = 1,
+  expand = false,
 ): { error: number; wasm: Float32Array; reference: Float32Array } {
   const w = randomWeight(type, rows, cols, seed);
   const next = random(seed + 1);
@@ -56,10 +57,11 @@ export function matmulError(
   const actRowBytes = k.actRowBytes(actType, cols);
   let at = align16(k.heapBase());
   // 8 KiB more: the kernels touch the weight stream ahead of what they compute (WEIGHT_TAIL).
-  const need = packedBytes(w) + x.byteLength + tokens * actRowBytes + tokens * rows * 4 + 8192;
+  const need =
+    packedBytes(w, expand) + x.byteLength + tokens * actRowBytes + tokens * rows * 4 + 8192;
   const grow = Math.ceil((at + need - memory.buffer.byteLength) / 65536);
   if (grow > 0) memory.grow(grow);
-  const packed = packWeight(w, memory.buffer, at);
+  const packed = packWeight(w, memory.buffer, at, expand);
   at = align16(at + packed.bytes);
   const xPtr = at;
   new Float32Array(memory.buffer, xPtr, x.length).set(x);
