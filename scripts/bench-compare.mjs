@@ -705,6 +705,7 @@ xinfer ÷ llama.cpp at the same thread count, with the targets of the CPU execut
 aggregate: higher is better; TTFT: xinfer's ÷ llama.cpp's, lower is better):
 
 ${ratioTable}
+
 Resident memory of each server (\`/proc/PID/status\` VmRSS, and VmHWM for the peak) after its runs above,
 against the model file and the KV pool the server sized (xinfer's default: \`maxNumBlocks\` 1024 blocks
 of 16 tokens, f32 K/V, where memory allows; pool pages never written are not resident). llama.cpp maps
