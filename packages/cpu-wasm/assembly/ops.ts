@@ -253,10 +253,26 @@ export function attention(
           k += <usize>kvDim << es;
         }
       }
+      // e^(score − max), four at a time through the f32 vector exp (about 2 ulp); the max, the
+      // differences and the sum stay f64.
       let sum: f64 = 0;
-      for (let p = first; p <= position; p++) {
-        const e = Math.exp(load<f64>(scores + (<usize>p << 3)) - mx);
-        store<f64>(scores + (<usize>p << 3), e);
+      const mx2 = f64x2.splat(mx);
+      let p = first;
+      for (; p + 4 <= position + 1; p += 4) {
+        const at = scores + (<usize>p << 3);
+        const lo = f32x4.demote_f64x2_zero(f64x2.sub(v128.load(at), mx2));
+        const hi = f32x4.demote_f64x2_zero(f64x2.sub(v128.load(at, 16), mx2));
+        const e = expV(v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
+        const e01 = f64x2.promote_low_f32x4(e);
+        const e23 = f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1));
+        v128.store(at, e01);
+        v128.store(at, e23, 16);
+        sum += f64x2.extract_lane(e01, 0) + f64x2.extract_lane(e01, 1) + f64x2.extract_lane(e23, 0) + f64x2.extract_lane(e23, 1);
+      }
+      for (; p <= position; p++) {
+        const at = scores + (<usize>p << 3);
+        const e = <f64>f32x4.extract_lane(expV(f32x4.splat(<f32>(load<f64>(at) - mx))), 0);
+        store<f64>(at, e);
         sum += e;
       }
       const oh = out + ((<usize>t * <usize>outStride + <usize>head * <usize>headDim) << 2);

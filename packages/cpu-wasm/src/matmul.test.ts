@@ -14,7 +14,7 @@ describe('wasm matmul kernels against the ggml-faithful reference', () => {
     ['F16', GgmlType.F16],
     ['BF16', GgmlType.BF16],
   ] as const) {
-    // 11 rows: three four-row groups, the last partial; 35 and 61: Q8_0's decode path walks four
+    // 11 rows: three four-row groups, the last partial; 35 and 61: Q8_0's decode path walks eight
     // groups far apart at once, leaving a group to the general loop (35) or ending on a partial
     // group itself (61); 3 tokens: a pair and one more; 7: four at once, a pair and one more.
     it(`${name}: rows not a multiple of 4, one and several tokens`, () => {
