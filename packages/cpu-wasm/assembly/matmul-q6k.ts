@@ -36,6 +36,25 @@ function dot16(w: usize, a0: v128, a1: v128): v128 {
   );
 }
 
+/** Touches the lines of 138 bytes (an eighth of a group's super-block) `AHEAD` past `p`. */
+@inline
+function touch(p: usize): u32 {
+  return load<u8>(p + AHEAD) ^ load<u8>(p + AHEAD + 60) ^ load<u8>(p + AHEAD + 120);
+}
+
+/**
+ * The four rows' exact i32 sums over chunk `c` (32 columns, two sub-blocks) of the group
+ * super-block at `gb`, each sub-block's sum times its scale, against the widened activation.
+ */
+@inline
+function chunk(gb: usize, c: i32, a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const wq = gb + (<usize>c << 7);
+  const even = reduce4(dot16(wq, a0, a1), dot16(wq + 32, a0, a1), dot16(wq + 64, a0, a1), dot16(wq + 96, a0, a1));
+  const odd = reduce4(dot16(wq + 16, a2, a3), dot16(wq + 48, a2, a3), dot16(wq + 80, a2, a3), dot16(wq + 112, a2, a3));
+  const sc = v128.load8x8_s(gb + 1024 + (<usize>c << 3));
+  return i32x4.add(i32x4.mul(even, i32x4.extend_low_i16x8_s(sc)), i32x4.mul(odd, i32x4.extend_high_i16x8_s(sc)));
+}
+
 /** Stores (or adds) four row results of one token; rows past `rows` are left alone. */
 @inline
 function storeRows(o: usize, acc: v128, r: i32, rows: i32, accumulate: bool): void {
@@ -72,7 +91,57 @@ export function matmulQ6_K(
   const nb = cols >> 8;
   const groupBytes = <usize>nb * Q6K_GROUP_BLOCK;
   let sink: u32 = 0;
-  for (let r = r0; r < r1; r += 4) {
+  let rStart = r0;
+  if (T == 1) {
+    // One token (a decode): four groups far apart at once, four streams of weights in flight
+    // (matmul-q8.ts walks eight; these blocks take more registers), the activation widened once.
+    const q = ((r1 - r0 + 3) >> 2) >> 2;
+    const gs = <usize>q * groupBytes;
+    const ad = act + <usize>cols;
+    for (let i = 0; i < q; i++) {
+      const ra = r0 + (i << 2);
+      const g = w + <usize>(ra >> 2) * groupBytes;
+      let acc0 = f32x4.splat(0);
+      let acc1 = f32x4.splat(0);
+      let acc2 = f32x4.splat(0);
+      let acc3 = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        const gb = g + <usize>b * Q6K_GROUP_BLOCK;
+        const qa = act + (<usize>b << 8);
+        let i0 = i32x4.splat(0);
+        let i1 = i32x4.splat(0);
+        let i2 = i32x4.splat(0);
+        let i3 = i32x4.splat(0);
+        for (let c = 0; c < 8; c++) {
+          sink ^= touch(gb + <usize>c * 138) ^ touch(gb + gs + <usize>c * 138);
+          sink ^= touch(gb + 2 * gs + <usize>c * 138) ^ touch(gb + 3 * gs + <usize>c * 138);
+          const ab = qa + (<usize>c << 5);
+          const x0 = v128.load(ab);
+          const x1 = v128.load(ab, 16);
+          const a0 = i16x8.extend_low_i8x16_s(x0);
+          const a1 = i16x8.extend_high_i8x16_s(x0);
+          const a2 = i16x8.extend_low_i8x16_s(x1);
+          const a3 = i16x8.extend_high_i8x16_s(x1);
+          i0 = i32x4.add(i0, chunk(gb, c, a0, a1, a2, a3));
+          i1 = i32x4.add(i1, chunk(gb + gs, c, a0, a1, a2, a3));
+          i2 = i32x4.add(i2, chunk(gb + 2 * gs, c, a0, a1, a2, a3));
+          i3 = i32x4.add(i3, chunk(gb + 3 * gs, c, a0, a1, a2, a3));
+        }
+        const da = f32x4.splat(load<f32>(ad + (<usize>b << 2)));
+        acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_s(i0), f32x4.mul(v128.load(gb, 1088), da)));
+        acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_s(i1), f32x4.mul(v128.load(gb + gs, 1088), da)));
+        acc2 = f32x4.add(acc2, f32x4.mul(f32x4.convert_i32x4_s(i2), f32x4.mul(v128.load(gb + 2 * gs, 1088), da)));
+        acc3 = f32x4.add(acc3, f32x4.mul(f32x4.convert_i32x4_s(i3), f32x4.mul(v128.load(gb + 3 * gs, 1088), da)));
+      }
+      const rs = q << 2;
+      storeRows(out + (<usize>ra << 2), acc0, ra, rows, accumulate);
+      storeRows(out + (<usize>(ra + rs) << 2), acc1, ra + rs, rows, accumulate);
+      storeRows(out + (<usize>(ra + 2 * rs) << 2), acc2, ra + 2 * rs, rows, accumulate);
+      storeRows(out + (<usize>(ra + 3 * rs) << 2), acc3, ra + 3 * rs, rows, accumulate);
+    }
+    rStart = r0 + (q << 4);
+  }
+  for (let r = rStart; r < r1; r += 4) {
     const g = w + <usize>(r >> 2) * groupBytes;
     for (let t = 0; t < T; t++) {
       const a = act + <usize>t * <usize>actRowBytes;
@@ -84,8 +153,7 @@ export function matmulQ6_K(
         let isum = i32x4.splat(0);
         for (let c = 0; c < 8; c++) {
           // Every line of the super-block 4.5 KiB on, 1104 / 8 = 138 bytes a chunk.
-          const ahead = gb + AHEAD + <usize>c * 138;
-          sink ^= load<u8>(ahead) ^ load<u8>(ahead, 60) ^ load<u8>(ahead, 120);
+          sink ^= touch(gb + <usize>c * 138);
           const ab = qa + (<usize>c << 5);
           const x0 = v128.load(ab);
           const x1 = v128.load(ab, 16);
@@ -93,14 +161,7 @@ export function matmulQ6_K(
           const a1 = i16x8.extend_high_i8x16_s(x0);
           const a2 = i16x8.extend_low_i8x16_s(x1);
           const a3 = i16x8.extend_high_i8x16_s(x1);
-          const wq = gb + (<usize>c << 7);
-          const even = reduce4(dot16(wq, a0, a1), dot16(wq + 32, a0, a1), dot16(wq + 64, a0, a1), dot16(wq + 96, a0, a1));
-          const odd = reduce4(dot16(wq + 16, a2, a3), dot16(wq + 48, a2, a3), dot16(wq + 80, a2, a3), dot16(wq + 112, a2, a3));
-          const sc = v128.load8x8_s(gb + 1024 + (<usize>c << 3));
-          isum = i32x4.add(isum, i32x4.add(
-            i32x4.mul(even, i32x4.extend_low_i16x8_s(sc)),
-            i32x4.mul(odd, i32x4.extend_high_i16x8_s(sc)),
-          ));
+          isum = i32x4.add(isum, chunk(gb, c, a0, a1, a2, a3));
         }
         const d = f32x4.mul(v128.load(gb, 1088), f32x4.splat(load<f32>(ad + (<usize>b << 2))));
         acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(isum), d));

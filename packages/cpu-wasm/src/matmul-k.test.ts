@@ -34,11 +34,14 @@ describe('wasm super-block (K-quant) matmul kernels against the ggml-faithful re
 });
 
 describe('Q6_K widened to int8 four-row groups', () => {
+  // A decode (one token) walks four groups far apart: 13 rows end it on a partial group, 21 leave
+  // two groups (the last partial) to the general loop, 11 and 5 rows never enter it.
   it('matches the reference: rows not a multiple of 4, 256 to 2048 columns, 1 to 7 tokens', () => {
     for (const [rows, cols, seed] of [
       [11, 256, 7],
       [5, 1536, 3],
       [13, 2048, 11],
+      [21, 512, 5],
     ] as const) {
       for (const tokens of [1, 2, 7]) {
         const { error, reference } = matmulError(G.Q6_K, rows, cols, tokens, seed, true);
