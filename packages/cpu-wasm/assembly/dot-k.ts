@@ -140,6 +140,133 @@ export function dotQ4_K(w: usize, a: usize, n: i32): f32 {
   return hsum(acc);
 }
 
+/**
+ * Q4_K: as {@link q4Sub} with the activation's even and odd int8 lanes already split into i16
+ * (`ea0`/`oa0` for its first 16 values, `ea1`/`oa1` for the next 16).
+ */
+@inline
+function q4SubSplit(q0: v128, q1: v128, shift: i32, m: v128, ea0: v128, oa0: v128, ea1: v128, oa1: v128): v128 {
+  const e0 = v128.and(shift == 0 ? q0 : i16x8.shr_u(q0, shift), m);
+  const o0 = shift == 4 ? i16x8.shr_u(q0, 12) : v128.and(i16x8.shr_u(q0, shift + 8), m);
+  const e1 = v128.and(shift == 0 ? q1 : i16x8.shr_u(q1, shift), m);
+  const o1 = shift == 4 ? i16x8.shr_u(q1, 12) : v128.and(i16x8.shr_u(q1, shift + 8), m);
+  return i16x8.add(
+    i16x8.add(i16x8.mul(e0, ea0), i16x8.mul(o0, oa0)),
+    i16x8.add(i16x8.mul(e1, ea1), i16x8.mul(o1, oa1)),
+  );
+}
+
+/** One Q4_K super-block's `d·Σ − dmin·mins` in f32 lanes (their sum is the block's dot). */
+@inline
+function q4Finish(blk: usize, s: v128, sm: v128, bs: usize, yd: f32): v128 {
+  const d = yd * f16ToF32(<u32>load<u16>(blk));
+  const dmin = yd * f16ToF32(<u32>load<u16>(blk, 2));
+  const mins = bsumPairsDot(bs, i16x8.extend_high_i8x16_u(sm));
+  return f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(d)), f32x4.mul(f32x4.convert_i32x4_s(mins), f32x4.splat(dmin)));
+}
+
+/**
+ * Two Q4_K rows (`w0`, `w1`) dotted with one Q8_K row: the activation's lanes are split once for
+ * both, and the two rows' weight streams are in flight together (a decode reads rows far apart).
+ * The two dots in lanes 0 and 1.
+ */
+export function dotQ4_K2Rows(w0: usize, w1: usize, a: usize, n: i32): v128 {
+  const nb = n >> 8;
+  const ad = a + <usize>n;
+  const abs = ad + (<usize>nb << 2);
+  const m = v128.load(MASKS);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const blk0 = w0 + <usize>b * 144;
+    const blk1 = w1 + <usize>b * 144;
+    const qa = a + (<usize>b << 8);
+    const sm0 = scalesMinsK4(blk0 + 4);
+    const sm1 = scalesMinsK4(blk1 + 4);
+    let cur0 = i16x8.extend_low_i8x16_u(sm0);
+    let cur1 = i16x8.extend_low_i8x16_u(sm1);
+    let s0 = i32x4.splat(0);
+    let s1 = i32x4.splat(0);
+    for (let j = 0; j < 4; j++) {
+      const qj = qa + (<usize>j << 6);
+      const x0 = v128.load(qj);
+      const x1 = v128.load(qj, 16);
+      const x2 = v128.load(qj, 32);
+      const x3 = v128.load(qj, 48);
+      const e0 = even8(x0);
+      const o0 = odd8(x0);
+      const e1 = even8(x1);
+      const o1 = odd8(x1);
+      const e2 = even8(x2);
+      const o2 = odd8(x2);
+      const e3 = even8(x3);
+      const o3 = odd8(x3);
+      const r0 = blk0 + 16 + (<usize>j << 5);
+      const r1 = blk1 + 16 + (<usize>j << 5);
+      const p0 = v128.load(r0);
+      const p1 = v128.load(r0, 16);
+      const u0 = v128.load(r1);
+      const u1 = v128.load(r1, 16);
+      s0 = i32x4.add(s0, i32x4.add(
+        i32x4.dot_i16x8_s(q4SubSplit(p0, p1, 0, m, e0, o0, e1, o1), v128.shuffle<i16>(cur0, cur0, 0, 0, 0, 0, 0, 0, 0, 0)),
+        i32x4.dot_i16x8_s(q4SubSplit(p0, p1, 4, m, e2, o2, e3, o3), v128.shuffle<i16>(cur0, cur0, 1, 1, 1, 1, 1, 1, 1, 1)),
+      ));
+      s1 = i32x4.add(s1, i32x4.add(
+        i32x4.dot_i16x8_s(q4SubSplit(u0, u1, 0, m, e0, o0, e1, o1), v128.shuffle<i16>(cur1, cur1, 0, 0, 0, 0, 0, 0, 0, 0)),
+        i32x4.dot_i16x8_s(q4SubSplit(u0, u1, 4, m, e2, o2, e3, o3), v128.shuffle<i16>(cur1, cur1, 1, 1, 1, 1, 1, 1, 1, 1)),
+      ));
+      cur0 = v128.shuffle<i32>(cur0, cur0, 1, 2, 3, 0);
+      cur1 = v128.shuffle<i32>(cur1, cur1, 1, 2, 3, 0);
+    }
+    const yd = load<f32>(ad + (<usize>b << 2));
+    const bs = abs + (<usize>b << 5);
+    acc0 = f32x4.add(acc0, q4Finish(blk0, s0, sm0, bs, yd));
+    acc1 = f32x4.add(acc1, q4Finish(blk1, s1, sm1, bs, yd));
+  }
+  return f32x4.replace_lane(f32x4.splat(hsum(acc0)), 1, hsum(acc1));
+}
+
+/**
+ * One Q4_K row dotted with two Q8_K rows (`a0`, `a1`; a batch's tokens): each block's nibbles and
+ * scales are unpacked once for both. The two dots in lanes 0 and 1.
+ */
+export function dotQ4_K2Tokens(w: usize, a0: usize, a1: usize, n: i32): v128 {
+  const nb = n >> 8;
+  const m = v128.load(MASKS);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const blk = w + <usize>b * 144;
+    const sm = scalesMinsK4(blk + 4);
+    let cur = i16x8.extend_low_i8x16_u(sm);
+    let s0 = i32x4.splat(0);
+    let s1 = i32x4.splat(0);
+    for (let j = 0; j < 4; j++) {
+      const q = blk + 16 + (<usize>j << 5);
+      const q0 = v128.load(q);
+      const q1 = v128.load(q, 16);
+      const lo = v128.shuffle<i16>(cur, cur, 0, 0, 0, 0, 0, 0, 0, 0);
+      const hi = v128.shuffle<i16>(cur, cur, 1, 1, 1, 1, 1, 1, 1, 1);
+      const off = (<usize>b << 8) + (<usize>j << 6);
+      s0 = i32x4.add(s0, i32x4.add(
+        i32x4.dot_i16x8_s(q4Sub(q0, q1, 0, a0 + off, m), lo),
+        i32x4.dot_i16x8_s(q4Sub(q0, q1, 4, a0 + off + 32, m), hi),
+      ));
+      s1 = i32x4.add(s1, i32x4.add(
+        i32x4.dot_i16x8_s(q4Sub(q0, q1, 0, a1 + off, m), lo),
+        i32x4.dot_i16x8_s(q4Sub(q0, q1, 4, a1 + off + 32, m), hi),
+      ));
+      cur = v128.shuffle<i32>(cur, cur, 1, 2, 3, 0);
+    }
+    const ad0 = a0 + <usize>n;
+    const ad1 = a1 + <usize>n;
+    const bo = <usize>nb << 2;
+    acc0 = f32x4.add(acc0, q4Finish(blk, s0, sm, ad0 + bo + (<usize>b << 5), load<f32>(ad0 + (<usize>b << 2))));
+    acc1 = f32x4.add(acc1, q4Finish(blk, s1, sm, ad1 + bo + (<usize>b << 5), load<f32>(ad1 + (<usize>b << 2))));
+  }
+  return f32x4.replace_lane(f32x4.splat(hsum(acc0)), 1, hsum(acc1));
+}
+
 /** Q4_K: sub-blocks 2j and 2j + 1 (the 32 bytes at `q`, activation at `qa`) scaled by i16 lanes 0 and 1 of `sc`. */
 @inline
 function q4Pair(q: usize, qa: usize, sc: v128, m: v128): v128 {
