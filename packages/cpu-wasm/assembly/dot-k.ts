@@ -328,6 +328,39 @@ export function dotQ5_K(w: usize, a: usize, n: i32): f32 {
   return hsum(acc);
 }
 
+/** One Q5_K super-block at `blk` against the Q8_K values at `qa`: its four pairs' i32 sums. */
+@inline
+function q5Block(blk: usize, qa: usize, sc: v128): v128 {
+  const h0 = v128.load(blk, 16);
+  const h1 = v128.load(blk, 32);
+  const q = blk + 48;
+  return i32x4.add(
+    i32x4.add(q5Pair(q, h0, h1, qa, sc, 0), q5Pair(q + 32, h0, h1, qa + 64, sc, 1)),
+    i32x4.add(q5Pair(q + 64, h0, h1, qa + 128, sc, 2), q5Pair(q + 96, h0, h1, qa + 192, sc, 3)),
+  );
+}
+
+/** One Q5_K row dotted with two Q8_K rows (`a0`, `a1`), its bits unpacked once; lanes 0, 1. */
+export function dotQ5_K2Tokens(w: usize, a0: usize, a1: usize, n: i32): v128 {
+  const nb = n >> 8;
+  const bo = <usize>nb << 2;
+  const ad0 = a0 + <usize>n;
+  const ad1 = a1 + <usize>n;
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const blk = w + <usize>b * 176;
+    const sm = scalesMinsK4(blk + 4);
+    const sc = i16x8.extend_low_i8x16_u(sm);
+    const off = <usize>b << 8;
+    const s0 = q5Block(blk, a0 + off, sc);
+    const s1 = q5Block(blk, a1 + off, sc);
+    acc0 = f32x4.add(acc0, q4Finish(blk, s0, sm, ad0 + bo + (<usize>b << 5), load<f32>(ad0 + (<usize>b << 2))));
+    acc1 = f32x4.add(acc1, q4Finish(blk, s1, sm, ad1 + bo + (<usize>b << 5), load<f32>(ad1 + (<usize>b << 2))));
+  }
+  return f32x4.replace_lane(f32x4.splat(hsum(acc0)), 1, hsum(acc1));
+}
+
 /** Σ q·a over 16 lanes as eight i16 lanes (q unsigned, |q·a| ≤ 63·127), even and odd bytes apart. */
 @inline
 function mulPairs(q: v128, a: v128, mff: v128): v128 {

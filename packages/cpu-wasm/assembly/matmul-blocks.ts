@@ -1,8 +1,8 @@
 // Matmuls of the block types kept in GGUF's byte layout: a row-by-row loop over each type's dot
-// product with a prepared activation row; Q4_K, the bulk of Q4_K_M files, takes two rows (a decode)
-// or two tokens (a batch) at once.
+// product with a prepared activation row; Q4_K takes two rows (a decode) or two tokens (a batch)
+// at once, Q5_K two tokens.
 
-import { dotK, dotQ4_K2Rows, dotQ4_K2Tokens, kSupports } from './dot-k';
+import { dotK, dotQ4_K2Rows, dotQ4_K2Tokens, dotQ5_K2Tokens, kSupports } from './dot-k';
 import { dotLegacy, legacySupports } from './dot-legacy';
 
 /** How far ahead (bytes) a row's touches reach: the rows starting about this far on. */
@@ -38,8 +38,8 @@ export function matmulBlocks(
   // are on their way while this row computes (see matmul-q8.ts's AHEAD: wasm has no prefetch).
   const ahead = (TOUCH_AHEAD + rowBytes - 1) / rowBytes;
   let sink: u32 = 0;
-  if (type == Q4_K) {
-    sink = matmulQ4_K(w, rowBytes, r0, r1, cols, act, actRowBytes, T, out, outStride, accumulate, ahead);
+  if (type == Q4_K || type == Q5_K) {
+    sink = matmulPairs(type, w, rowBytes, r0, r1, cols, act, actRowBytes, T, out, outStride, accumulate, ahead);
     if (sink == 0xffffffff) unreachable();
     return;
   }
@@ -60,6 +60,13 @@ export function matmulBlocks(
 }
 
 const Q4_K: i32 = 12;
+const Q5_K: i32 = 13;
+
+/** One row of Q4_K or Q5_K against two activation rows: lanes 0 and 1. */
+@inline
+function twoTokens(type: i32, w: usize, a0: usize, a1: usize, n: i32): v128 {
+  return type == Q4_K ? dotQ4_K2Tokens(w, a0, a1, n) : dotQ5_K2Tokens(w, a0, a1, n);
+}
 
 /** Touches every line of the `rowBytes` bytes at `p`; the bytes, xored. */
 @inline
@@ -76,11 +83,13 @@ function put(o: usize, v: f32, accumulate: bool): void {
 }
 
 /**
- * {@link matmulBlocks} for Q4_K: a decode takes two rows far apart at once (two weight streams,
- * the activation split once for both); a batch takes each row's tokens two at a time (its
- * nibbles unpacked once for both). Returns the touches' xor.
+ * {@link matmulBlocks} for Q4_K and Q5_K: a Q4_K decode takes two rows far apart at once (two
+ * weight streams, the activation split once for both; Q5_K's kernel is bound by its arithmetic,
+ * and gained nothing); a batch takes each row's tokens two at a time (its bits unpacked once for
+ * both). Returns the touches' xor.
  */
-function matmulQ4_K(
+function matmulPairs(
+  type: i32,
   w: usize,
   rowBytes: i32,
   r0: i32,
@@ -96,7 +105,7 @@ function matmulQ4_K(
 ): u32 {
   let sink: u32 = 0;
   const rb = <usize>rowBytes;
-  if (T == 1) {
+  if (T == 1 && type == Q4_K) {
     const half = (r1 - r0) >> 1;
     for (let i = 0; i < half; i++) {
       const ra = r0 + i;
@@ -111,7 +120,7 @@ function matmulQ4_K(
       put(out + (<usize>rc << 2), f32x4.extract_lane(v, 1), accumulate);
     }
     for (let r = r0 + 2 * half; r < r1; r++) {
-      put(out + (<usize>r << 2), dotK(Q4_K, w + <usize>r * rb, act, cols), accumulate);
+      put(out + (<usize>r << 2), dotK(type, w + <usize>r * rb, act, cols), accumulate);
     }
     return sink;
   }
@@ -121,13 +130,13 @@ function matmulQ4_K(
     let t = 0;
     for (; t + 2 <= T; t += 2) {
       const a = act + <usize>t * <usize>actRowBytes;
-      const v = dotQ4_K2Tokens(wr, a, a + <usize>actRowBytes, cols);
+      const v = twoTokens(type, wr, a, a + <usize>actRowBytes, cols);
       const o = out + ((<usize>t * <usize>outStride + <usize>r) << 2);
       put(o, f32x4.extract_lane(v, 0), accumulate);
       put(o + (<usize>outStride << 2), f32x4.extract_lane(v, 1), accumulate);
     }
     for (; t < T; t++) {
-      const v = dotK(Q4_K, wr, act + <usize>t * <usize>actRowBytes, cols);
+      const v = dotK(type, wr, act + <usize>t * <usize>actRowBytes, cols);
       put(out + ((<usize>t * <usize>outStride + <usize>r) << 2), v, accumulate);
     }
   }

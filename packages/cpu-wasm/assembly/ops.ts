@@ -180,6 +180,62 @@ function axpyF32(out: usize, w: f32, v: usize, n: i32): void {
   }
 }
 
+/**
+ * `oh[d] = Σ_p w_p · V[p, d]` for an f32 cache and a head size a multiple of 32, 32 columns at a
+ * time in eight vector accumulators (the same sums, in the same order, as an `axpyF32` per
+ * position, without storing and reloading the output at every position).
+ */
+function weightedSum32(
+  oh: usize,
+  values: usize,
+  kvOff: usize,
+  kvDim: i32,
+  table: usize,
+  blockSize: i32,
+  first: i32,
+  position: i32,
+  scores: usize,
+  inv: f64,
+  headDim: i32,
+): void {
+  const rowBytes = <usize>kvDim << 2;
+  for (let c = 0; c < headDim; c += 32) {
+    let o0 = f32x4.splat(0);
+    let o1 = f32x4.splat(0);
+    let o2 = f32x4.splat(0);
+    let o3 = f32x4.splat(0);
+    let o4 = f32x4.splat(0);
+    let o5 = f32x4.splat(0);
+    let o6 = f32x4.splat(0);
+    let o7 = f32x4.splat(0);
+    for (let p = first; p <= position; ) {
+      const end = min<i32>(position + 1, (p / blockSize + 1) * blockSize);
+      let v = values + slotOf(table, p, blockSize) * rowBytes + kvOff + (<usize>c << 2);
+      for (; p < end; p++) {
+        const w = f32x4.splat(<f32>(load<f64>(scores + (<usize>p << 3)) * inv));
+        o0 = f32x4.add(o0, f32x4.mul(w, v128.load(v)));
+        o1 = f32x4.add(o1, f32x4.mul(w, v128.load(v, 16)));
+        o2 = f32x4.add(o2, f32x4.mul(w, v128.load(v, 32)));
+        o3 = f32x4.add(o3, f32x4.mul(w, v128.load(v, 48)));
+        o4 = f32x4.add(o4, f32x4.mul(w, v128.load(v, 64)));
+        o5 = f32x4.add(o5, f32x4.mul(w, v128.load(v, 80)));
+        o6 = f32x4.add(o6, f32x4.mul(w, v128.load(v, 96)));
+        o7 = f32x4.add(o7, f32x4.mul(w, v128.load(v, 112)));
+        v += rowBytes;
+      }
+    }
+    const o = oh + (<usize>c << 2);
+    v128.store(o, o0);
+    v128.store(o, o1, 16);
+    v128.store(o, o2, 32);
+    v128.store(o, o3, 48);
+    v128.store(o, o4, 64);
+    v128.store(o, o5, 80);
+    v128.store(o, o6, 96);
+    v128.store(o, o7, 112);
+  }
+}
+
 /** Slot of position `p` through a block table. */
 @inline
 function slotOf(table: usize, p: i32, blockSize: i32): usize {
@@ -276,8 +332,12 @@ export function attention(
         sum += e;
       }
       const oh = out + ((<usize>t * <usize>outStride + <usize>head * <usize>headDim) << 2);
-      memory.fill(oh, 0, <usize>headDim << 2);
       const inv = 1.0 / sum;
+      if (!f16 && (headDim & 31) == 0) {
+        weightedSum32(oh, values, kvOff, kvDim, table, blockSize, first, position, scores, inv, headDim);
+        continue;
+      }
+      memory.fill(oh, 0, <usize>headDim << 2);
       for (let p = first; p <= position; ) {
         const end = min<i32>(position + 1, (p / blockSize + 1) * blockSize);
         let v = values + ((slotOf(table, p, blockSize) * <usize>kvDim) << es) + kvOff;
