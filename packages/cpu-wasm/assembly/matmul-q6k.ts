@@ -42,6 +42,26 @@ function touch(p: usize): u32 {
   return load<u8>(p + AHEAD) ^ load<u8>(p + AHEAD + 60) ^ load<u8>(p + AHEAD + 120);
 }
 
+/** {@link touch}, for matmul-q5k.ts (whose eighths are 140 bytes: the loads 60 apart still cover them). */
+@inline
+export function touch138(p: usize): u32 {
+  return touch(p);
+}
+
+/**
+ * Four rows' 32 int8 quants (128 bytes at `wq`, row after row) against a widened 32-value
+ * activation: the four rows' sums in i32 lanes.
+ */
+@inline
+export function dot32x4(wq: usize, a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  return reduce4(
+    i32x4.add(dot16(wq, a0, a1), dot16(wq + 16, a2, a3)),
+    i32x4.add(dot16(wq + 32, a0, a1), dot16(wq + 48, a2, a3)),
+    i32x4.add(dot16(wq + 64, a0, a1), dot16(wq + 80, a2, a3)),
+    i32x4.add(dot16(wq + 96, a0, a1), dot16(wq + 112, a2, a3)),
+  );
+}
+
 /**
  * The four rows' exact i32 sums over chunk `c` (32 columns, two sub-blocks) of the group
  * super-block at `gb`, each sub-block's sum times its scale, against the widened activation.
@@ -53,6 +73,12 @@ function chunk(gb: usize, c: i32, a0: v128, a1: v128, a2: v128, a3: v128): v128 
   const odd = reduce4(dot16(wq + 16, a2, a3), dot16(wq + 48, a2, a3), dot16(wq + 80, a2, a3), dot16(wq + 112, a2, a3));
   const sc = v128.load8x8_s(gb + 1024 + (<usize>c << 3));
   return i32x4.add(i32x4.mul(even, i32x4.extend_low_i16x8_s(sc)), i32x4.mul(odd, i32x4.extend_high_i16x8_s(sc)));
+}
+
+/** Stores (or adds) four row results of one token; rows past `rows` are left alone. */
+@inline
+export function storeRows4(o: usize, acc: v128, r: i32, rows: i32, accumulate: bool): void {
+  storeRows(o, acc, r, rows, accumulate);
 }
 
 /** Stores (or adds) four row results of one token; rows past `rows` are left alone. */

@@ -27,6 +27,7 @@ import { shareStart } from './common';
 import { matmulFloat, W_BF16, W_F16, W_F32 } from './matmul-float';
 import { matmulBlocks } from './matmul-blocks';
 import { matmulQ8_0 } from './matmul-q8';
+import { matmulQ5_K } from './matmul-q5k';
 import { matmulQ6_K } from './matmul-q6k';
 import { add, attention, glu, kvStore, rmsNorm, rope, softcapRows } from './ops';
 
@@ -48,6 +49,8 @@ const OP_SOFTCAP: i32 = 10;
 const W_Q8_0: i32 = 8;
 /** Q6_K widened to int8 in four-row groups (src/pack.ts `Q6_K_GROUPS`). */
 const W_Q6_K_GROUPS: i32 = 0x100 + 14;
+/** Q5_K widened to int8 in four-row groups (src/pack.ts `Q5_K_GROUPS`). */
+const W_Q5_K_GROUPS: i32 = 0x100 + 13;
 
 @inline
 function word(p: usize, i: i32): i32 {
@@ -137,6 +140,8 @@ export function matmul(
   if (type == W_Q8_0) {
     // Q8_0's packed row count travels in `aux` (its layout has no separate scale table).
     matmulQ8_0(w, <i32>aux, r0, r1, cols, act, actRowBytes, T, out, outStride, accumulate);
+  } else if (type == W_Q5_K_GROUPS) {
+    matmulQ5_K(w, <i32>aux, r0, r1, cols, act, actRowBytes, T, out, outStride, accumulate);
   } else if (type == W_Q6_K_GROUPS) {
     matmulQ6_K(w, <i32>aux, r0, r1, cols, act, actRowBytes, T, out, outStride, accumulate);
   } else if (type == W_F32 || type == W_F16 || type == W_BF16) {

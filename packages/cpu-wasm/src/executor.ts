@@ -22,7 +22,9 @@ import {
   type PackedWeight,
   packedBytes,
   packWeight,
+  Q5_K_GROUPS,
   Q6_K_GROUPS,
+  unpackQ5_KRow,
   unpackQ6_KRow,
   unpackQ8_0Row,
 } from './pack.js';
@@ -496,6 +498,8 @@ export class CpuWasmExecutor implements ModelExecutor {
         unpackQ8_0Row(p, buf, token, f32, at);
       } else if (p.type === Q6_K_GROUPS) {
         unpackQ6_KRow(p, buf, token, f32, at);
+      } else if (p.type === Q5_K_GROUPS) {
+        unpackQ5_KRow(p, buf, token, f32, at);
       } else {
         dequantizeRow(p.type, new Uint8Array(buf), p.ptr + token * p.rowBytes, f32, at, d);
       }

@@ -33,6 +33,15 @@ const EXPANDABLE: ReadonlySet<number> = new Set([GgmlType.Q4_0, GgmlType.Q5_0, G
 /** The kernel type id of Q6_K widened to int8 in four-row groups (assembly/matmul-q6k.ts). */
 export const Q6_K_GROUPS = 0x100 + GgmlType.Q6_K;
 
+/** The kernel type id of Q5_K widened to int8 in four-row groups (assembly/matmul-q5k.ts). */
+export const Q5_K_GROUPS = 0x100 + GgmlType.Q5_K;
+
+/** Bytes of one Q5_K super-block of a four-row group: 1024 quants, 32 scales, 32 mins, 8 f32. */
+const Q5_K_GROUP_BLOCK = 1120;
+
+/** Q5_K's block (GGUF block_q5_K, 176 bytes): d, dmin, 12 bytes of scales and mins, qh 32, qs 128. */
+const Q5_K_BYTES = 176;
+
 /** Bytes of one Q6_K super-block of a four-row group: 1024 quants, 64 scales, 4 f32 `d`. */
 const Q6_K_GROUP_BLOCK = 1104;
 
@@ -50,11 +59,58 @@ export function packedBytes(w: WeightMatrix, expand = false): number {
   if (expand && w.type === GgmlType.Q6_K) {
     return Math.ceil(w.rows / 4) * (w.cols / 256) * Q6_K_GROUP_BLOCK;
   }
+  if (expand && w.type === GgmlType.Q5_K) {
+    return Math.ceil(w.rows / 4) * (w.cols / 256) * Q5_K_GROUP_BLOCK;
+  }
   return align16(w.rows * w.rowBytes);
 }
 
 /** Q6_K's block (GGUF block_q6_K, 210 bytes): ql 128, qh 64, int8 scales 16, f16 d. */
 const Q6_K_BYTES = 210;
+
+/** get_scale_min_k4: sub-block `j`'s 6-bit scale and min from the 12 bytes at `at`. */
+function scaleMinK4(data: Uint8Array, at: number, j: number): [number, number] {
+  const q = (i: number) => data[at + i] as number;
+  if (j < 4) return [q(j) & 63, q(j + 4) & 63];
+  return [(q(j + 4) & 0xf) | ((q(j - 4) >> 6) << 4), (q(j + 4) >> 4) | ((q(j) >> 6) << 4)];
+}
+
+/**
+ * Packs a Q5_K weight as int8 four-row groups (see assembly/matmul-q5k.ts for the layout): each
+ * quant becomes its 5-bit value, the sub-block scales and mins and `d`, `dmin` move beside the
+ * group's quants.
+ */
+function packQ5_K(w: WeightMatrix, memory: ArrayBufferLike, at: number, bytes: number): void {
+  const { rows, cols, rowBytes, data } = w;
+  new Uint8Array(memory, at, bytes).fill(0);
+  const quants = new Int8Array(memory, at, bytes);
+  const view = new DataView(memory as ArrayBuffer, at, bytes);
+  const nb = cols / 256;
+  const groupBytes = nb * Q5_K_GROUP_BLOCK;
+  for (let r = 0; r < rows; r++) {
+    const lane = r & 3;
+    for (let b = 0; b < nb; b++) {
+      const src = r * rowBytes + b * Q5_K_BYTES;
+      const dst = (r >> 2) * groupBytes + b * Q5_K_GROUP_BLOCK;
+      // Element 32s + l: the low (s even) or high (s odd) nibble of qs[32·(s >> 1) + l], plus 16
+      // times bit s of qh[l].
+      for (let s = 0; s < 8; s++) {
+        for (let l = 0; l < 32; l++) {
+          const byte = data[src + 48 + 32 * (s >> 1) + l] as number;
+          const nibble = s & 1 ? byte >> 4 : byte & 15;
+          const high = ((data[src + 16 + l] as number) >> s) & 1;
+          quants[dst + s * 128 + lane * 32 + l] = nibble | (high << 4);
+        }
+        const [sc, m] = scaleMinK4(data, src + 4, s);
+        quants[dst + 1024 + s * 4 + lane] = sc;
+        quants[dst + 1056 + s * 4 + lane] = m;
+      }
+      const f16 = (i: number) => f16ToF32((data[i] as number) | ((data[i + 1] as number) << 8));
+      view.setFloat32(dst + 1088 + lane * 4, f16(src), true);
+      view.setFloat32(dst + 1104 + lane * 4, f16(src + 2), true);
+    }
+  }
+}
 
 /**
  * Packs a Q6_K weight as int8 four-row groups (see assembly/matmul-q6k.ts for the layout): each
@@ -116,6 +172,11 @@ export function packWeight(
   const { rows, cols, rowBytes, data, type } = w;
   const bytes = packedBytes(w, expand);
   const out = new Uint8Array(memory, at, bytes);
+  if (expand && type === GgmlType.Q5_K) {
+    packQ5_K(w, memory, at, bytes);
+    const groupBytes = (cols / 256) * Q5_K_GROUP_BLOCK;
+    return { type: Q5_K_GROUPS, rows, cols, rowBytes: groupBytes, ptr: at, aux: rows, bytes };
+  }
   if (expand && type === GgmlType.Q6_K) {
     packQ6_K(w, memory, at, bytes);
     const groupBytes = (cols / 256) * Q6_K_GROUP_BLOCK;
@@ -196,6 +257,34 @@ export function unpackQ6_KRow(
       const sc = qs[base + 1024 + (sub >> 1) * 8 + (sub & 1) * 4 + lane] as number;
       const q = qs[base + (e >> 5) * 128 + lane * 32 + (e & 31)] as number;
       out[offset + b * 256 + e] = Math.fround(Math.fround(d * sc) * q);
+    }
+  }
+}
+
+/** Row `row` of a Q5_K weight packed by {@link packWeight}, dequantized into `out` at `offset`. */
+export function unpackQ5_KRow(
+  p: PackedWeight,
+  memory: ArrayBufferLike,
+  row: number,
+  out: Float32Array,
+  offset: number,
+): void {
+  const nb = p.cols / 256;
+  const group = p.ptr + (row >> 2) * p.rowBytes;
+  const qs = new Int8Array(memory, group, p.rowBytes);
+  const view = new DataView(memory as ArrayBuffer, group, p.rowBytes);
+  const lane = row & 3;
+  for (let b = 0; b < nb; b++) {
+    const base = b * Q5_K_GROUP_BLOCK;
+    const d = view.getFloat32(base + 1088 + lane * 4, true);
+    const dmin = view.getFloat32(base + 1104 + lane * 4, true);
+    for (let s = 0; s < 8; s++) {
+      const d1 = Math.fround(d * (qs[base + 1024 + s * 4 + lane] as number));
+      const m1 = Math.fround(dmin * (qs[base + 1056 + s * 4 + lane] as number));
+      for (let l = 0; l < 32; l++) {
+        const q = qs[base + s * 128 + lane * 32 + l] as number;
+        out[offset + b * 256 + s * 32 + l] = Math.fround(d1 * q) - m1;
+      }
     }
   }
 }
