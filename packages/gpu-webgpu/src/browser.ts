@@ -1,4 +1,5 @@
 import {
+  BROWSER_NO_ADAPTER_HINT,
   type GpuDevice,
   GpuUnavailableError,
   navigatorGpu,
@@ -20,5 +21,5 @@ export async function requestGpuDevice(options: RequestGpuDeviceOptions = {}): P
   if (!gpu) {
     throw new GpuUnavailableError('this browser exposes no navigator.gpu (WebGPU)', 'GPU_NO_API');
   }
-  return requestGpuDeviceFrom(gpu, options);
+  return requestGpuDeviceFrom(gpu, options, BROWSER_NO_ADAPTER_HINT);
 }

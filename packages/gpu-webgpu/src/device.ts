@@ -76,23 +76,34 @@ export function navigatorGpu(): GPU | undefined {
   return nav?.gpu ?? undefined;
 }
 
+/** What to do about a missing adapter, where Dawn runs (Node, Deno): a software Vulkan driver. */
+export const NODE_NO_ADAPTER_HINT =
+  'On Linux without a GPU, install Mesa lavapipe (Debian 12: mesa-vulkan-drivers from ' +
+  'bookworm-backports), or use the CPU executor';
+
+/** What to do about a missing adapter in a browser. */
+export const BROWSER_NO_ADAPTER_HINT =
+  'This browser has WebGPU but gave no adapter (blocked GPU, or WebGPU disabled in its settings); ' +
+  'use the CPU executor';
+
 /**
  * Requests an adapter and a device from `gpu`, with every optional feature the adapter has and
- * the limits kernels benefit from raised to the adapter's maximum.
+ * the limits kernels benefit from raised to the adapter's maximum. `noAdapterHint` ends the
+ * message of a missing adapter (what to do about it where this runs).
  * @throws GpuUnavailableError `GPU_NO_ADAPTER` when no adapter is found, `GPU_MISSING_FEATURE`
  *   when a required feature is absent
  */
 export async function requestGpuDeviceFrom(
   gpu: GPU,
   options: RequestGpuDeviceOptions = {},
+  noAdapterHint?: string,
 ): Promise<GpuDevice> {
   const adapter = await gpu.requestAdapter({
     powerPreference: options.powerPreference ?? 'high-performance',
   });
   if (!adapter) {
     throw new GpuUnavailableError(
-      'no WebGPU adapter found. On Linux without a GPU, install Mesa lavapipe ' +
-        '(Debian 12: mesa-vulkan-drivers from bookworm-backports)',
+      `no WebGPU adapter found${noAdapterHint ? `. ${noAdapterHint}` : ''}`,
       'GPU_NO_ADAPTER',
     );
   }

@@ -1,5 +1,7 @@
 import {
+  BROWSER_NO_ADAPTER_HINT,
   type GpuDevice,
+  NODE_NO_ADAPTER_HINT,
   navigatorGpu,
   type RequestGpuDeviceOptions,
   requestGpuDeviceFrom,
@@ -17,6 +19,14 @@ setDefaultGpuDevice(requestGpuDevice);
  * @throws GpuUnavailableError when there is no WebGPU API, no adapter, or a required feature
  */
 export async function requestGpuDevice(options: RequestGpuDeviceOptions = {}): Promise<GpuDevice> {
-  const gpu = options.gpu ?? navigatorGpu() ?? (await loadNodeGpu());
-  return requestGpuDeviceFrom(gpu, options);
+  const page = options.gpu ?? navigatorGpu();
+  const gpu = page ?? (await loadNodeGpu());
+  // A `navigator.gpu` in a page (not Deno's) gets the browser's advice; Dawn the driver's.
+  const inPage =
+    page !== undefined && typeof (globalThis as { document?: unknown }).document === 'object';
+  return requestGpuDeviceFrom(
+    gpu,
+    options,
+    inPage ? BROWSER_NO_ADAPTER_HINT : NODE_NO_ADAPTER_HINT,
+  );
 }
