@@ -1,9 +1,11 @@
 // The surface both entry points (Node and browser) share; each adds its own `requestGpuDevice`.
 export {
+  BROWSER_NO_ADAPTER_HINT,
   type GpuAdapterSummary,
   type GpuDevice,
   type GpuUnavailableCode,
   GpuUnavailableError,
+  NODE_NO_ADAPTER_HINT,
   OPTIONAL_FEATURES,
   type RequestGpuDeviceOptions,
   requestGpuDeviceFrom,
