@@ -183,6 +183,38 @@ describe('CpuWasmExecutor against ReferenceExecutor', () => {
     }
   });
 
+  it('samples only the tokens a mask allows (sampling.allowedTokens), greedy or not', async () => {
+    const m = await model(GgmlType.Q8_0, 64);
+    const cpu = await CpuWasmExecutor.create(m, { ...SHAPE, threads: 1 });
+    try {
+      const words = Math.ceil(m.config.vocabSize / 32);
+      const mask = (...ids: number[]) => {
+        const out = new Int32Array(words);
+        for (const id of ids) out[id >> 5]! |= 1 << (id & 31);
+        return out;
+      };
+      const seen = new Set<number>();
+      for (let seed = 0; seed < 24; seed++) {
+        const { tokens } = await cpu.execute(
+          sequenceBatch(
+            step(PROMPT.slice(0, 5), 0, [0], {
+              sampling: { temperature: 3, seed, allowedTokens: mask(9, 200) },
+            }),
+            step(PROMPT.slice(0, 5), 0, [1], {
+              seqId: 1,
+              sampling: { temperature: 0, allowedTokens: mask(123) },
+            }),
+          ),
+        );
+        seen.add(tokens[0]!);
+        expect(tokens[1]).toBe(123);
+      }
+      expect([...seen].sort((a, b) => a - b)).toEqual([9, 200]);
+    } finally {
+      await cpu.dispose();
+    }
+  });
+
   it('leaves its cache unchanged on a malformed batch, and says why', async () => {
     const m = await model(GgmlType.Q8_0, 64);
     const cpu = await CpuWasmExecutor.create(m, { ...SHAPE, threads: 2 });

@@ -371,6 +371,14 @@ describe('WebGpuExecutor errors', () => {
       /over this executor's budget \(maxTokensPerStep 128/,
     );
     const ok = sequenceBatch(step(ids('abc'), 0, [1]));
+    // A token mask is not sampled on the device yet: a typed error, never an unconstrained token.
+    const masked = sequenceBatch({
+      ...step(ids('abc'), 0, [1]),
+      sampling: { allowedTokens: new Int32Array(Math.ceil(m.config.vocabSize / 32)).fill(-1) },
+    });
+    await expect(exe.execute(masked)).rejects.toThrow(
+      /sampling\.allowedTokens \(a token mask\) is not supported by the WebGPU executor/,
+    );
     expect(await compare(ref, exe, ok)).toBeLessThan(1e-5);
     await exe.dispose();
     await expect(exe.execute(ok)).rejects.toMatchObject({ code: 'EXECUTOR_DISPOSED' });

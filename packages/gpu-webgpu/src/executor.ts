@@ -268,6 +268,15 @@ export class WebGpuExecutor implements ModelExecutor {
     const seqs = batch.sequences;
     const sampled = seqs.filter((s) => s.sample);
     const S = sampled.length;
+    const masked = mode !== 'logits' ? sampled.find((s) => s.sampling?.allowedTokens) : undefined;
+    if (masked) {
+      throw new ExecutorError(
+        `sequence ${masked.seqId}: sampling.allowedTokens (a token mask) is not supported by the ` +
+          "WebGPU executor's device sampler yet; sample its logits on the host (forward) or use " +
+          'the CPU or reference executor',
+        'EXECUTOR_BAD_BATCH',
+      );
+    }
     if (T > this.limits.tokens || seqs.length > this.limits.sequences) {
       throw new ExecutorError(
         `a batch of ${T} tokens in ${seqs.length} sequences is over this executor's budget ` +

@@ -36,6 +36,15 @@ export interface SamplingParams {
   seed?: number;
   /** Return the log-probability of the sampled token and of this many most likely tokens (0–20). */
   logprobs?: number;
+  /**
+   * The tokens this sequence may sample, as a bitmask: token `i` is allowed when bit `i & 31` of
+   * word `i >> 5` is set (xgrammar's layout; `ceil(vocabSize / 32)` words, at least one allowed
+   * token in the vocabulary). Every other token's logit becomes −∞ before the bias, penalties,
+   * temperature and top-k/top-p/min-p, so no draw and no greedy pick can leave the mask (what
+   * grammar-constrained decoding needs). Log-probabilities stay those of the raw logits, as vLLM
+   * reports them. Default: every token.
+   */
+  allowedTokens?: Int32Array | Uint32Array;
 }
 
 /** One sequence's slice of a {@link ForwardBatch}. */

@@ -120,6 +120,7 @@ export {
   type SafetensorsTensorInput,
 } from './safetensors.js';
 export {
+  applyTokenMask,
   argmax,
   type SampledToken,
   type SamplingContext,
@@ -127,6 +128,7 @@ export {
   sampleLogits,
   sampleSequences,
   seededUniform,
+  tokenAllowed,
   validateSamplingParams,
 } from './sampling.js';
 export {

@@ -1,9 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  applyTokenMask,
   argmax,
   SamplingParamsError,
   sampleLogits,
   seededUniform,
+  tokenAllowed,
   validateSamplingParams,
 } from './sampling.js';
 
@@ -131,5 +134,79 @@ describe('sampleLogits', () => {
     );
     const many = new Map(Array.from({ length: 301 }, (_, i) => [i, 1] as const));
     expect(() => validateSamplingParams({ logitBias: many })).toThrow('at most 300 entries');
+  });
+});
+
+describe('allowedTokens (a token mask)', () => {
+  const maskOf = (n: number, allowed: Iterable<number>) => {
+    const mask = new Int32Array(Math.ceil(n / 32));
+    for (const id of allowed) mask[id >> 5]! |= 1 << (id & 31);
+    return mask;
+  };
+
+  it('never samples outside the mask, whatever the logits, penalties, bias and filters', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 80 }).chain((n) =>
+          fc.record({
+            logits: fc.array(fc.float({ min: -20, max: 20, noNaN: true }), {
+              minLength: n,
+              maxLength: n,
+            }),
+            allowed: fc.uniqueArray(fc.integer({ min: 0, max: n - 1 }), { minLength: 1 }),
+            temperature: fc.oneof(fc.constant(0), fc.double({ min: 0.05, max: 3, noNaN: true })),
+            topK: fc.integer({ min: -1, max: 10 }),
+            topP: fc.double({ min: 0.01, max: 1, noNaN: true }),
+            minP: fc.double({ min: 0, max: 1, noNaN: true }),
+            repetitionPenalty: fc.double({ min: 0.5, max: 2, noNaN: true }),
+            presencePenalty: fc.double({ min: -2, max: 2, noNaN: true }),
+            bias: fc.integer({ min: 0, max: n - 1 }),
+            seed: fc.integer({ min: 0, max: 1000 }),
+          }),
+        ),
+        (c) => {
+          const n = c.logits.length;
+          const allowedTokens = maskOf(n, c.allowed);
+          const { tokenId } = sampleLogits(
+            Float32Array.from(c.logits),
+            {
+              temperature: c.temperature,
+              topK: c.topK,
+              topP: c.topP,
+              minP: c.minP,
+              repetitionPenalty: c.repetitionPenalty,
+              presencePenalty: c.presencePenalty,
+              // The largest bias on a token the mask may forbid.
+              logitBias: new Map([[c.bias, 100]]),
+              seed: c.seed,
+              allowedTokens,
+            },
+            { promptTokenIds: [0, 1, 2], outputTokenIds: [c.bias] },
+          );
+          expect(c.allowed).toContain(tokenId);
+          expect(tokenAllowed(allowedTokens, tokenId)).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('picks the best allowed token greedily, and reports raw log-probabilities', () => {
+    const mask = maskOf(5, [2, 3]);
+    const { tokenId, logprobs } = sampleLogits(logits(), {
+      temperature: 0,
+      allowedTokens: mask,
+      logprobs: 1,
+    });
+    expect(tokenId).toBe(2);
+    // Token 1 (logit 3) is the most likely of the raw logits, masked or not.
+    expect(logprobs?.top[0]?.tokenId).toBe(1);
+  });
+
+  it('masks tokens past the words given, and keeps words of all ones as they are', () => {
+    const x = Float32Array.from({ length: 40 }, (_, i) => i);
+    applyTokenMask(x, Uint32Array.from([0xffffffff]));
+    expect(x.slice(0, 32)).toEqual(Float32Array.from({ length: 32 }, (_, i) => i));
+    expect([...x.slice(32)].every((v) => v === Number.NEGATIVE_INFINITY)).toBe(true);
   });
 });

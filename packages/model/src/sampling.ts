@@ -105,6 +105,7 @@ export function sampleLogits(
   context: SamplingContext = {},
 ): SampledToken {
   const logprobs = params.logprobs === undefined ? undefined : rawLogprobs(logits, params.logprobs);
+  if (params.allowedTokens) applyTokenMask(logits, params.allowedTokens);
   applyPenalties(logits, params, context);
   const temperature = params.temperature ?? 1;
   let tokenId: number;
@@ -154,6 +155,25 @@ export function argmax(values: ArrayLike<number>): number {
     }
   }
   return best;
+}
+
+/** Sets the logit of every token whose bit in `mask` is clear to −∞. */
+export function applyTokenMask(logits: Float32Array, mask: Int32Array | Uint32Array): void {
+  const n = logits.length;
+  for (let w = 0; w < mask.length && w * 32 < n; w++) {
+    const word = mask[w] as number;
+    if (word === -1 || word === 0xffffffff) continue;
+    const end = Math.min(n, w * 32 + 32);
+    for (let i = w * 32; i < end; i++) {
+      if (((word >>> (i & 31)) & 1) === 0) logits[i] = Number.NEGATIVE_INFINITY;
+    }
+  }
+  for (let i = mask.length * 32; i < n; i++) logits[i] = Number.NEGATIVE_INFINITY;
+}
+
+/** Whether `mask` (see `SamplingParams.allowedTokens`) allows token `id`. */
+export function tokenAllowed(mask: Int32Array | Uint32Array, id: number): boolean {
+  return (((mask[id >> 5] ?? 0) >>> (id & 31)) & 1) === 1;
 }
 
 function applyPenalties(logits: Float32Array, params: SamplingParams, context: SamplingContext) {

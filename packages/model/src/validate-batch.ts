@@ -59,6 +59,24 @@ export function validateBatch(batch: ForwardBatch, kvCache: KvCacheShape, vocabS
       } catch (error) {
         bad(`${where}: ${(error as Error).message}`);
       }
+      const mask = s.sampling.allowedTokens;
+      if (mask !== undefined) {
+        const words = Math.ceil(vocabSize / 32);
+        if (!(mask instanceof Int32Array || mask instanceof Uint32Array) || mask.length !== words) {
+          bad(
+            `${where}: sampling.allowedTokens must be an Int32Array or Uint32Array of ${words} words (a bit per token of ${vocabSize}), got ${mask instanceof Object ? `${mask.constructor.name} of ${(mask as { length?: number }).length} words` : String(mask)}`,
+          );
+        }
+        let any = false;
+        for (let w = 0; w < words && !any; w++) {
+          const bits =
+            w === words - 1 && vocabSize % 32
+              ? (mask[w] as number) & ((1 << (vocabSize % 32)) - 1)
+              : (mask[w] as number);
+          any = bits !== 0;
+        }
+        if (!any) bad(`${where}: sampling.allowedTokens allows no token`);
+      }
     }
   }
   if (covered !== T) bad(`the sequences cover ${covered} of the batch's ${T} tokens`);

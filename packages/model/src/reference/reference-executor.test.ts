@@ -152,6 +152,36 @@ describe('ReferenceExecutor', () => {
     expect(alone.logprobs[0]!.top).toHaveLength(3);
   });
 
+  it('samples only tokens its mask allows, greedy or not', async () => {
+    const exec = new ReferenceExecutor(await ggufModel(SMALL_LLAMA), { numBlocks: 8 });
+    const allowedTokens = new Int32Array(3);
+    for (const id of [7, 50]) allowedTokens[id >> 5]! |= 1 << (id & 31);
+    const only50 = new Int32Array(3);
+    only50[50 >> 5] = 1 << (50 & 31);
+    const seen = new Set<number>();
+    for (let seed = 0; seed < 40; seed++) {
+      const { tokens } = await exec.execute(
+        makeBatch([
+          {
+            tokens: PROMPT,
+            start: 0,
+            blockTable: [0, 1],
+            sampling: { temperature: 2, seed, allowedTokens },
+          },
+          {
+            tokens: PROMPT,
+            start: 0,
+            blockTable: [2, 3],
+            sampling: { temperature: 0, allowedTokens: only50 },
+          },
+        ]),
+      );
+      seen.add(tokens[0]!);
+      expect(tokens[1]).toBe(50);
+    }
+    expect([...seen].sort((a, b) => a - b)).toEqual([7, 50]);
+  });
+
   it('rejects a malformed batch with a typed error and leaves the cache unchanged', async () => {
     const exec = new ReferenceExecutor(await ggufModel(SMALL_LLAMA), { numBlocks: 2 });
     const good = makeBatch([{ tokens: PROMPT, start: 0, blockTable: [0, 1] }]);
@@ -166,6 +196,30 @@ describe('ReferenceExecutor', () => {
         () => makeBatch([{ tokens: [1], start: 0, blockTable: [0], sampling: { topP: 0 } }]),
       ],
       ['copy [0, 9]', () => ({ ...good, copies: [[0, 9]] })],
+      [
+        'sampling.allowedTokens must be an Int32Array or Uint32Array of 3 words',
+        () =>
+          makeBatch([
+            {
+              tokens: [1],
+              start: 0,
+              blockTable: [0],
+              sampling: { allowedTokens: new Int32Array(2) },
+            },
+          ]),
+      ],
+      [
+        'sampling.allowedTokens allows no token',
+        () =>
+          makeBatch([
+            {
+              tokens: [1],
+              start: 0,
+              blockTable: [0],
+              sampling: { allowedTokens: new Int32Array(3) },
+            },
+          ]),
+      ],
     ];
     for (const [message, batch] of cases) {
       await expect(exec.execute(batch())).rejects.toSatisfy(
