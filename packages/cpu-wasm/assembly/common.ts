@@ -1,4 +1,50 @@
-// Helpers shared by the kernels: lane sums, f16/bf16 rounding and widening, thread ranges.
+// Helpers shared by the kernels: lane sums, four-row group results, touching the weight stream
+// ahead, f16/bf16 rounding and widening, thread ranges.
+
+/**
+ * How far ahead (bytes) the matmul kernels touch the weight stream, so the memory system fetches
+ * while they compute: wasm has no prefetch instruction, and a plain load whose value is folded
+ * into a kept sink does the same. A decode is bound by how many line misses are in flight; every
+ * 64-byte line is touched (touching one line in two, 1.1 KiB ahead, left the Q8_0 decode at 6.3
+ * GMAC/s, every line 4.5 KiB ahead 8.0; 1152, 2304, 4608, 6912, 9216 bytes measured, 4608 or more
+ * best). The executor leaves `WEIGHT_TAIL` (src/executor.ts) bytes after the last weight for
+ * these loads.
+ */
+export const TOUCH_AHEAD: usize = 4608;
+
+/**
+ * Touches the bytes at `p + TOUCH_AHEAD`, `+ step` and `+ 2·step`; their xor (fold it into a sink
+ * that is kept). With `step` under 64, every line of a run of up to `3·step` bytes is touched.
+ */
+@inline
+export function touch3(p: usize, step: usize): u32 {
+  const q = p + TOUCH_AHEAD;
+  return load<u8>(q) ^ load<u8>(q + step) ^ load<u8>(q + 2 * step);
+}
+
+/** The four lanes of `p0`..`p3` summed: `[Σp0, Σp1, Σp2, Σp3]`. */
+@inline
+export function reduce4(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  const a = i32x4.add(v128.shuffle<i32>(p0, p1, 0, 4, 2, 6), v128.shuffle<i32>(p0, p1, 1, 5, 3, 7));
+  const b = i32x4.add(v128.shuffle<i32>(p2, p3, 0, 4, 2, 6), v128.shuffle<i32>(p2, p3, 1, 5, 3, 7));
+  return i32x4.add(v128.shuffle<i32>(a, b, 0, 1, 4, 5), v128.shuffle<i32>(a, b, 2, 3, 6, 7));
+}
+
+/** Stores (or adds) a four-row group's results for one token; rows past `rows` are left alone. */
+@inline
+export function storeRows(o: usize, acc: v128, r: i32, rows: i32, accumulate: bool): void {
+  if (r + 4 <= rows) {
+    v128.store(o, accumulate ? f32x4.add(v128.load(o), acc) : acc);
+    return;
+  }
+  let v = acc;
+  for (let i = 0; i < rows - r; i++) {
+    const oi = o + (<usize>i << 2);
+    const x = f32x4.extract_lane(v, 0);
+    store<f32>(oi, accumulate ? load<f32>(oi) + x : x);
+    v = v128.shuffle<f32>(v, v, 1, 2, 3, 0);
+  }
+}
 
 /** Sum of the four f32 lanes, pairwise. */
 @inline

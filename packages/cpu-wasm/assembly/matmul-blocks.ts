@@ -4,9 +4,7 @@
 
 import { dotK, dotQ4_K2Rows, dotQ4_K2Tokens, dotQ5_K2Tokens, kSupports } from './dot-k';
 import { dotLegacy, legacySupports } from './dot-legacy';
-
-/** How far ahead (bytes) a row's touches reach: the rows starting about this far on. */
-const TOUCH_AHEAD: i32 = 4608;
+import { TOUCH_AHEAD } from './common';
 
 /** Whether {@link matmulBlocks} has a kernel for GGML type `type`. */
 export function blocksSupport(type: i32): bool {
@@ -35,8 +33,8 @@ export function matmulBlocks(
   accumulate: bool,
 ): void {
   // Each row first touches every line of the row `ahead` rows on (about 4.5 KiB), so those lines
-  // are on their way while this row computes (see matmul-q8.ts's AHEAD: wasm has no prefetch).
-  const ahead = (TOUCH_AHEAD + rowBytes - 1) / rowBytes;
+  // are on their way while this row computes (common.ts's TOUCH_AHEAD: wasm has no prefetch).
+  const ahead = (<i32>TOUCH_AHEAD + rowBytes - 1) / rowBytes;
   let sink: u32 = 0;
   if (type == Q4_K || type == Q5_K) {
     sink = matmulPairs(type, w, rowBytes, r0, r1, cols, act, actRowBytes, T, out, outStride, accumulate, ahead);
@@ -45,14 +43,10 @@ export function matmulBlocks(
   }
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * <usize>rowBytes;
-    if (r + ahead < r1) {
-      const next = wr + <usize>ahead * <usize>rowBytes;
-      for (let o = 0; o < rowBytes; o += 48) sink ^= load<u8>(next + <usize>o);
-    }
+    if (r + ahead < r1) sink ^= touchRow(wr + <usize>ahead * <usize>rowBytes, rowBytes);
     for (let t = 0; t < T; t++) {
       const v = dotRow(type, wr, act + <usize>t * <usize>actRowBytes, cols);
-      const o = out + ((<usize>t * <usize>outStride + <usize>r) << 2);
-      store<f32>(o, accumulate ? load<f32>(o) + v : v);
+      put(out + ((<usize>t * <usize>outStride + <usize>r) << 2), v, accumulate);
     }
   }
   // Keep the touches: a load whose value is never used would be removed.

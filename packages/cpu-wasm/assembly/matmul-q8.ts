@@ -5,32 +5,15 @@
 // of four with zero rows. A decode walks eight groups far apart at once (more loads in flight,
 // one activation widening for 32 rows); a batch takes its tokens four, then two at a time.
 
+import { reduce4, storeRows, touch3 } from './common';
+
 /** Bytes of one four-row group's block. */
 const GROUP_BLOCK: usize = 144;
 
-/**
- * How far ahead (bytes) each block touches the weight stream, so the memory system fetches while
- * the block computes: wasm has no prefetch instruction, and a plain load whose value is folded
- * into a sink does the same. Each block touches three bytes 48 apart, so every 64-byte line of
- * its 144 is touched: a decode is bound by how many line misses are in flight, and touching one
- * line in two left the core waiting on the untouched ones (6.3 → 8.0 GMAC/s on the SmolLM-shaped
- * decode, one thread; 1152, 2304, 4608, 9216 bytes ahead measured, 4608 or more best). The
- * executor leaves `WEIGHT_TAIL` (src/executor.ts) bytes after the last weight for these loads.
- */
-const AHEAD: usize = 4608;
-
-/** Touches the three lines of the group-block `AHEAD` bytes past `g`; the bytes, xored. */
+/** Touches the three lines of the group-block 144 bytes long at `g`, `TOUCH_AHEAD` on. */
 @inline
 function touch(g: usize): u32 {
-  return load<u8>(g + AHEAD) ^ load<u8>(g + AHEAD + 48) ^ load<u8>(g + AHEAD + 96);
-}
-
-/** The four lanes of `p0`..`p3` summed: `[Σp0, Σp1, Σp2, Σp3]`. */
-@inline
-function reduce4(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
-  const a = i32x4.add(v128.shuffle<i32>(p0, p1, 0, 4, 2, 6), v128.shuffle<i32>(p0, p1, 1, 5, 3, 7));
-  const b = i32x4.add(v128.shuffle<i32>(p2, p3, 0, 4, 2, 6), v128.shuffle<i32>(p2, p3, 1, 5, 3, 7));
-  return i32x4.add(v128.shuffle<i32>(a, b, 0, 1, 4, 5), v128.shuffle<i32>(a, b, 2, 3, 6, 7));
+  return touch3(g, 48);
 }
 
 /** One row's 32 quants at `w` against the widened activation block: four i32 partial sums. */
@@ -84,22 +67,6 @@ function groupBlock(g: usize, a0: v128, a1: v128, a2: v128, a3: v128, da: v128, 
     dot32(g + 96, a0, a1, a2, a3),
   );
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sums), f32x4.mul(v128.load(g, 128), da)));
-}
-
-/** Stores (or adds) four row results of one token; rows past `rows` are left alone. */
-@inline
-function storeRows(o: usize, acc: v128, r: i32, rows: i32, accumulate: bool): void {
-  if (r + 4 <= rows) {
-    v128.store(o, accumulate ? f32x4.add(v128.load(o), acc) : acc);
-    return;
-  }
-  let v = acc;
-  for (let i = 0; i < rows - r; i++) {
-    const oi = o + (<usize>i << 2);
-    const x = f32x4.extract_lane(v, 0);
-    store<f32>(oi, accumulate ? load<f32>(oi) + x : x);
-    v = v128.shuffle<f32>(v, v, 1, 2, 3, 0);
-  }
 }
 
 /**

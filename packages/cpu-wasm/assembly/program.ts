@@ -27,8 +27,7 @@ import { shareStart } from './common';
 import { matmulFloat, W_BF16, W_F16, W_F32 } from './matmul-float';
 import { matmulBlocks } from './matmul-blocks';
 import { matmulQ8_0 } from './matmul-q8';
-import { matmulQ5_K } from './matmul-q5k';
-import { matmulQ6_K } from './matmul-q6k';
+import { matmulQ5_K, matmulQ6_K } from './matmul-kgroups';
 import { add, attention, glu, kvStore, rmsNorm, rope, softcapRows } from './ops';
 
 /** The host's clock in milliseconds (`performance.now`), for profiles. */

@@ -19,13 +19,11 @@ import { CpuWasmError } from './errors.js';
 import { type Arg, type LoweredGraph, lowerGraph, ropeBuffer } from './lower.js';
 import {
   align16,
+  isKGroups,
   type PackedWeight,
   packedBytes,
   packWeight,
-  Q5_K_GROUPS,
-  Q6_K_GROUPS,
-  unpackQ5_KRow,
-  unpackQ6_KRow,
+  unpackKGroupsRow,
   unpackQ8_0Row,
 } from './pack.js';
 import { ThreadPool, type WorkerFactory } from './threads.js';
@@ -496,10 +494,8 @@ export class CpuWasmExecutor implements ModelExecutor {
       const at = base + t * out.stride;
       if (p.type === GgmlType.Q8_0) {
         unpackQ8_0Row(p, buf, token, f32, at);
-      } else if (p.type === Q6_K_GROUPS) {
-        unpackQ6_KRow(p, buf, token, f32, at);
-      } else if (p.type === Q5_K_GROUPS) {
-        unpackQ5_KRow(p, buf, token, f32, at);
+      } else if (isKGroups(p.type)) {
+        unpackKGroupsRow(p, buf, token, f32, at);
       } else {
         dequantizeRow(p.type, new Uint8Array(buf), p.ptr + token * p.rowBytes, f32, at, d);
       }
@@ -644,7 +640,7 @@ export class CpuWasmExecutor implements ModelExecutor {
 
 /**
  * Bytes left after the last packed weight: the matmul kernels touch the weight stream up to
- * 4.7 KiB ahead of the block they compute (assembly/matmul-q8.ts, `AHEAD`), and a touch past the
+ * 4.7 KiB ahead of the block they compute (assembly/common.ts, `TOUCH_AHEAD`), and a touch past the
  * memory's end would trap.
  */
 const WEIGHT_TAIL = 8192;

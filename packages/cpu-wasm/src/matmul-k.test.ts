@@ -1,6 +1,6 @@
 import { dequantizeRow, GgmlType as G } from '@x/model';
 import { describe, expect, it } from 'vitest';
-import { packWeight, Q5_K_GROUPS, Q6_K_GROUPS, unpackQ5_KRow, unpackQ6_KRow } from './pack.js';
+import { packWeight, Q5_K_GROUPS, Q6_K_GROUPS, unpackKGroupsRow } from './pack.js';
 import { matmulError, randomWeight } from './test-helpers.js';
 
 // The super-block kernels sum each block's integer products exactly, as the reference does, and
@@ -34,9 +34,9 @@ describe('wasm super-block (K-quant) matmul kernels against the ggml-faithful re
 });
 
 describe('Q5_K and Q6_K widened to int8 four-row groups', () => {
-  for (const [name, type, kernel, unpack] of [
-    ['Q5_K', G.Q5_K, Q5_K_GROUPS, unpackQ5_KRow],
-    ['Q6_K', G.Q6_K, Q6_K_GROUPS, unpackQ6_KRow],
+  for (const [name, type, kernel] of [
+    ['Q5_K', G.Q5_K, Q5_K_GROUPS],
+    ['Q6_K', G.Q6_K, Q6_K_GROUPS],
   ] as const) {
     // A decode (one token) walks four groups far apart: 13 rows end it on a partial group, 21
     // leave two groups (the last partial) to the general loop, 11 and 5 rows never enter it.
@@ -63,7 +63,7 @@ describe('Q5_K and Q6_K widened to int8 four-row groups', () => {
       const got = new Float32Array(512);
       const want = new Float32Array(512);
       for (let r = 0; r < 7; r++) {
-        unpack(p, memory, r, got, 0);
+        unpackKGroupsRow(p, memory, r, got, 0);
         dequantizeRow(type, w.data, r * w.rowBytes, want, 0, 512);
         expect(got, `row ${r}`).toEqual(want);
       }

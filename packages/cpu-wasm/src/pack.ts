@@ -30,21 +30,6 @@ const Q8_0_GROUP_BLOCK = 144;
  */
 const EXPANDABLE: ReadonlySet<number> = new Set([GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.IQ4_NL]);
 
-/** The kernel type id of Q6_K widened to int8 in four-row groups (assembly/matmul-q6k.ts). */
-export const Q6_K_GROUPS = 0x100 + GgmlType.Q6_K;
-
-/** The kernel type id of Q5_K widened to int8 in four-row groups (assembly/matmul-q5k.ts). */
-export const Q5_K_GROUPS = 0x100 + GgmlType.Q5_K;
-
-/** Bytes of one Q5_K super-block of a four-row group: 1024 quants, 32 scales, 32 mins, 8 f32. */
-const Q5_K_GROUP_BLOCK = 1120;
-
-/** Q5_K's block (GGUF block_q5_K, 176 bytes): d, dmin, 12 bytes of scales and mins, qh 32, qs 128. */
-const Q5_K_BYTES = 176;
-
-/** Bytes of one Q6_K super-block of a four-row group: 1024 quants, 64 scales, 4 f32 `d`. */
-const Q6_K_GROUP_BLOCK = 1104;
-
 /** Whether `w` is packed in the Q8_0 layout (Q8_0 itself, or an expandable type with `expand`). */
 const asQ8_0 = (w: WeightMatrix, expand: boolean) =>
   w.type === GgmlType.Q8_0 || (expand && EXPANDABLE.has(w.type));
@@ -56,106 +41,145 @@ const asQ8_0 = (w: WeightMatrix, expand: boolean) =>
  */
 export function packedBytes(w: WeightMatrix, expand = false): number {
   if (asQ8_0(w, expand)) return align16(Math.ceil(w.rows / 4) * (w.cols / 32) * Q8_0_GROUP_BLOCK);
-  if (expand && w.type === GgmlType.Q6_K) {
-    return Math.ceil(w.rows / 4) * (w.cols / 256) * Q6_K_GROUP_BLOCK;
-  }
-  if (expand && w.type === GgmlType.Q5_K) {
-    return Math.ceil(w.rows / 4) * (w.cols / 256) * Q5_K_GROUP_BLOCK;
-  }
+  const groups = expand ? K_GROUPS.get(w.type) : undefined;
+  if (groups) return Math.ceil(w.rows / 4) * (w.cols / 256) * groups.groupBlock;
   return align16(w.rows * w.rowBytes);
 }
 
-/** Q6_K's block (GGUF block_q6_K, 210 bytes): ql 128, qh 64, int8 scales 16, f16 d. */
-const Q6_K_BYTES = 210;
-
-/** get_scale_min_k4: sub-block `j`'s 6-bit scale and min from the 12 bytes at `at`. */
-function scaleMinK4(data: Uint8Array, at: number, j: number): [number, number] {
+/** get_scale_min_k4: sub-block `j`'s 6-bit scale (low 8 bits) and min (high 8) from the 12 bytes at `at`. */
+function scaleMinK4(data: Uint8Array, at: number, j: number): number {
   const q = (i: number) => data[at + i] as number;
-  if (j < 4) return [q(j) & 63, q(j + 4) & 63];
-  return [(q(j + 4) & 0xf) | ((q(j - 4) >> 6) << 4), (q(j + 4) >> 4) | ((q(j) >> 6) << 4)];
+  if (j < 4) return (q(j) & 63) | ((q(j + 4) & 63) << 8);
+  return (q(j + 4) & 0xf) | ((q(j - 4) >> 6) << 4) | (((q(j + 4) >> 4) | ((q(j) >> 6) << 4)) << 8);
 }
 
-/**
- * Packs a Q5_K weight as int8 four-row groups (see assembly/matmul-q5k.ts for the layout): each
- * quant becomes its 5-bit value, the sub-block scales and mins and `d`, `dmin` move beside the
- * group's quants.
- */
-function packQ5_K(w: WeightMatrix, memory: ArrayBufferLike, at: number, bytes: number): void {
-  const { rows, cols, rowBytes, data } = w;
-  new Uint8Array(memory, at, bytes).fill(0);
-  const quants = new Int8Array(memory, at, bytes);
-  const view = new DataView(memory as ArrayBuffer, at, bytes);
-  const nb = cols / 256;
-  const groupBytes = nb * Q5_K_GROUP_BLOCK;
-  for (let r = 0; r < rows; r++) {
-    const lane = r & 3;
-    for (let b = 0; b < nb; b++) {
-      const src = r * rowBytes + b * Q5_K_BYTES;
-      const dst = (r >> 2) * groupBytes + b * Q5_K_GROUP_BLOCK;
-      // Element 32s + l: the low (s even) or high (s odd) nibble of qs[32·(s >> 1) + l], plus 16
-      // times bit s of qh[l].
-      for (let s = 0; s < 8; s++) {
-        for (let l = 0; l < 32; l++) {
-          const byte = data[src + 48 + 32 * (s >> 1) + l] as number;
-          const nibble = s & 1 ? byte >> 4 : byte & 15;
-          const high = ((data[src + 16 + l] as number) >> s) & 1;
-          quants[dst + s * 128 + lane * 32 + l] = nibble | (high << 4);
-        }
-        const [sc, m] = scaleMinK4(data, src + 4, s);
-        quants[dst + 1024 + s * 4 + lane] = sc;
-        quants[dst + 1056 + s * 4 + lane] = m;
-      }
-      const f16 = (i: number) => f16ToF32((data[i] as number) | ((data[i + 1] as number) << 8));
-      view.setFloat32(dst + 1088 + lane * 4, f16(src), true);
-      view.setFloat32(dst + 1104 + lane * 4, f16(src + 2), true);
-    }
-  }
-}
+const f16At = (data: Uint8Array, i: number) =>
+  f16ToF32((data[i] as number) | ((data[i + 1] as number) << 8));
 
 /**
- * Packs a Q6_K weight as int8 four-row groups (see assembly/matmul-q6k.ts for the layout): each
- * quant becomes `q − 32`, the sub-block scales and `d` move beside the group's quants.
+ * A K-quant type that, with `expand`, is widened to int8 in four-row groups (assembly/
+ * matmul-kgroups.ts has the layouts): its kernel's type id, the bytes of a group's super-block,
+ * and how one row's file block becomes, and comes back from, its lane of a group block.
  */
-function packQ6_K(w: WeightMatrix, memory: ArrayBufferLike, at: number, bytes: number): void {
-  const { rows, cols, rowBytes, data } = w;
-  new Uint8Array(memory, at, bytes).fill(0);
-  const quants = new Int8Array(memory, at, bytes);
-  const view = new DataView(memory as ArrayBuffer, at, bytes);
-  const nb = cols / 256;
-  const groupBytes = nb * Q6_K_GROUP_BLOCK;
-  for (let r = 0; r < rows; r++) {
-    const lane = r & 3;
-    for (let b = 0; b < nb; b++) {
-      const src = r * rowBytes + b * Q6_K_BYTES;
-      const dst = (r >> 2) * groupBytes + b * Q6_K_GROUP_BLOCK;
-      // Element 128h + l + 32k (h half, l < 32, k quarter): low nibble of ql[64h + l] (k 0),
-      // of ql[64h + l + 32] (k 1), high nibbles of the same (k 2, 3); bits 2k of qh[32h + l].
-      for (let h = 0; h < 2; h++) {
-        for (let l = 0; l < 32; l++) {
-          const ql0 = data[src + 64 * h + l] as number;
-          const ql1 = data[src + 64 * h + l + 32] as number;
-          const qh = data[src + 128 + 32 * h + l] as number;
-          const q = [
-            (ql0 & 15) | ((qh & 3) << 4),
-            (ql1 & 15) | (((qh >> 2) & 3) << 4),
-            (ql0 >> 4) | (((qh >> 4) & 3) << 4),
-            (ql1 >> 4) | (((qh >> 6) & 3) << 4),
-          ];
-          for (let k = 0; k < 4; k++) {
-            const e = 128 * h + l + 32 * k; // column within the super-block
-            quants[dst + (e >> 5) * 128 + lane * 32 + (e & 31)] = (q[k] as number) - 32;
+interface KGroups {
+  kernel: number;
+  groupBlock: number;
+  fileBlock: number;
+  /** Writes lane `lane` of the group block at `dst` from the row's file block at `src`. */
+  pack(
+    data: Uint8Array,
+    src: number,
+    quants: Int8Array,
+    view: DataView,
+    dst: number,
+    lane: number,
+  ): void;
+  /** Lane `lane` of the group block at `base` as 256 values into `out` at `at`, as dequantizeRow. */
+  unpack(
+    qs: Int8Array,
+    view: DataView,
+    base: number,
+    lane: number,
+    out: Float32Array,
+    at: number,
+  ): void;
+}
+
+const K_GROUPS = new Map<number, KGroups>([
+  [
+    GgmlType.Q6_K,
+    {
+      kernel: 0x100 + GgmlType.Q6_K,
+      groupBlock: 1104,
+      fileBlock: 210, // block_q6_K: ql 128, qh 64, int8 scales 16, f16 d
+      pack(data, src, quants, view, dst, lane) {
+        // Element 128h + l + 32k (h half, l < 32, k quarter): the low nibble of ql[64h + l] (k 0)
+        // or ql[64h + l + 32] (k 1), their high nibbles (k 2, 3); bits 2k, 2k + 1 of qh[32h + l].
+        for (let h = 0; h < 2; h++) {
+          for (let l = 0; l < 32; l++) {
+            const ql0 = data[src + 64 * h + l] as number;
+            const ql1 = data[src + 64 * h + l + 32] as number;
+            const qh = data[src + 128 + 32 * h + l] as number;
+            for (let k = 0; k < 4; k++) {
+              const nibble = ((k & 1 ? ql1 : ql0) >> (k & 2 ? 4 : 0)) & 15;
+              const e = 128 * h + l + 32 * k; // column within the super-block
+              quants[dst + (e >> 5) * 128 + lane * 32 + (e & 31)] =
+                (nibble | (((qh >> (2 * k)) & 3) << 4)) - 32;
+            }
           }
         }
-      }
-      for (let sub = 0; sub < 16; sub++) {
-        const sc = ((data[src + 192 + sub] as number) << 24) >> 24;
-        quants[dst + 1024 + (sub >> 1) * 8 + (sub & 1) * 4 + lane] = sc;
-      }
-      const d = f16ToF32((data[src + 208] as number) | ((data[src + 209] as number) << 8));
-      view.setFloat32(dst + 1088 + lane * 4, d, true);
-    }
-  }
-}
+        for (let sub = 0; sub < 16; sub++) {
+          quants[dst + 1024 + (sub >> 1) * 8 + (sub & 1) * 4 + lane] =
+            ((data[src + 192 + sub] as number) << 24) >> 24;
+        }
+        view.setFloat32(dst + 1088 + lane * 4, f16At(data, src + 208), true);
+      },
+      unpack(qs, view, base, lane, out, at) {
+        const d = view.getFloat32(base + 1088 + lane * 4, true);
+        for (let e = 0; e < 256; e++) {
+          const sub = e >> 4;
+          const sc = qs[base + 1024 + (sub >> 1) * 8 + (sub & 1) * 4 + lane] as number;
+          const q = qs[base + (e >> 5) * 128 + lane * 32 + (e & 31)] as number;
+          out[at + e] = Math.fround(Math.fround(d * sc) * q);
+        }
+      },
+    },
+  ],
+  [
+    GgmlType.Q5_K,
+    {
+      kernel: 0x100 + GgmlType.Q5_K,
+      groupBlock: 1120,
+      fileBlock: 176, // block_q5_K: d, dmin, 12 bytes of scales and mins, qh 32, qs 128
+      pack(data, src, quants, view, dst, lane) {
+        // Element 32s + l: the low (s even) or high (s odd) nibble of qs[32·(s >> 1) + l], plus
+        // 16 times bit s of qh[l].
+        for (let s = 0; s < 8; s++) {
+          for (let l = 0; l < 32; l++) {
+            const byte = data[src + 48 + 32 * (s >> 1) + l] as number;
+            const nibble = s & 1 ? byte >> 4 : byte & 15;
+            const high = ((data[src + 16 + l] as number) >> s) & 1;
+            quants[dst + s * 128 + lane * 32 + l] = nibble | (high << 4);
+          }
+          const sm = scaleMinK4(data, src + 4, s);
+          quants[dst + 1024 + s * 4 + lane] = sm & 0xff;
+          quants[dst + 1056 + s * 4 + lane] = sm >> 8;
+        }
+        view.setFloat32(dst + 1088 + lane * 4, f16At(data, src), true);
+        view.setFloat32(dst + 1104 + lane * 4, f16At(data, src + 2), true);
+      },
+      unpack(qs, view, base, lane, out, at) {
+        const d = view.getFloat32(base + 1088 + lane * 4, true);
+        const dmin = view.getFloat32(base + 1104 + lane * 4, true);
+        for (let s = 0; s < 8; s++) {
+          const d1 = Math.fround(d * (qs[base + 1024 + s * 4 + lane] as number));
+          const m1 = Math.fround(dmin * (qs[base + 1056 + s * 4 + lane] as number));
+          for (let l = 0; l < 32; l++) {
+            const q = qs[base + s * 128 + lane * 32 + l] as number;
+            out[at + s * 32 + l] = Math.fround(d1 * q) - m1;
+          }
+        }
+      },
+    },
+  ],
+]);
+
+/** The kernel type id of Q6_K widened to int8 in four-row groups. */
+export const Q6_K_GROUPS = (K_GROUPS.get(GgmlType.Q6_K) as KGroups).kernel;
+
+/** The kernel type id of Q5_K widened to int8 in four-row groups. */
+export const Q5_K_GROUPS = (K_GROUPS.get(GgmlType.Q5_K) as KGroups).kernel;
+
+/** The K-quant packing behind kernel type id `kernel`, if it is one. */
+const kGroupsOfKernel = (kernel: number) =>
+  kernel === Q6_K_GROUPS
+    ? K_GROUPS.get(GgmlType.Q6_K)
+    : kernel === Q5_K_GROUPS
+      ? K_GROUPS.get(GgmlType.Q5_K)
+      : undefined;
+
+/** Whether kernel type id `kernel` is a K-quant widened to int8 four-row groups. */
+export const isKGroups = (kernel: number): boolean => kGroupsOfKernel(kernel) !== undefined;
 
 /**
  * Writes `w` into `memory` at byte `at` (16-byte aligned) in its kernel's layout. Q8_0 rows (and,
@@ -172,15 +196,20 @@ export function packWeight(
   const { rows, cols, rowBytes, data, type } = w;
   const bytes = packedBytes(w, expand);
   const out = new Uint8Array(memory, at, bytes);
-  if (expand && type === GgmlType.Q5_K) {
-    packQ5_K(w, memory, at, bytes);
-    const groupBytes = (cols / 256) * Q5_K_GROUP_BLOCK;
-    return { type: Q5_K_GROUPS, rows, cols, rowBytes: groupBytes, ptr: at, aux: rows, bytes };
-  }
-  if (expand && type === GgmlType.Q6_K) {
-    packQ6_K(w, memory, at, bytes);
-    const groupBytes = (cols / 256) * Q6_K_GROUP_BLOCK;
-    return { type: Q6_K_GROUPS, rows, cols, rowBytes: groupBytes, ptr: at, aux: rows, bytes };
+  const groups = expand ? K_GROUPS.get(type) : undefined;
+  if (groups) {
+    out.fill(0);
+    const quants = new Int8Array(memory, at, bytes);
+    const view = new DataView(memory as ArrayBuffer, at, bytes);
+    const nb = cols / 256;
+    const groupBytes = nb * groups.groupBlock;
+    for (let r = 0; r < rows; r++) {
+      for (let b = 0; b < nb; b++) {
+        const dst = (r >> 2) * groupBytes + b * groups.groupBlock;
+        groups.pack(data, r * rowBytes + b * groups.fileBlock, quants, view, dst, r & 3);
+      }
+    }
+    return { type: groups.kernel, rows, cols, rowBytes: groupBytes, ptr: at, aux: rows, bytes };
   }
   if (!asQ8_0(w, expand)) {
     out.set(data.subarray(0, rows * rowBytes));
@@ -236,55 +265,23 @@ export function unpackQ8_0Row(
   }
 }
 
-/** Row `row` of a Q6_K weight packed by {@link packWeight}, dequantized into `out` at `offset`. */
-export function unpackQ6_KRow(
+/**
+ * Row `row` of a Q6_K or Q5_K weight packed by {@link packWeight} as int8 four-row groups,
+ * dequantized into `out` at `offset` exactly as dequantizeRow makes it of the file's bytes.
+ */
+export function unpackKGroupsRow(
   p: PackedWeight,
   memory: ArrayBufferLike,
   row: number,
   out: Float32Array,
   offset: number,
 ): void {
-  const nb = p.cols / 256;
+  const groups = kGroupsOfKernel(p.type);
+  if (!groups) throw new Error(`kernel type ${p.type} is not a K-quant in int8 groups`);
   const group = p.ptr + (row >> 2) * p.rowBytes;
   const qs = new Int8Array(memory, group, p.rowBytes);
   const view = new DataView(memory as ArrayBuffer, group, p.rowBytes);
-  const lane = row & 3;
-  for (let b = 0; b < nb; b++) {
-    const base = b * Q6_K_GROUP_BLOCK;
-    const d = view.getFloat32(base + 1088 + lane * 4, true);
-    for (let e = 0; e < 256; e++) {
-      const sub = e >> 4;
-      const sc = qs[base + 1024 + (sub >> 1) * 8 + (sub & 1) * 4 + lane] as number;
-      const q = qs[base + (e >> 5) * 128 + lane * 32 + (e & 31)] as number;
-      out[offset + b * 256 + e] = Math.fround(Math.fround(d * sc) * q);
-    }
-  }
-}
-
-/** Row `row` of a Q5_K weight packed by {@link packWeight}, dequantized into `out` at `offset`. */
-export function unpackQ5_KRow(
-  p: PackedWeight,
-  memory: ArrayBufferLike,
-  row: number,
-  out: Float32Array,
-  offset: number,
-): void {
-  const nb = p.cols / 256;
-  const group = p.ptr + (row >> 2) * p.rowBytes;
-  const qs = new Int8Array(memory, group, p.rowBytes);
-  const view = new DataView(memory as ArrayBuffer, group, p.rowBytes);
-  const lane = row & 3;
-  for (let b = 0; b < nb; b++) {
-    const base = b * Q5_K_GROUP_BLOCK;
-    const d = view.getFloat32(base + 1088 + lane * 4, true);
-    const dmin = view.getFloat32(base + 1104 + lane * 4, true);
-    for (let s = 0; s < 8; s++) {
-      const d1 = Math.fround(d * (qs[base + 1024 + s * 4 + lane] as number));
-      const m1 = Math.fround(dmin * (qs[base + 1056 + s * 4 + lane] as number));
-      for (let l = 0; l < 32; l++) {
-        const q = qs[base + s * 128 + lane * 32 + l] as number;
-        out[offset + b * 256 + s * 32 + l] = Math.fround(d1 * q) - m1;
-      }
-    }
+  for (let b = 0; b < p.cols / 256; b++) {
+    groups.unpack(qs, view, b * groups.groupBlock, row & 3, out, offset + b * 256);
   }
 }
