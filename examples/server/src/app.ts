@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import {
+  type Constraint,
   EngineError,
   type GenerationDelta,
   type GenerationParams,
@@ -30,6 +31,7 @@ import {
   usage,
 } from './openai.js';
 import { chatCompletionRequest, completionRequest } from './schemas.js';
+import { prepareConstraint, requestedConstraint } from './structured-output.js';
 
 /** Where SSE events go: a Node socket, or Hono's stream elsewhere. */
 interface SseSink {
@@ -161,6 +163,16 @@ export function createApp(options: AppOptions): ServerApp {
       ],
     }),
   );
+
+  /** The request's constraint, compiled (a bad one is a 400 naming its field), or undefined. */
+  async function askedConstraint(
+    body: Parameters<typeof requestedConstraint>[0],
+  ): Promise<Constraint | undefined> {
+    const asked = requestedConstraint(body);
+    if (!asked) return undefined;
+    await prepareConstraint(engine, asked);
+    return asked.constraint;
+  }
 
   /** Starts one stream per choice, or none: a rejection aborts the choices already started. */
   function startChoices(
@@ -427,8 +439,9 @@ export function createApp(options: AppOptions): ServerApp {
     const n = body.n ?? 1;
     const logprobs = body.logprobs ? (body.top_logprobs ?? 0) : undefined;
     const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-    const params = Array.from({ length: n }, (_, i) =>
-      generationParams(
+    const constraint = await askedConstraint(body);
+    const params = Array.from({ length: n }, (_, i) => ({
+      ...generationParams(
         body,
         maxTokens,
         ids.length,
@@ -437,7 +450,8 @@ export function createApp(options: AppOptions): ServerApp {
         logprobs,
         i,
       ),
-    );
+      constraint,
+    }));
     return answer(c, {
       kind: 'chat',
       prompts: params.map(() => ids),
@@ -464,9 +478,10 @@ export function createApp(options: AppOptions): ServerApp {
     const n = body.n ?? 1;
     const logprobs = body.logprobs ?? undefined;
     const choices = prompts.flatMap((prompt) => Array.from({ length: n }, () => prompt));
-    const params = choices.map((prompt, i) =>
+    const constraint = await askedConstraint(body);
+    const params = choices.map((prompt, i) => ({
       // The legacy endpoint's default is 16 tokens.
-      generationParams(
+      ...generationParams(
         body,
         body.max_tokens,
         prompt.ids.length,
@@ -475,7 +490,8 @@ export function createApp(options: AppOptions): ServerApp {
         logprobs,
         i,
       ),
-    );
+      constraint,
+    }));
     return answer(c, {
       kind: 'text',
       prompts: choices.map((x) => x.ids),

@@ -50,6 +50,7 @@ export const OPENAI_PARAM: Record<keyof GenerationParams, string> = {
   stop: 'stop',
   stopTokenIds: 'stop_token_ids',
   logprobs: 'logprobs',
+  constraint: 'response_format',
 };
 
 /** Fields both endpoints share. */

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { structuredOutputFields } from './structured-output.js';
 
 // Request bodies of the OpenAI API that the server takes. Unknown fields are ignored, as OpenAI's
 // own server and vLLM do; known fields of the wrong type are a 400 naming the field, and so are
-// OpenAI fields the server does not implement (tools, structured output, suffix, best_of) and the
-// structured-output fields of llama.cpp's and vLLM's servers, unless they ask for nothing. Ranges are
-// checked by the engine's `resolveGenerationParams`, whose error names the field too.
+// OpenAI fields the server does not implement (tools, suffix, best_of) unless they ask for
+// nothing. Structured output (OpenAI's, llama.cpp's and vLLM's fields) is read in
+// structured-output.ts. Ranges are checked by the engine's `resolveGenerationParams`, whose
+// error names the field too.
 
 const stop = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
 
@@ -43,23 +45,6 @@ const isEmpty = (value: unknown) =>
   (Array.isArray(value) && value.length === 0) ||
   (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
 
-/**
- * The structured-output fields of llama.cpp's server (`grammar`, `json_schema`) and vLLM's
- * (`guided_*`, `structured_outputs`), on both endpoints: not implemented yet, so a 400 naming the
- * field, never a 200 of unconstrained text (a client moving from either would get that silently).
- */
-const peerStructuredOutput = {
-  grammar: unsupported("grammar (llama.cpp's GBNF constrained decoding)", (v) => v === ''),
-  json_schema: unsupported("json_schema (llama.cpp's JSON Schema constrained decoding)", isEmpty),
-  guided_json: unsupported("guided_json (vLLM's structured output)"),
-  guided_regex: unsupported("guided_regex (vLLM's structured output)", (v) => v === ''),
-  guided_choice: unsupported("guided_choice (vLLM's structured output)", isEmpty),
-  guided_grammar: unsupported("guided_grammar (vLLM's structured output)", (v) => v === ''),
-  guided_decoding_backend: unsupported("guided_decoding_backend (vLLM's structured output)"),
-  guided_whitespace_pattern: unsupported("guided_whitespace_pattern (vLLM's structured output)"),
-  structured_outputs: unsupported("structured_outputs (vLLM's structured output)", isEmpty),
-};
-
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 
 export const chatCompletionRequest = z.object({
@@ -80,11 +65,7 @@ export const chatCompletionRequest = z.object({
   tool_choice: unsupported('tool_choice (function calling)', (v) => v === 'none'),
   functions: unsupported('functions (function calling)', isEmpty),
   function_call: unsupported('function_call (function calling)', (v) => v === 'none'),
-  response_format: unsupported(
-    'response_format other than {"type": "text"} (structured output)',
-    (v) => typeof v === 'object' && (v as { type?: unknown }).type === 'text',
-  ),
-  ...peerStructuredOutput,
+  ...structuredOutputFields,
 });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
 
@@ -100,10 +81,6 @@ export const completionRequest = z.object({
   echo: z.boolean().nullish(),
   suffix: unsupported('suffix (insertion)', (v) => v === ''),
   best_of: unsupported('best_of above 1', (v) => v === 1),
-  response_format: unsupported(
-    'response_format other than {"type": "text"} (structured output)',
-    (v) => typeof v === 'object' && (v as { type?: unknown }).type === 'text',
-  ),
-  ...peerStructuredOutput,
+  ...structuredOutputFields,
 });
 export type CompletionRequest = z.infer<typeof completionRequest>;

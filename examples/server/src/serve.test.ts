@@ -310,68 +310,12 @@ describe('bad input gets an OpenAI-shaped error and the right status', () => {
       400,
       { param: 'tools' },
     ],
-    [
-      'a JSON response format',
-      {
-        model: 'tiny',
-        messages: [{ role: 'user', content: 'x' }],
-        response_format: { type: 'json_object' },
-      },
-      400,
-      { param: 'response_format' },
-    ],
-    ...(
-      [
-        ['grammar', 'root ::= "yes" | "no"'],
-        ['json_schema', { type: 'object' }],
-        ['guided_json', { type: 'object' }],
-        ['guided_regex', '[0-9]+'],
-        ['guided_choice', ['yes', 'no']],
-        ['guided_grammar', 'root ::= "a"'],
-        ['guided_decoding_backend', 'xgrammar'],
-        ['guided_whitespace_pattern', ' '],
-        ['structured_outputs', { choice: ['yes', 'no'] }],
-      ] as const
-    ).map(([field, value]): [string, unknown, number, Record<string, unknown>] => [
-      `llama.cpp's or vLLM's ${field}`,
-      { model: 'tiny', messages: [{ role: 'user', content: 'x' }], [field]: value },
-      400,
-      { param: field, message: expect.stringContaining(`${field} (`) },
-    ]),
   ];
   it.each(cases)('%s', async (_, body, status, error) => {
     const { server, engine } = await serve();
     const response = await post(`${server.url}/v1/chat/completions`, body);
     expect(response.status).toBe(status);
     expect((await json(response)).error).toMatchObject(error);
-    expect(engine.hasPendingWork()).toBe(false);
-  });
-
-  it("refuses vLLM's and llama.cpp's structured output on completions too, and lets empty ones pass", async () => {
-    const { server, engine } = await serve();
-    const refused = await post(`${server.url}/v1/completions`, {
-      model: 'tiny',
-      prompt: 'x',
-      guided_json: { type: 'object' },
-    });
-    expect(refused.status).toBe(400);
-    expect((await json(refused)).error).toMatchObject({ param: 'guided_json' });
-    const format = await post(`${server.url}/v1/completions`, {
-      model: 'tiny',
-      prompt: 'x',
-      response_format: { type: 'json_object' },
-    });
-    expect(format.status).toBe(400);
-    expect((await json(format)).error).toMatchObject({ param: 'response_format' });
-    const empty = await post(`${server.url}/v1/completions`, {
-      model: 'tiny',
-      prompt: 'x',
-      max_tokens: 2,
-      grammar: '',
-      guided_choice: [],
-      response_format: { type: 'text' },
-    });
-    expect(empty.status).toBe(200);
     expect(engine.hasPendingWork()).toBe(false);
   });
 

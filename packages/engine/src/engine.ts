@@ -10,6 +10,7 @@ import type {
   TokenLogprobs,
 } from '@x/model';
 import { Scheduler, type SchedulerOutput } from '@x/scheduler';
+import type { Constraint } from './constraint.js';
 import { createEngineParts, type EngineParts } from './create.js';
 import type { EngineConfig } from './engine-config.js';
 import type {
@@ -27,8 +28,11 @@ import {
   resolveGenerationParams,
 } from './generation-params.js';
 import { type FinishReason, GenerationStream } from './generation-stream.js';
+import type { ConstraintMatcher } from './grammar/constraint-compiler.js';
+import { ConstraintCompiler } from './grammar/constraint-compiler.js';
 import { type EngineMetrics, LatencyWindow } from './metrics.js';
 import { appendToken, completedRecord, generationResult } from './output.js';
+import { enginePlatform } from './platform.js';
 import { type ActiveRequest, checkResult, newActiveRequest, toForwardBatch } from './request.js';
 
 export { isSoftwareAdapter } from './create.js';
@@ -82,6 +86,7 @@ export class InferenceEngine {
   private closed = false;
   private readonly log: (line: string) => void;
   private readonly chatTemplate: ChatTemplate;
+  private constraints: ConstraintCompiler | undefined;
   private readonly counters = {
     requestsProcessed: 0,
     tokensGenerated: 0,
@@ -248,6 +253,18 @@ export class InferenceEngine {
   }
 
   /**
+   * Compiles a constraint into the engine's grammar cache, so that a request with it starts at
+   * once and a bad grammar is an error before anything is queued (a server answers 400). Requests
+   * compile their constraint themselves when it is not cached.
+   * @throws GenerationParamsError on `constraint`, with xgrammar's reason when it does not compile
+   * @throws EngineError `ENGINE_CLOSED`
+   */
+  async prepareConstraint(constraint: Constraint): Promise<void> {
+    if (this.closed) throw new EngineError('the engine is closed', 'ENGINE_CLOSED');
+    await this.constraintCompiler().compile(constraint);
+  }
+
+  /**
    * Aborts a request in any state: its KV blocks are freed at once and its stream throws
    * `reason` (default an `EngineError` `ENGINE_ABORTED`). False when it is unknown or finished.
    */
@@ -320,6 +337,7 @@ export class InferenceEngine {
     }
     await this.loop;
     await this.stepping;
+    this.constraints?.dispose();
     if (this.ownsExecutor) await this.executor.dispose();
   }
 
@@ -385,6 +403,8 @@ export class InferenceEngine {
         }
       }
     }
+    // Throws (before anything is queued) where no grammar engine can be loaded.
+    if (params.some((p) => p.constraint)) this.constraintCompiler();
     if (this.scheduler.numWaiting >= this.maxWaiting) {
       throw new EngineError(
         `${this.scheduler.numWaiting} requests are waiting, the most allowed (maxWaitingRequests)`,
@@ -419,9 +439,83 @@ export class InferenceEngine {
     return params.map((p, i) => {
       this.counters.promptTokens += promptTokenIds.length;
       const req = newActiveRequest(ids[i]!, inputText, promptTokenIds, p, this.model.tokenizer);
+      if (p.constraint) this.startGrammar(req, p.constraint);
       this.active.set(req.id, req);
       return req;
     });
+  }
+
+  /** The grammar compiler of this engine's vocabulary, made on first use. */
+  private constraintCompiler(): ConstraintCompiler {
+    if (!this.constraints) {
+      const load = enginePlatform().loadXGrammar;
+      if (!load) {
+        throw new EngineError(
+          'constrained generation needs xgrammar, and this entry point has no loader for it',
+          'ENGINE_REQUEST_REJECTED',
+        );
+      }
+      this.constraints = new ConstraintCompiler(
+        { tokenizer: this.model.tokenizer, vocabSize: this.model.config.vocabSize },
+        load,
+      );
+    }
+    return this.constraints;
+  }
+
+  /** Starts making a request's matcher; the step that first samples it waits for it. */
+  private startGrammar(req: ActiveRequest, constraint: Constraint): void {
+    const ready = this.constraintCompiler().matcher(constraint);
+    const grammar = { ready, matcher: undefined as ConstraintMatcher | undefined };
+    req.grammar = grammar;
+    ready.then(
+      (matcher) => {
+        // Finished or aborted before its matcher was made: nobody will dispose it later.
+        if (this.active.get(req.id) === req) grammar.matcher = matcher;
+        else matcher.dispose();
+      },
+      () => {}, // the step that needs it fails the request with the reason
+    );
+  }
+
+  /**
+   * Sets each constrained sequence's token mask for the step (its `sampling.allowedTokens`) and
+   * returns the requests whose grammar failed to compile, with the reason: they stay in this
+   * batch, sampled without a mask, and fail when its result comes back.
+   */
+  private async applyGrammars(plan: SchedulerOutput): Promise<Map<number, unknown>> {
+    const failures = new Map<number, unknown>();
+    for (const s of plan.scheduled) {
+      if (!s.sample) continue;
+      const req = this.active.get(s.seqId);
+      if (!req?.grammar) continue;
+      try {
+        const matcher = req.grammar.matcher ?? (await req.grammar.ready);
+        req.sampling.allowedTokens = await matcher.nextMask();
+      } catch (error) {
+        req.sampling.allowedTokens = undefined;
+        failures.set(req.id, error);
+      }
+    }
+    return failures;
+  }
+
+  /**
+   * Advances a constrained request's matcher past its sampled token. False (and the request
+   * failed) when the grammar refuses the token: the executor sampled outside the mask.
+   */
+  private acceptGrammarToken(req: ActiveRequest, token: number): boolean {
+    const matcher = req.grammar?.matcher;
+    if (!matcher || matcher.accept(token)) return true;
+    this.fail(
+      req,
+      new EngineError(
+        `the executor sampled token ${token}, which the request's grammar does not allow`,
+        'ENGINE_EXECUTOR_FAILED',
+        { requestId: req.id },
+      ),
+    );
+    return false;
   }
 
   /** Starts the self-running loop unless it runs already; it ends when no stream is left. */
@@ -470,6 +564,7 @@ export class InferenceEngine {
       );
       return;
     }
+    const grammarFailures = await this.applyGrammars(plan);
     const batch = toForwardBatch(plan, this.active);
     let result: ForwardResult;
     try {
@@ -512,6 +607,11 @@ export class InferenceEngine {
         continue;
       }
       req.state = 'decode';
+      if (grammarFailures.has(req.id)) {
+        this.fail(req, grammarFailures.get(req.id));
+        continue;
+      }
+      if (!this.acceptGrammarToken(req, sampled.get(s.seqId) as number)) continue;
       this.onToken(
         req,
         sampled.get(s.seqId) as number,
@@ -564,6 +664,7 @@ export class InferenceEngine {
   /** Forgets a request that finished, failed or was aborted. */
   private retire(req: ActiveRequest): void {
     this.active.delete(req.id);
+    req.grammar?.matcher?.dispose();
     req.detach?.();
     if (req.stream) this.streaming--;
   }

@@ -1,4 +1,5 @@
 import { MAX_LOGIT_BIAS } from '@x/model';
+import { type Constraint, constraintProblem } from './constraint.js';
 
 /**
  * How one request samples and when it stops. The first three fields and their defaults are the
@@ -38,6 +39,12 @@ export interface GenerationParams {
    * undefined reports none. Default undefined.
    */
   logprobs: number | undefined;
+  /**
+   * What the output must match (a JSON Schema, JSON, a GBNF grammar, a regex, one of some
+   * strings, a structural tag): each token is sampled from those the grammar allows next, and
+   * the end-of-generation token only where the text is complete. Default none.
+   */
+  constraint: Constraint | undefined;
 }
 
 /** The defaults (source: max tokens 100, temperature 1.0, top-p 0.9). */
@@ -55,6 +62,7 @@ export const DEFAULT_GENERATION_PARAMS: Readonly<GenerationParams> = Object.free
   stop: [],
   stopTokenIds: [],
   logprobs: undefined,
+  constraint: undefined,
 });
 
 /** A generation parameter out of range; `field` names it. */
@@ -149,6 +157,10 @@ export function resolveGenerationParams(partial: Partial<GenerationParams> = {})
     params.stopTokenIds.some((id) => !Number.isInteger(id) || id < 0)
   ) {
     throw new GenerationParamsError('stopTokenIds', 'must be an array of non-negative integers');
+  }
+  if (params.constraint !== undefined) {
+    const problem = constraintProblem(params.constraint);
+    if (problem) throw new GenerationParamsError('constraint', problem);
   }
   return params;
 }

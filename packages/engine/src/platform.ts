@@ -1,4 +1,5 @@
 import type { Model } from '@x/model';
+import type { LoadedXGrammar } from './grammar/xgrammar.js';
 
 /** What the engine takes from its runtime; the Node entry fills it in, browsers leave it empty. */
 export interface EnginePlatform {
@@ -6,6 +7,8 @@ export interface EnginePlatform {
   loadModel?: (path: string) => Promise<Model>;
   /** Free host memory in bytes, to size the KV pool of a CPU executor (Node: `os.freemem`). */
   freeMemoryBytes?: () => number;
+  /** Loads xgrammar, the grammar engine of constrained generation (Node and browsers differ). */
+  loadXGrammar?: () => LoadedXGrammar | Promise<LoadedXGrammar>;
 }
 
 let platform: EnginePlatform = {};

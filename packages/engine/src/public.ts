@@ -1,4 +1,12 @@
 export {
+  CONSTRAINT_TYPES,
+  type Constraint,
+  JSON_WHITESPACE,
+  type JsonSchema,
+  type JsonWhitespace,
+  MAX_CONSTRAINT_LENGTH,
+} from './constraint.js';
+export {
   type CompletedRequest,
   type EngineInfo,
   type EngineModel,
@@ -33,6 +41,11 @@ export {
   type GenerationTimings,
   type Usage,
 } from './generation-stream.js';
+export {
+  ConstraintCompiler,
+  type ConstraintMatcher,
+  type ConstraintVocabulary,
+} from './grammar/constraint-compiler.js';
 export { type KvCachePlan, planKvCache } from './kv-plan.js';
 export { type EngineMetrics, LATENCY_WINDOW, type LatencyPercentiles } from './metrics.js';
 export { type EnginePlatform, setEnginePlatform } from './platform.js';

@@ -13,6 +13,7 @@ import type { RequestState } from './engine-options.js';
 import { EngineError } from './errors.js';
 import type { GenerationParams } from './generation-params.js';
 import type { GenerationStream } from './generation-stream.js';
+import type { ConstraintMatcher } from './grammar/constraint-compiler.js';
 import { StopStringFilter } from './stop-strings.js';
 
 /** A request the engine holds: its prompt, parameters, output so far and timings. */
@@ -38,6 +39,14 @@ export interface ActiveRequest {
   /** Present for `generate`/`chat`; absent for `submitRequest`. */
   stream: GenerationStream | undefined;
   detach: (() => void) | undefined;
+  /** The request's grammar matcher when it has a constraint: being made, then made. */
+  grammar: RequestGrammar | undefined;
+}
+
+/** A constrained request's matcher: `ready` settles once; `matcher` is set when it resolves. */
+export interface RequestGrammar {
+  ready: Promise<ConstraintMatcher>;
+  matcher: ConstraintMatcher | undefined;
 }
 
 /** A request as admitted: nothing sampled yet, its detokenizer and stop filter ready. */
@@ -82,6 +91,7 @@ export function newActiveRequest(
     lastTokenAt: 0,
     stream: undefined,
     detach: undefined,
+    grammar: undefined,
   };
 }
 

@@ -30,8 +30,13 @@ export type GpuSamplerErrorCode =
   | 'SAMPLER_TOO_MANY_ROWS'
   /** A row index that is not a non-negative integer, or lies past the logits buffer. */
   | 'SAMPLER_BAD_ROW'
-  /** Two entries sample the same logits row and one of them applies penalties to it in place. */
+  /**
+   * Two entries sample the same logits row and one of them applies penalties or a token mask to
+   * it in place.
+   */
   | 'SAMPLER_ROW_CONFLICT'
+  /** A token mask (`allowedTokens`) of the wrong type or length, or allowing no token. */
+  | 'SAMPLER_BAD_MASK'
   /** The logits buffer or offset cannot be bound (usage, alignment). */
   | 'SAMPLER_BAD_LOGITS'
   /** `decode` was given fewer bytes than `resultBytes(rows.length)`. */

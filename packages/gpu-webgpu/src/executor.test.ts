@@ -9,8 +9,10 @@ import {
   type Model,
   type ModelExecutor,
   ReferenceExecutor,
+  type SamplingParams,
   sequenceBatch,
   type TokenLogprobs,
+  tokenAllowed,
 } from '@x/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuDevice } from './device.js';
@@ -287,6 +289,76 @@ describe('WebGpuExecutor parity with ReferenceExecutor', () => {
   );
 });
 
+/** What {@link sampleSteps} returns: each sequence's tokens, and each step's log-probabilities. */
+interface Sampled {
+  outputs: number[][];
+  logprobs: Array<Array<TokenLogprobs | undefined>>;
+}
+
+/**
+ * Prefills `prompts` (4 blocks each) and decodes `steps - 1` more tokens, sampling each sequence
+ * with its `sampling[i]` and passing its prompt and output so far (penalties, seeded draws).
+ */
+async function sampleSteps(
+  executor: ModelExecutor,
+  prompts: number[][],
+  sampling: readonly SamplingParams[],
+  steps: number,
+): Promise<Sampled> {
+  const tables = prompts.map((_, i) => [i * 4, i * 4 + 1, i * 4 + 2, i * 4 + 3]);
+  const outputs: number[][] = prompts.map(() => []);
+  const logprobs: Array<Array<TokenLogprobs | undefined>> = [];
+  for (let n = 0; n < steps; n++) {
+    const batch = sequenceBatch(
+      ...prompts.map((p, i) =>
+        n === 0
+          ? step(p, 0, tables[i]!, {
+              sampling: sampling[i],
+              promptTokenIds: p,
+              outputTokenIds: [],
+            })
+          : step([outputs[i]!.at(-1)!], p.length + n - 1, tables[i]!, {
+              sampling: sampling[i],
+              promptTokenIds: p,
+              outputTokenIds: outputs[i]!.slice(),
+            }),
+      ),
+    );
+    const result = await executor.execute(batch);
+    result.tokens.forEach((t, i) => {
+      outputs[i]!.push(t);
+    });
+    logprobs.push(result.logprobs);
+  }
+  return { outputs, logprobs };
+}
+
+/** The same tokens; log-probabilities equal to f32 rounding of the two forward passes. */
+function expectSameSampling(got: Sampled, want: Sampled): void {
+  expect(got.outputs).toEqual(want.outputs);
+  for (const [n, stepLogprobs] of got.logprobs.entries()) {
+    for (const [i, lp] of stepLogprobs.entries()) {
+      const expected = want.logprobs[n]![i];
+      if (!expected || !lp) {
+        expect(lp).toEqual(expected);
+        continue;
+      }
+      expect(lp.logprob).toBeCloseTo(expected.logprob, 3);
+      expect(lp.top.map((t) => t.tokenId)).toEqual(expected.top.map((t) => t.tokenId));
+      for (const [k, t] of lp.top.entries()) {
+        expect(t.logprob).toBeCloseTo(expected.top[k]!.logprob, 3);
+      }
+    }
+  }
+}
+
+/** A token mask (xgrammar's layout) over `vocab` tokens allowing `allowed`. */
+function maskOf(vocab: number, allowed: Iterable<number>): Int32Array {
+  const mask = new Int32Array(Math.ceil(vocab / 32));
+  for (const id of allowed) mask[id >> 5]! |= 1 << (id & 31);
+  return mask;
+}
+
 describe('WebGpuExecutor sampling on the device', () => {
   it('draws what the reference sampler draws: seeded top-k/top-p/min-p, penalties, logprobs', async () => {
     const m = await tinyModel(GgmlType.F32);
@@ -304,52 +376,77 @@ describe('WebGpuExecutor sampling on the device', () => {
       { temperature: 0, logprobs: 0 },
     ];
     const prompts = [ids('In the beginning'), ids('x'), ids('abcabcabc'), ids('Hello')];
-    const tables = prompts.map((_, i) => [i * 4, i * 4 + 1, i * 4 + 2, i * 4 + 3]);
-    const run = async (executor: ModelExecutor) => {
-      const outputs: number[][] = prompts.map(() => []);
-      const logprobs: Array<Array<TokenLogprobs | undefined>> = [];
-      for (let n = 0; n < 16; n++) {
-        const batch = sequenceBatch(
-          ...prompts.map((p, i) =>
-            n === 0
-              ? step(p, 0, tables[i]!, {
-                  sampling: sampling[i],
-                  promptTokenIds: p,
-                  outputTokenIds: [],
-                })
-              : step([outputs[i]!.at(-1)!], p.length + n - 1, tables[i]!, {
-                  sampling: sampling[i],
-                  promptTokenIds: p,
-                  outputTokenIds: outputs[i]!.slice(),
-                }),
-          ),
-        );
-        const result = await executor.execute(batch);
-        result.tokens.forEach((t, i) => {
-          outputs[i]!.push(t);
-        });
-        logprobs.push(result.logprobs);
-      }
-      return { outputs, logprobs };
-    };
-    const want = await run(ref);
-    const got = await run(exe);
-    expect(got.outputs).toEqual(want.outputs);
-    // Log-probabilities agree to f32 rounding of the two forward passes.
-    for (const [n, stepLogprobs] of got.logprobs.entries()) {
-      for (const [i, lp] of stepLogprobs.entries()) {
-        const expected = want.logprobs[n]![i];
-        if (!expected || !lp) {
-          expect(lp).toEqual(expected);
-          continue;
-        }
-        expect(lp.logprob).toBeCloseTo(expected.logprob, 3);
-        expect(lp.top.map((t) => t.tokenId)).toEqual(expected.top.map((t) => t.tokenId));
-        for (const [k, t] of lp.top.entries()) {
-          expect(t.logprob).toBeCloseTo(expected.top[k]!.logprob, 3);
-        }
-      }
-    }
+    const want = await sampleSteps(ref, prompts, sampling, 16);
+    expectSameSampling(await sampleSteps(exe, prompts, sampling, 16), want);
+    await exe.dispose();
+  });
+
+  it("applies token masks on the device: the reference's tokens, greedy and seeded, and raw logprobs", async () => {
+    const m = await tinyModel(GgmlType.F32);
+    const [ref, exe] = await pair(m);
+    const V = m.config.vocabSize;
+    const range = (from: string, to: string) =>
+      Array.from(
+        { length: to.charCodeAt(0) - from.charCodeAt(0) + 1 },
+        (_, i) => from.charCodeAt(0) + i,
+      );
+    const lower = maskOf(V, [...range('a', 'z'), 32]);
+    const sampling: SamplingParams[] = [
+      { temperature: 0, allowedTokens: lower },
+      { temperature: 0.8, topK: 5, seed: 7, allowedTokens: maskOf(V, range('0', '9')) },
+      {
+        temperature: 1,
+        topP: 0.9,
+        minP: 0.02,
+        seed: 8,
+        logprobs: 3,
+        // Every other token: the raw top log-probabilities include forbidden ones.
+        allowedTokens: maskOf(
+          V,
+          Array.from({ length: Math.ceil(V / 2) }, (_, i) => 2 * i),
+        ),
+      },
+      {
+        temperature: 0.7,
+        repetitionPenalty: 1.3,
+        presencePenalty: -1,
+        seed: 9,
+        // Biases as large as allowed on tokens the mask forbids.
+        logitBias: new Map([
+          [ids('e')[0]!, 100],
+          [ids(' ')[0]!, 100],
+        ]),
+        allowedTokens: maskOf(V, range('A', 'Z')),
+      },
+      // One token, the last of the vocabulary (the only bit of the mask's last word).
+      { temperature: 0.5, seed: 10, logprobs: 2, allowedTokens: maskOf(V, [V - 1]) },
+      // Unmasked, among masked rows.
+      { temperature: 0.9, seed: 11 },
+    ];
+    const prompts = [
+      ids('In the beginning'),
+      ids('x'),
+      ids('abcabcabc'),
+      ids('Hello'),
+      ids('end'),
+      ids('free'),
+    ];
+    const want = await sampleSteps(ref, prompts, sampling, 12);
+    const got = await sampleSteps(exe, prompts, sampling, 12);
+    expectSameSampling(got, want);
+    got.outputs.forEach((tokens, i) => {
+      const mask = sampling[i]!.allowedTokens;
+      if (mask) expect(tokens.filter((t) => !tokenAllowed(mask, t))).toEqual([]);
+    });
+    expect(got.outputs[4]).toEqual(new Array(12).fill(V - 1));
+    // Without the masks the same sequences draw other tokens: the masks changed something.
+    const free = await sampleSteps(
+      exe,
+      prompts,
+      sampling.map(({ allowedTokens: _, ...rest }) => rest),
+      12,
+    );
+    expect(free.outputs).not.toEqual(got.outputs);
     await exe.dispose();
   });
 });
@@ -371,14 +468,15 @@ describe('WebGpuExecutor errors', () => {
       /over this executor's budget \(maxTokensPerStep 128/,
     );
     const ok = sequenceBatch(step(ids('abc'), 0, [1]));
-    // A token mask is not sampled on the device yet: a typed error, never an unconstrained token.
+    // A token mask allowing nothing: validateBatch's typed error, before anything runs.
     const masked = sequenceBatch({
       ...step(ids('abc'), 0, [1]),
-      sampling: { allowedTokens: new Int32Array(Math.ceil(m.config.vocabSize / 32)).fill(-1) },
+      sampling: { allowedTokens: new Int32Array(Math.ceil(m.config.vocabSize / 32)) },
     });
-    await expect(exe.execute(masked)).rejects.toThrow(
-      /sampling\.allowedTokens \(a token mask\) is not supported by the WebGPU executor/,
-    );
+    await expect(exe.execute(masked)).rejects.toMatchObject({
+      code: 'EXECUTOR_BAD_BATCH',
+      message: expect.stringMatching(/sampling\.allowedTokens allows no token/),
+    });
     expect(await compare(ref, exe, ok)).toBeLessThan(1e-5);
     await exe.dispose();
     await expect(exe.execute(ok)).rejects.toMatchObject({ code: 'EXECUTOR_DISPOSED' });

@@ -255,9 +255,9 @@ export class WebGpuExecutor implements ModelExecutor {
   }
 
   /**
-   * One step: `'logits'` reads back the sampled rows' logits; `'sample'` samples them on the
-   * device and reads back token ids (and log-probabilities); `'profile'` samples with every
-   * kernel in its own timed pass.
+   * One step: `'logits'` reads back the sampled rows' logits (raw: no token mask applied);
+   * `'sample'` samples them on the device (token masks included) and reads back token ids (and
+   * log-probabilities); `'profile'` samples with every kernel in its own timed pass.
    */
   private async step(
     batch: ForwardBatch,
@@ -268,15 +268,6 @@ export class WebGpuExecutor implements ModelExecutor {
     const seqs = batch.sequences;
     const sampled = seqs.filter((s) => s.sample);
     const S = sampled.length;
-    const masked = mode !== 'logits' ? sampled.find((s) => s.sampling?.allowedTokens) : undefined;
-    if (masked) {
-      throw new ExecutorError(
-        `sequence ${masked.seqId}: sampling.allowedTokens (a token mask) is not supported by the ` +
-          "WebGPU executor's device sampler yet; sample its logits on the host (forward) or use " +
-          'the CPU or reference executor',
-        'EXECUTOR_BAD_BATCH',
-      );
-    }
     if (T > this.limits.tokens || seqs.length > this.limits.sequences) {
       throw new ExecutorError(
         `a batch of ${T} tokens in ${seqs.length} sequences is over this executor's budget ` +

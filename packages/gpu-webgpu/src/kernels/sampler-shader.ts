@@ -34,16 +34,20 @@ export const FLAG_LOGPROBS = 4;
 export const FLAG_TOP_K = 8;
 export const FLAG_TOP_P = 16;
 export const FLAG_REPETITION = 32;
+/** The row has a token mask (`SamplingParams.allowedTokens`) at `maskStart` in `mask`. */
+export const FLAG_MASKED = 64;
 
 /**
  * The sampler's own bindings (group 0): per-row parameters, penalty entries, the penalized logits
- * it keeps, the results.
+ * it keeps, the results, the rows' token masks. With the logits, 6 storage buffers: within
+ * WebGPU's default `maxStorageBuffersPerShaderStage` of 8.
  */
 export const SAMPLER_BINDINGS = {
   params: { binding: 0, access: 'read' },
   penalties: { binding: 1, access: 'read' },
   penaltyRaw: { binding: 2, access: 'read_write' },
   result: { binding: 3, access: 'read_write' },
+  mask: { binding: 4, access: 'read' },
 } as const satisfies BindingTable;
 
 /** The logits it samples (group 1): a range of a logits buffer, and where the rows start. */
@@ -96,12 +100,19 @@ export function samplerKernel(device: GPUDevice, vocabSize: number): SamplerKern
 /**
  * The sampling kernel: one workgroup of 256 per row. Layouts (u32 words):
  * - `params[r]` (16 words): row, flags, topK (0: off), number of top logprobs, first penalty
- *   entry, penalty entries, 2 unused; then f32 temperature, topP, minP, u (the uniform draw),
- *   repetition penalty, 3 unused.
+ *   entry, penalty entries, first word of the row's token mask (with FLAG_MASKED), 1 unused; then
+ *   f32 temperature, topP, minP, u (the uniform draw), repetition penalty, 3 unused.
  * - `penalties[e]` (4 words): token id, the f32 logit bias, the f32 subtracted after the
  *   repetition penalty, and 1 when the token was seen (the repetition penalty applies to it);
  *   a row's entries are sorted by id.
  * - `result[r]` (42 words): token id, f32 logprob of it, then 20 × (token id, f32 logprob).
+ * - `mask` (`ceil(vocab / 32)` words a masked row): bit `i & 31` of word `i >> 5` set when token
+ *   `i` is allowed (xgrammar's layout, `SamplingParams.allowedTokens`).
+ *
+ * A masked row's disallowed logits become the lowest finite f32 at stage 1, after the penalties
+ * (sampleLogits' −∞; WGSL does not promise infinities), and no selection after stage 0 counts
+ * them: they have no mass under any temperature, so only a top-k count or the fallback could
+ * reach them.
  *
  * Every ordered search (top log-probabilities, top-k, top-p, the draw, its fallback) is one radix
  * select over a composite key, from one call site in a loop over stages, and that loop and the
@@ -131,6 +142,10 @@ const LOGPROBS = ${FLAG_LOGPROBS}u;
 const TOP_K = ${FLAG_TOP_K}u;
 const TOP_P = ${FLAG_TOP_P}u;
 const REPETITION = ${FLAG_REPETITION}u;
+const MASKED = ${FLAG_MASKED}u;
+// The lowest finite f32: a masked logit, and the start of running maxima (exp(-inf - -inf) would
+// be NaN).
+const LOWEST = -0x1.fffffep+127f;
 const NONE = 0xffffffffu;
 // Selection kinds: the first candidate (in order) whose inclusive prefix count reaches the goal;
 // whose prefix mass reaches it; whose prefix mass exceeds it.
@@ -140,7 +155,7 @@ const MASS_GT = 2u;
 
 struct RowParams {
   row: u32, flags: u32, topK: u32, nTop: u32,
-  penaltyStart: u32, penaltyCount: u32, unused0: u32, unused1: u32,
+  penaltyStart: u32, penaltyCount: u32, maskStart: u32, unused1: u32,
   temperature: f32, topP: f32, minP: f32, u: f32,
   repetition: f32, unused2: f32, unused3: f32, unused4: f32,
 }
@@ -155,14 +170,16 @@ struct Dispatch {
   unused: u32,
 }
 // A selection. Its order: descending keyOf(logit - offset), then ascending index. Its
-// candidates: at or before (bKey, bIdx) in that order and, when minP > 0, with probability
-// ≥ minP or the largest logit (keyMax).
-struct Sel { kind: u32, bKey: u32, bIdx: u32, keyMax: u32, minP: f32, offset: f32 }
+// candidates: at or before (bKey, bIdx) in that order, with a key ≥ keyFloor (above the masked
+// logits' key in a masked row, else 0) and, when minP > 0, with probability ≥ minP or the largest
+// logit (keyMax).
+struct Sel { kind: u32, bKey: u32, bIdx: u32, keyMax: u32, minP: f32, offset: f32, keyFloor: u32 }
 
 ${own.decl('params', 'array<RowParams>')}
 ${own.decl('penalties', 'array<Penalty>')}
 ${own.decl('penaltyRaw', 'array<f32>')}
 ${own.decl('result', 'array<u32>')}
+${own.decl('mask', 'array<u32>')}
 ${rows.decl('logits', 'array<f32>')}
 ${rows.decl('dispatch', 'Dispatch')}
 
@@ -196,8 +213,10 @@ fn valueOf(k: u32) -> f32 {
   return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
 }
 
+// exp((x - max) / T), its argument kept at -128 or above: 0 in f32 either way, and a masked
+// logit (LOWEST - max) divided by a temperature below 1 never overflows to an infinity.
 fn prob(x: f32) -> f32 {
-  return exp((x - maxLogit) / temperature);
+  return exp(max(x - maxLogit, -128.0 * temperature) / temperature);
 }
 
 fn logit(i: u32) -> f32 {
@@ -243,8 +262,7 @@ fn reduceArgmax(lid: u32, k: u32, i: u32) -> vec2u {
 // log Σ exp(raw logits), before penalties: a running (max, sum) per invocation, then one
 // reduction of the pairs.
 fn logSumExp(lid: u32) -> f32 {
-  // The lowest finite f32: exp(-inf - m) is 0, where exp(-inf - -inf) would be NaN.
-  var m = -0x1.fffffep+127f;
+  var m = LOWEST;
   var sum = 0.0;
   for (var i = lid; i < VOCAB; i += WG) {
     let x = logit(i);
@@ -287,7 +305,7 @@ fn logSumExp(lid: u32) -> f32 {
 
 // Weight of element i (logit x, key k) in a selection; negative when it is not a candidate.
 fn weightOf(s: Sel, i: u32, x: f32, k: u32) -> f32 {
-  if (!(k > s.bKey || (k == s.bKey && i <= s.bIdx))) { return -1.0; }
+  if (k < s.keyFloor || !(k > s.bKey || (k == s.bKey && i <= s.bIdx))) { return -1.0; }
   if (s.minP > 0.0) {
     let p = prob(x);
     if (k != s.keyMax && p < s.minP) { return -1.0; }
@@ -477,6 +495,17 @@ fn writeTopLogprobs(lid: u32, logZ: f32, n: u32, rec: u32) {
   workgroupBarrier();
 }
 
+// Stage 1, after the penalties: every token of the row whose bit in its mask is clear gets
+// LOWEST, as sampleLogits gives it −∞ (where the penalties of a masked token leave it at −∞, so
+// masking after them gives the same logits, and no penalty scales LOWEST past the f32 range).
+// Then a barrier before the row is read.
+fn applyMask(lid: u32, start: u32) {
+  for (var i = lid; i < VOCAB; i += WG) {
+    if (((mask[start + (i >> 5u)] >> (i & 31u)) & 1u) == 0u) { logits[rowBase + i] = LOWEST; }
+  }
+  storageBarrier();
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let p = params[wid.x];
@@ -487,10 +516,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let sampled = (p.flags & GREEDY) == 0u;
   var logZ = 0.0;
   if (wantLogprobs) { logZ = logSumExp(lid); }
-  var s = Sel(COUNT_GE, 0u, NONE, 0u, 0.0, logZ);
+  var s = Sel(COUNT_GE, 0u, NONE, 0u, 0.0, logZ, 0u);
+  // Keys at or below a masked logit's are no candidates of a masked row.
+  let keyFloor = select(0u, keyOf(LOWEST) + 1u, (p.flags & MASKED) != 0u);
   var token = 0u;
-  // Stages: 0 the top log-probabilities (raw logits); then penalties and argmax; 1 top-k; 2 top-p;
-  // 3 the draw (with min-p); 4 its fallback, the last candidate, when rounding overshot.
+  // Stages: 0 the top log-probabilities (raw logits); then penalties, the mask and argmax; 1 top-k;
+  // 2 top-p; 3 the draw (with min-p); 4 its fallback, the last candidate, when rounding overshot.
   for (var stage = 0u; stage < dispatch.stages; stage++) {
     if (stage == 1u) {
       for (var j = lid; j < p.penaltyCount; j += WG) {
@@ -504,13 +535,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
         logits[rowBase + e.id] = w - e.delta;
       }
       storageBarrier();
+      if ((p.flags & MASKED) != 0u) { applyMask(lid, p.maskStart); }
       var bk = 0u;
       var bi = NONE;
       for (var i = lid; i < VOCAB; i += WG) {
         let x = logit(i);
         let k = keyOf(x);
-        // NaNs are skipped, as by sampleLogits' argmax.
-        if (x == x && k > bk) {
+        // NaNs are skipped, as by sampleLogits' argmax; so are a masked row's masked logits (and
+        // any at or below them): when no allowed logit is above them, token 0, as sampleLogits.
+        if (x == x && k > bk && k >= keyFloor) {
           bk = k;
           bi = i;
         }
@@ -518,7 +551,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let top = reduceArgmax(lid, bk, bi);
       token = select(top.y, 0u, top.y == NONE);
       maxLogit = valueOf(top.x);
-      s = Sel(COUNT_GE, 0u, NONE, top.x, 0.0, 0.0);
+      s = Sel(COUNT_GE, 0u, NONE, top.x, 0.0, 0.0, keyFloor);
     }
     var run = false;
     var factor = 1.0;

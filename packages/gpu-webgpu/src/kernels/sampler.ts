@@ -11,7 +11,8 @@
 // row summing 16 digit bins across the workgroup and keeping the digit where the prefix weight
 // crosses the threshold. 8 steps fix the logit, ceil(log16 vocab) more fix the id among its ties;
 // in id order the select runs on ~id alone. The top log-probabilities use the same select for the
-// n-th most likely token, then gather the n and sort them.
+// n-th most likely token, then gather the n and sort them. A row's token mask (`allowedTokens`)
+// is uploaded with its parameters and applied on the device after its penalties.
 import {
   type SamplingParams,
   seededUniform,
@@ -23,6 +24,7 @@ import {
   FLAG_FILTERED,
   FLAG_GREEDY,
   FLAG_LOGPROBS,
+  FLAG_MASKED,
   FLAG_REPETITION,
   FLAG_TOP_K,
   FLAG_TOP_P,
@@ -43,7 +45,10 @@ import {
 export interface SamplerRow {
   /** Row index into the logits buffer (rows of `vocabSize` f32). */
   row: number;
-  /** Sampling parameters, with `sampleLogits`' defaults (temperature 1, no filters, no penalties). */
+  /**
+   * Sampling parameters, with `sampleLogits`' defaults (temperature 1, no filters, no penalties,
+   * no token mask). `allowedTokens`, when set, holds exactly `ceil(vocabSize / 32)` words.
+   */
   params: SamplingParams | undefined;
   /** Prompt token ids (for the repetition penalty). */
   promptTokenIds?: ArrayLike<number>;
@@ -91,8 +96,9 @@ const MAX_LOGITS_BINDINGS = 8;
  * Per step: `prepare(rows)` writes the rows' parameters with `queue.writeBuffer`, `encode(pass,
  * logits)` records one dispatch into the caller's compute pass, the caller copies
  * `resultBytes(rows.length)` bytes of `result` to its own readback buffer, and `decode` turns
- * them into tokens and log-probabilities. The logits rows sampled with penalties are modified in
- * place (penalties applied), as `sampleLogits` modifies its argument; other rows are only read.
+ * them into tokens and log-probabilities. The logits rows sampled with penalties or a token mask
+ * are modified in place (penalties applied; masked tokens set to the lowest finite f32 where
+ * `sampleLogits` sets −∞), as `sampleLogits` modifies its argument; other rows are only read.
  * A `prepare` rewrites what the next dispatch reads (and may reallocate the penalty buffers), so
  * submit each `encode` before the next `prepare`.
  *
@@ -111,6 +117,9 @@ export class GpuSampler {
   readonly #paramWords: Uint32Array<ArrayBuffer>;
   readonly #paramFloats: Float32Array<ArrayBuffer>;
   #penalties: GPUBuffer;
+  /** One token mask slot per row (`#maskWords` u32 each), filled densely by the masked rows. */
+  readonly #masks: GPUBuffer;
+  readonly #maskWords: number;
   #penaltyRaw: GPUBuffer;
   #penaltyWords: Uint32Array<ArrayBuffer>;
   #penaltyFloats: Float32Array<ArrayBuffer>;
@@ -120,14 +129,18 @@ export class GpuSampler {
   #maxRowIndex = -1;
   readonly #counts = new Map<number, number>();
   #sortScratch = new Uint32Array(256);
-  readonly #penalizedRows = new Set<number>();
+  /** Logits rows a prepared row writes in place (penalties, a token mask), and rows sampled. */
+  readonly #modifiedRows = new Set<number>();
   readonly #sampledRows = new Set<number>();
+  /** The masks of the rows being prepared, slot after slot (grown as batches need). */
+  #maskStaging = new Uint32Array(0);
 
   /**
    * Compiles (once per device and vocabulary size) the sampling pipeline and allocates the
-   * parameter, penalty and result buffers.
-   * @throws GpuSamplerError `SAMPLER_BAD_OPTIONS` for a vocabulary size not in [1, 2^24) or
-   *   `maxRows` not in [1, maxComputeWorkgroupsPerDimension]
+   * parameter, penalty, token-mask (`maxRows × ceil(vocabSize / 32)` words) and result buffers.
+   * @throws GpuSamplerError `SAMPLER_BAD_OPTIONS` for a vocabulary size not in [1, 2^24),
+   *   `maxRows` not in [1, maxComputeWorkgroupsPerDimension], or token masks for `maxRows` rows
+   *   over the device's storage binding limit
    */
   constructor(device: GPUDevice, options: GpuSamplerOptions) {
     const { vocabSize, maxRows } = options;
@@ -145,6 +158,19 @@ export class GpuSampler {
         'SAMPLER_BAD_OPTIONS',
       );
     }
+    this.#maskWords = Math.ceil(vocabSize / 32);
+    const maskBytes = maxRows * this.#maskWords * 4;
+    const maxBinding = Math.min(
+      device.limits.maxStorageBufferBindingSize,
+      device.limits.maxBufferSize,
+    );
+    if (maskBytes > maxBinding) {
+      throw new GpuSamplerError(
+        `token masks for ${maxRows} rows of ${vocabSize} tokens take ${maskBytes} bytes, over ` +
+          `this device's storage binding limit of ${maxBinding}: lower maxRows`,
+        'SAMPLER_BAD_OPTIONS',
+      );
+    }
     this.#device = device;
     this.vocabSize = vocabSize;
     this.maxRows = maxRows;
@@ -153,6 +179,11 @@ export class GpuSampler {
     this.#params = device.createBuffer({
       label: 'sampler params',
       size: paramBytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    this.#masks = device.createBuffer({
+      label: 'sampler token masks',
+      size: maskBytes,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
     const staging = new ArrayBuffer(paramBytes);
@@ -180,8 +211,10 @@ export class GpuSampler {
   /**
    * Writes the rows' parameters for the next `encode`: uniform draws made here exactly as
    * `sampleLogits` makes them (`seededUniform(seed, outputTokenIds.length)`, else `Math.random()`),
-   * and each row's penalized token ids (prompt ∪ output) with their output counts.
-   * @throws GpuSamplerError `SAMPLER_TOO_MANY_ROWS`, `SAMPLER_BAD_ROW`, `SAMPLER_ROW_CONFLICT`
+   * each row's penalized token ids (prompt ∪ output) with their output counts, and the token
+   * masks of the rows that have one (`queue.writeBuffer`, one slot each).
+   * @throws GpuSamplerError `SAMPLER_TOO_MANY_ROWS`, `SAMPLER_BAD_ROW`, `SAMPLER_ROW_CONFLICT`,
+   *   `SAMPLER_BAD_MASK`
    * @throws SamplingParamsError (from @x/model) for parameters out of range
    */
   prepare(rows: readonly SamplerRow[]): void {
@@ -196,8 +229,9 @@ export class GpuSampler {
     words.fill(0, 0, rows.length * PARAM_WORDS);
     let penaltyCount = 0;
     let maxRowIndex = -1;
-    this.#penalizedRows.clear();
+    this.#modifiedRows.clear();
     this.#sampledRows.clear();
+    let maskCount = 0;
     for (let r = 0; r < rows.length; r++) {
       const entry = rows[r] as SamplerRow;
       const params = entry.params ?? {};
@@ -223,6 +257,11 @@ export class GpuSampler {
       if (topP < 1) flags |= FLAG_TOP_P;
       if (repetition !== 1) flags |= FLAG_REPETITION;
       if (params.logprobs !== undefined) flags |= FLAG_LOGPROBS;
+      const mask = params.allowedTokens;
+      if (mask !== undefined) {
+        this.#checkMask(mask, r);
+        flags |= FLAG_MASKED;
+      }
       let u = 0;
       if (temperature >= GREEDY_EPS) {
         const outputs = entry.outputTokenIds?.length ?? 0;
@@ -231,18 +270,8 @@ export class GpuSampler {
       const start = penaltyCount;
       penaltyCount = this.#collectPenalties(entry, params, penaltyCount);
       const penalized = penaltyCount - start;
-      if (
-        this.#penalizedRows.has(entry.row) ||
-        (penalized > 0 && this.#sampledRows.has(entry.row))
-      ) {
-        throw new GpuSamplerError(
-          `rows[${r}] samples logits row ${entry.row} again, and one of its samplings applies ` +
-            'penalties to that row in place: give each penalized sampling its own logits row',
-          'SAMPLER_ROW_CONFLICT',
-        );
-      }
-      this.#sampledRows.add(entry.row);
-      if (penalized > 0) this.#penalizedRows.add(entry.row);
+      this.#claimRow(entry.row, r, penalized > 0 || mask !== undefined);
+      if (mask !== undefined) words[at + 6] = this.#stageMask(mask, maskCount++);
       words[at] = entry.row;
       words[at + 1] = flags;
       words[at + 2] = topKActive ? topK : 0;
@@ -261,6 +290,9 @@ export class GpuSampler {
     if (penaltyCount > 0) {
       queue.writeBuffer(this.#penalties, 0, this.#penaltyWords, 0, penaltyCount * PENALTY_WORDS);
     }
+    if (maskCount > 0) {
+      queue.writeBuffer(this.#masks, 0, this.#maskStaging, 0, maskCount * this.#maskWords);
+    }
     this.#rowCount = rows.length;
     this.#maxRowIndex = maxRowIndex;
   }
@@ -277,8 +309,8 @@ export class GpuSampler {
    * Records the sampling of the prepared rows into `pass`: one dispatch, which sets the pass's
    * pipeline and bind groups 0 and 1 (nothing when the last `prepare` had no rows). `logits` holds
    * rows of `vocabSize` f32 from `logitsOffsetBytes` (any multiple of 4); it must have STORAGE
-   * usage and is modified in place for rows with penalties. Bind groups are made once per
-   * (buffer, offset) and reused.
+   * usage and is modified in place for rows with penalties or a token mask. Bind groups are made
+   * once per (buffer, offset) and reused.
    * @throws GpuSamplerError `SAMPLER_BAD_LOGITS` when the buffer lacks STORAGE usage or the offset
    *   is not a multiple of 4; `SAMPLER_BAD_ROW` when a prepared row lies past the buffer's end
    */
@@ -338,11 +370,17 @@ export class GpuSampler {
   }
 
   /**
-   * Bytes this sampler holds on the device now: parameters, results, the penalty lists (which grow
-   * only when a batch needs more entries than they hold) and the logits-binding uniforms.
+   * Bytes this sampler holds on the device now: parameters, results, the token masks, the penalty
+   * lists (which grow only when a batch needs more entries than they hold) and the logits-binding
+   * uniforms.
    */
   get deviceBytes(): number {
-    let bytes = this.#params.size + this.result.size + this.#penalties.size + this.#penaltyRaw.size;
+    let bytes =
+      this.#params.size +
+      this.result.size +
+      this.#masks.size +
+      this.#penalties.size +
+      this.#penaltyRaw.size;
     for (const byOffset of this.#logitsBindings.values()) {
       for (const binding of byOffset.values()) bytes += binding.uniform.size;
     }
@@ -351,13 +389,83 @@ export class GpuSampler {
 
   /** Frees the sampler's buffers (the shared pipeline stays cached for the device). */
   destroy(): void {
-    for (const buffer of [this.#params, this.#penalties, this.#penaltyRaw, this.result]) {
+    for (const buffer of [
+      this.#params,
+      this.#penalties,
+      this.#penaltyRaw,
+      this.#masks,
+      this.result,
+    ]) {
       buffer.destroy();
     }
     for (const byOffset of this.#logitsBindings.values()) {
       for (const binding of byOffset.values()) binding.uniform.destroy();
     }
     this.#logitsBindings.clear();
+  }
+
+  /**
+   * Records that `rows[r]` samples logits row `row`, writing it in place when `modifies`
+   * (penalties or a token mask). A row written in place cannot be sampled twice in one dispatch:
+   * the workgroups run concurrently, so the other sampling would read it half written.
+   * @throws GpuSamplerError `SAMPLER_ROW_CONFLICT`
+   */
+  #claimRow(row: number, r: number, modifies: boolean): void {
+    if (this.#modifiedRows.has(row) || (modifies && this.#sampledRows.has(row))) {
+      throw new GpuSamplerError(
+        `rows[${r}] samples logits row ${row} again, and one of its samplings applies penalties ` +
+          'or a token mask to that row in place: give each such sampling its own logits row',
+        'SAMPLER_ROW_CONFLICT',
+      );
+    }
+    this.#sampledRows.add(row);
+    if (modifies) this.#modifiedRows.add(row);
+  }
+
+  /**
+   * Checks a token mask as `validateBatch` (@x/model) does: an Int32Array or Uint32Array of
+   * `ceil(vocabSize / 32)` words allowing at least one token of the vocabulary.
+   * @throws GpuSamplerError `SAMPLER_BAD_MASK`
+   */
+  #checkMask(mask: unknown, r: number): void {
+    const words = this.#maskWords;
+    if (!(mask instanceof Int32Array || mask instanceof Uint32Array) || mask.length !== words) {
+      const got =
+        mask instanceof Object
+          ? `${mask.constructor.name} of ${(mask as { length?: number }).length} words`
+          : String(mask);
+      throw new GpuSamplerError(
+        `rows[${r}].params.allowedTokens must be an Int32Array or Uint32Array of ${words} words ` +
+          `(a bit per token of ${this.vocabSize}), got ${got}`,
+        'SAMPLER_BAD_MASK',
+      );
+    }
+    const tail = this.vocabSize % 32;
+    for (let w = 0; w < words; w++) {
+      const bits = w === words - 1 && tail ? (mask[w] as number) & ((1 << tail) - 1) : mask[w];
+      if (bits !== 0) return;
+    }
+    throw new GpuSamplerError(
+      `rows[${r}].params.allowedTokens allows no token`,
+      'SAMPLER_BAD_MASK',
+    );
+  }
+
+  /**
+   * Copies `mask` into staging slot `slot` (as u32 words: an Int32Array's -1 is 0xffffffff) and
+   * returns the slot's first word, where the kernel reads it.
+   */
+  #stageMask(mask: Int32Array | Uint32Array, slot: number): number {
+    const start = slot * this.#maskWords;
+    if (this.#maskStaging.length < start + this.#maskWords) {
+      const grown = new Uint32Array(
+        Math.min(this.maxRows, Math.max(slot + 1, 2 * slot)) * this.#maskWords,
+      );
+      grown.set(this.#maskStaging);
+      this.#maskStaging = grown;
+    }
+    this.#maskStaging.set(mask, start);
+    return start;
   }
 
   /**
@@ -463,6 +571,7 @@ export class GpuSampler {
         { binding: SAMPLER_BINDINGS.penalties.binding, resource: { buffer: this.#penalties } },
         { binding: SAMPLER_BINDINGS.penaltyRaw.binding, resource: { buffer: this.#penaltyRaw } },
         { binding: SAMPLER_BINDINGS.result.binding, resource: { buffer: this.result } },
+        { binding: SAMPLER_BINDINGS.mask.binding, resource: { buffer: this.#masks } },
       ],
     });
   }

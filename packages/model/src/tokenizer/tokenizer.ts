@@ -159,6 +159,18 @@ export class Tokenizer {
     return text;
   }
 
+  /**
+   * The bytes token `id` decodes to, as llama.cpp's `token_to_piece` finds them: a normal token's
+   * bytes (byte-level characters or SentencePiece text with `▁` as a space), a byte token's byte,
+   * a user-defined token's text; control and unknown tokens give their text only with `special`
+   * (else no bytes). A piece may be part of a UTF-8 character. What a grammar engine matches
+   * tokens by.
+   * @throws ModelArgumentError `MODEL_TOKEN_OUT_OF_RANGE` when `id` is not a token id
+   */
+  tokenBytes(id: number, { special = false }: { special?: boolean } = {}): Uint8Array {
+    return this.pieces.piece(id, special);
+  }
+
   /** Whether a token is a control or unknown token (left out by `skipSpecialTokens`). */
   isSpecial(id: number): boolean {
     return ((this.vocab.attrs[id] ?? 0) & SPECIAL_ATTRS) !== 0;
