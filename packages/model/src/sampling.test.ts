@@ -203,6 +203,29 @@ describe('allowedTokens (a token mask)', () => {
     expect(logprobs?.top[0]?.tokenId).toBe(1);
   });
 
+  it('masks exactly the clear bits, for words all set, all clear and mixed, and a partial last word', () => {
+    let state = 12345;
+    const random = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state;
+    };
+    for (const n of [1, 31, 32, 33, 100, 1000, 4097]) {
+      for (let trial = 0; trial < 20; trial++) {
+        const mask = new Int32Array(Math.ceil(n / 32));
+        for (let w = 0; w < mask.length; w++) {
+          const kind = random() % 4;
+          mask[w] = kind === 0 ? 0 : kind === 1 ? -1 : random() | 0;
+        }
+        const x = Float32Array.from({ length: n }, (_, i) => i);
+        applyTokenMask(x, mask);
+        for (let i = 0; i < n; i++) {
+          const allowed = ((mask[i >> 5]! >>> (i & 31)) & 1) === 1;
+          expect(x[i], `n ${n}, token ${i}`).toBe(allowed ? i : Number.NEGATIVE_INFINITY);
+        }
+      }
+    }
+  });
+
   it('masks tokens past the words given, and keeps words of all ones as they are', () => {
     const x = Float32Array.from({ length: 40 }, (_, i) => i);
     applyTokenMask(x, Uint32Array.from([0xffffffff]));

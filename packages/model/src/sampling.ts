@@ -157,18 +157,32 @@ export function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
-/** Sets the logit of every token whose bit in `mask` is clear to −∞. */
+/**
+ * Sets the logit of every token whose bit in `mask` is clear to −∞. Words all set are skipped,
+ * words all clear filled, and mixed words visit only their clear bits: grammar masks are mostly
+ * runs (a JSON string allows nearly everything, a number a few digit tokens).
+ */
 export function applyTokenMask(logits: Float32Array, mask: Int32Array | Uint32Array): void {
   const n = logits.length;
-  for (let w = 0; w < mask.length && w * 32 < n; w++) {
-    const word = mask[w] as number;
-    if (word === -1 || word === 0xffffffff) continue;
-    const end = Math.min(n, w * 32 + 32);
-    for (let i = w * 32; i < end; i++) {
-      if (((word >>> (i & 31)) & 1) === 0) logits[i] = Number.NEGATIVE_INFINITY;
+  const words = Math.min(mask.length, Math.ceil(n / 32));
+  const NEG = Number.NEGATIVE_INFINITY;
+  for (let w = 0; w < words; w++) {
+    const word = (mask[w] as number) | 0;
+    if (word === -1) continue;
+    const base = w * 32;
+    if (word === 0 && base + 32 <= n) {
+      logits.fill(NEG, base, base + 32);
+      continue;
+    }
+    // The clear bits, lowest first.
+    let clear = ~word;
+    while (clear !== 0) {
+      const bit = 31 - Math.clz32(clear & -clear);
+      if (base + bit < n) logits[base + bit] = NEG;
+      clear &= clear - 1;
     }
   }
-  for (let i = mask.length * 32; i < n; i++) logits[i] = Number.NEGATIVE_INFINITY;
+  if (mask.length * 32 < n) logits.fill(NEG, mask.length * 32);
 }
 
 /** Whether `mask` (see `SamplingParams.allowedTokens`) allows token `id`. */
