@@ -11,6 +11,22 @@ describe('xinfer', () => {
     expect(stdout).toContain('gpu');
   });
 
+  it("lists generate's constraint options, with llama.cpp's names, in generate --help", async () => {
+    const { stdout, exitCode } = await run(['generate', '--help']);
+    expect(exitCode).toBe(0);
+    for (const option of [
+      '-j, --json-schema <schema>',
+      '--json-object',
+      '--json-whitespace <style>',
+      '--grammar <gbnf>',
+      '--grammar-file <file>',
+      '--regex <pattern>',
+      '--choice <text>',
+    ]) {
+      expect(stdout).toContain(option);
+    }
+  });
+
   it('prints its version', async () => {
     const { stdout } = await run(['--version']);
     expect(stdout.trim()).toBe('1.2.3');

@@ -143,3 +143,24 @@ export interface GenerateOptions {
   /** Aborting it aborts the request at once: its KV blocks are freed, the stream throws the reason. */
   signal?: AbortSignal;
 }
+
+/** A function the model may call, as OpenAI's API and Hugging Face chat templates describe one. */
+export interface ChatTool {
+  type: 'function';
+  function: {
+    name: string;
+    description?: string | undefined;
+    /** JSON Schema of the arguments object. */
+    parameters?: Record<string, unknown> | undefined;
+    [key: string]: unknown;
+  };
+}
+
+/** Options of `chat` and `renderChat`. */
+export interface ChatOptions extends GenerateOptions {
+  /**
+   * Tools the template lists for the model (its `tools` variable), as transformers'
+   * `apply_chat_template(tools=…)` passes them. Default none.
+   */
+  tools?: readonly ChatTool[] | undefined;
+}

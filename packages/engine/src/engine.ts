@@ -14,6 +14,7 @@ import type { Constraint } from './constraint.js';
 import { createEngineParts, type EngineParts } from './create.js';
 import type { EngineConfig } from './engine-config.js';
 import type {
+  ChatOptions,
   CompletedRequest,
   EngineInfo,
   EngineModel,
@@ -37,6 +38,8 @@ import { type ActiveRequest, checkResult, newActiveRequest, toForwardBatch } fro
 
 export { isSoftwareAdapter } from './create.js';
 export {
+  type ChatOptions,
+  type ChatTool,
   type CompletedRequest,
   type EngineInfo,
   type EngineModel,
@@ -218,13 +221,18 @@ export class InferenceEngine {
   chat(
     messages: readonly ChatMessage[],
     params: Partial<GenerationParams> = {},
-    options: GenerateOptions = {},
+    options: ChatOptions = {},
   ): GenerationStream {
     const resolved = resolveGenerationParams(params);
     options.signal?.throwIfAborted();
-    const prompt = this.renderChat(messages);
+    const prompt = this.renderChat(messages, options);
     const ids = this.encodeChatPrompt(prompt);
     return this.startStream(prompt, ids, resolved, options);
+  }
+
+  /** The Jinja source of the chat template in use (the model's, the option's or the plain one). */
+  get chatTemplateSource(): string {
+    return this.chatTemplate.source;
   }
 
   /**
@@ -239,13 +247,17 @@ export class InferenceEngine {
     });
   }
 
-  /** The chat template applied to `messages`, with the assistant's turn opened. */
-  renderChat(messages: readonly ChatMessage[]): string {
+  /**
+   * The chat template applied to `messages` (and `tools`, the template's `tools` variable), with
+   * the assistant's turn opened.
+   */
+  renderChat(messages: readonly ChatMessage[], { tools }: Pick<ChatOptions, 'tools'> = {}): string {
     const { tokenizer } = this.model;
     try {
       return this.chatTemplate.render(messages, {
         bosToken: tokenizer.bosToken,
         eosToken: tokenizer.eosToken,
+        ...(tools && tools.length > 0 ? { variables: { tools } } : {}),
       });
     } catch (cause) {
       throw new EngineError((cause as Error).message, 'ENGINE_CHAT_TEMPLATE', { cause });

@@ -7,6 +7,8 @@ export {
   MAX_CONSTRAINT_LENGTH,
 } from './constraint.js';
 export {
+  type ChatOptions,
+  type ChatTool,
   type CompletedRequest,
   type EngineInfo,
   type EngineModel,

@@ -103,6 +103,131 @@ describe('xinfer batch', () => {
     expect(byLine(redone).get(3)).toEqual(got.get(3));
   });
 
+  it("holds each line to its own constraint; a bad constraint is that line's error alone", async () => {
+    // Bounded, because a random model does not close strings or arrays on its own.
+    const user = {
+      type: 'object',
+      properties: {
+        name: { type: 'string', maxLength: 8 },
+        age: { type: 'integer', minimum: 0, maximum: 120 },
+        tags: { type: 'array', items: { type: 'string', maxLength: 4 }, maxItems: 2 },
+      },
+      required: ['name', 'age', 'tags'],
+    };
+    // The first batch (-c 4) mixes kinds of constraint: xgrammar must load once, not per kind.
+    const lines = [
+      { id: 'grammar', prompt: 'Q: ', grammar: 'root ::= "yes" | "no" | "maybe " [a-z]{2,4}' },
+      {
+        id: 'rf-schema',
+        prompt: 'A user: ',
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'user', schema: user, strict: true },
+        },
+      },
+      { id: 'rf-object', prompt: 'A user: ', response_format: { type: 'json_object' } },
+      { id: 'rf-text', prompt: 'x', max_tokens: 5, response_format: { type: 'text' } },
+      {
+        id: 'schema',
+        messages: [{ role: 'user', content: 'How old?' }],
+        json_schema: {
+          type: 'object',
+          properties: { age: { type: 'integer', minimum: 0, maximum: 99 } },
+          required: ['age'],
+        },
+      },
+      { id: 'regex', prompt: 'Code: ', regex: '[A-Z]{2}-[0-9]{3}' },
+      { id: 'choice', prompt: 'Mood: ', choice: ['happy', 'sad', 'so-so'] },
+      { id: 'two', prompt: 'x', grammar: 'root ::= "a"', regex: 'a' },
+      { id: 'uncompilable', prompt: 'x', grammar: 'root ::= foo' },
+      {
+        id: 'unique',
+        prompt: 'x',
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'u', schema: { type: 'array', uniqueItems: true } },
+        },
+      },
+      { id: 'bad-regex', prompt: 'x', regex: '[a-' },
+      { id: 'bad-choice', prompt: 'x', choice: 'happy' },
+    ];
+    const input = join(dir, 'constrained.jsonl');
+    const output = join(dir, 'constrained-results.jsonl');
+    writeFileSync(input, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n`);
+    const run = await runXinfer([
+      'batch',
+      '-m',
+      model,
+      '-i',
+      input,
+      '-o',
+      output,
+      '-n',
+      '100',
+      '-c',
+      '4',
+      '--executor',
+      'reference',
+    ]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/constrained-results\.jsonl: 12 lines done \(5 failed\);/);
+    const got = new Map(readResults(output).map((r) => [r.id, r]));
+    expect(got.size).toBe(12);
+    const text = (id: string) => {
+      const result = got.get(id);
+      expect(result, id).toMatchObject({ finish_reason: 'stop' });
+      return (result as { text: string }).text;
+    };
+
+    const person = JSON.parse(text('rf-schema')) as { name: unknown; age: unknown; tags: unknown };
+    expect(Object.keys(person)).toEqual(['name', 'age', 'tags']);
+    expect(typeof person.name).toBe('string');
+    expect([...(person.name as string)].length).toBeLessThanOrEqual(8);
+    expect(Number.isInteger(person.age) && (person.age as number) <= 120).toBe(true);
+    expect(Array.isArray(person.tags) && (person.tags as unknown[]).length <= 2).toBe(true);
+    const object = JSON.parse(text('rf-object')) as unknown;
+    expect(typeof object === 'object' && object !== null && !Array.isArray(object)).toBe(true);
+    const { age } = JSON.parse(text('schema')) as { age: number };
+    expect(Number.isInteger(age) && age >= 0 && age <= 99).toBe(true);
+    expect(text('grammar')).toMatch(/^(yes|no|maybe [a-z]{2,4})$/);
+    expect(text('regex')).toMatch(/^[A-Z]{2}-[0-9]{3}$/);
+    expect(['happy', 'sad', 'so-so']).toContain(text('choice'));
+
+    // {"type": "text"} is no constraint: the same text as without it.
+    const engine = await InferenceEngine.create({ model, log: false, executor: 'reference' });
+    const plain = await engine.generate('x', { maxTokens: 5, temperature: 0 }).result;
+    await engine.close();
+    expect(got.get('rf-text')).toMatchObject({ text: plain.text });
+
+    expect(got.get('two')).toEqual({
+      id: 'two',
+      line: 8,
+      error:
+        'give at most one of response_format, json_schema, grammar, regex and choice, got grammar and regex',
+    });
+    expect(got.get('uncompilable')).toEqual({
+      id: 'uncompilable',
+      line: 9,
+      error:
+        'grammar: the grammar does not compile: EBNF parser error at line 1, column 10: Rule "foo" is not defined',
+    });
+    expect(got.get('unique')).toEqual({
+      id: 'unique',
+      line: 10,
+      error:
+        'response_format.json_schema.schema: the grammar engine does not enforce uniqueItems ' +
+        '(at #/uniqueItems); leave it out or check it after generation',
+    });
+    expect(got.get('bad-regex')).toMatchObject({
+      line: 11,
+      error: expect.stringMatching(/^regex: the regex does not compile: /),
+    });
+    expect(got.get('bad-choice')).toMatchObject({
+      line: 12,
+      error: expect.stringMatching(/^choice: .*expected array/),
+    });
+  });
+
   it('fails in one line on a missing input file, or an output that is the input', async () => {
     const missing = await runXinfer(['batch', '-m', model, '-i', join(dir, 'no.jsonl'), '-o', 'x']);
     expect(missing.exitCode).toBe(1);

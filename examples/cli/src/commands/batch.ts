@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, truncate } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { TokenBatcher } from '@x/batcher';
-import { type InferenceEngine, resolveGenerationParams } from '@x/engine';
+import { type Constraint, type InferenceEngine, resolveGenerationParams } from '@x/engine';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import {
@@ -12,6 +12,7 @@ import {
   isBatchRequest,
   parseBatchLine,
 } from '../batch-jsonl.js';
+import { constraintErrorLine } from '../constraints.js';
 import { CliUsageError, cannotRead, errorMessage } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { modelOption } from '../model-path.js';
@@ -128,14 +129,21 @@ Examples:
 Input, one JSON object a line (blank lines are skipped):
   {"id": "a", "prompt": "In the beginning"}
   {"id": 2, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 50, "temperature": 0.7, "seed": 1}
+  {"id": 3, "prompt": "Ada, 36:", "response_format": {"type": "json_schema", "json_schema": {"name": "user", "schema": {"type": "object"}}}}
+
+A line may hold its output to at most one constraint: "response_format" ({"type": "json_object"},
+{"type": "json_schema", "json_schema": {"name", "schema", "strict"}} or {"type": "text"}, as
+OpenAI's), "json_schema" (a JSON Schema), "grammar" (GBNF), "regex" (a pattern) or "choice" (an
+array of strings).
 
 Output, one line per input line, in the order they finish ("line" is the input line number):
   {"id":"a","line":1,"text":"…","finish_reason":"length","usage":{"prompt_tokens":16,"completion_tokens":100,"total_tokens":116}}
   {"id":null,"line":3,"error":"not valid JSON: …"}
 
-A bad line gets an error line and the run goes on. Each result is appended as soon as it is done,
-so a run that is stopped loses only the lines in flight; run the same command again to do the
-lines without a result (error lines are retried).`,
+A bad line (a constraint that is malformed or does not compile included) gets an error line and
+the run goes on. Each result is appended as soon as it is done, so a run that is stopped loses
+only the lines in flight; run the same command again to do the lines without a result (error
+lines are retried).`,
     )
     .action(async (options: BatchOptions) => {
       const base = {
@@ -185,10 +193,27 @@ lines without a result (error lines are retried).`,
         });
         return writing;
       };
+      // One constraint compile at a time. Lines that share a constraint compile it once (the
+      // engine caches it); and xgrammar (0.1.27) loads its WebAssembly again for each call
+      // that starts while its first load is in flight, so two kinds of constraint compiling at
+      // once on first use (a schema and a grammar in the first batch) would mix two instances
+      // ("Expected null or instance of VectorInt, got an instance of VectorInt").
+      let compiling: Promise<unknown> = Promise.resolve();
+      const prepareConstraint = (constraint: Constraint): Promise<void> => {
+        const compiled = compiling.then(() => engine.prepareConstraint(constraint));
+        compiling = compiled.catch(() => {});
+        return compiled;
+      };
       const generate = async ({ request, ids }: Prepared): Promise<BatchResult> => {
-        const { id, line } = request;
+        const { id, line, constraint } = request;
         try {
-          const result = await engine.generate(ids, { ...base, ...request.params }).result;
+          // A grammar that does not compile fails here, before the line is queued.
+          if (constraint) await prepareConstraint(constraint.constraint);
+          const result = await engine.generate(ids, {
+            ...base,
+            ...request.params,
+            constraint: constraint?.constraint,
+          }).result;
           return {
             id,
             line,
@@ -201,7 +226,8 @@ lines without a result (error lines are retried).`,
             },
           };
         } catch (error) {
-          return { id, line, error: errorMessage(error) };
+          const reason = constraint && constraintErrorLine(error, constraint);
+          return { id, line, error: reason ?? errorMessage(error) };
         }
       };
       // Each batch goes to the engine at once (it batches their steps) and is awaited whole;

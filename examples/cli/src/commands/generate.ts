@@ -1,5 +1,11 @@
 import { resolveGenerationParams } from '@x/engine';
 import { Command, Option } from 'commander';
+import {
+  type ConstraintCliOptions,
+  constraintFromOptions,
+  constraintOptions,
+  prepareConstraint,
+} from '../constraints.js';
 import type { CliIo } from '../io.js';
 import { modelOption } from '../model-path.js';
 import { openEngine } from '../open-engine.js';
@@ -14,7 +20,7 @@ import {
   threadsOption,
 } from '../options.js';
 
-interface GenerateOptions {
+interface GenerateOptions extends ConstraintCliOptions {
   model?: string;
   prompt: string;
   maxTokens: number;
@@ -30,7 +36,7 @@ interface GenerateOptions {
 
 /** `xinfer generate`: streams a continuation of a prompt through the engine. */
 export function generateCommand(io: CliIo): Command {
-  return new Command('generate')
+  const command = new Command('generate')
     .description('Continue a prompt with a model, streaming the text (greedy by default).')
     .addOption(modelOption())
     .requiredOption('-p, --prompt <text>', 'the text to continue')
@@ -46,7 +52,9 @@ export function generateCommand(io: CliIo): Command {
       [],
     )
     .addOption(executorOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption());
+  for (const option of constraintOptions()) command.addOption(option);
+  return command
     .option('--json', 'print one JSON object: prompt_ids, ids, text, finish_reason, timings')
     .addHelpText(
       'after',
@@ -55,9 +63,16 @@ Examples:
   $ xinfer generate --model SmolLM2-135M-Q8_0.gguf --prompt "The capital of France is" -n 20
   $ xinfer generate -m model.gguf --prompt "And God said" --temperature 0.8 --seed 1 --stop "."
   $ xinfer generate -m model.gguf --prompt "In the beginning" --json | jq .ids
+  $ xinfer generate -m model.gguf --prompt "A user:" --json-schema user.schema.json | jq .name
+  $ xinfer generate -m model.gguf --prompt "Ada, 36:" -j '{"type": "object", "properties": {"age": {"type": "integer"}}}'
+  $ xinfer generate -m model.gguf --prompt "Is it safe?" --grammar 'root ::= "yes" | "no"'
+  $ xinfer generate -m model.gguf --prompt "Mood:" --choice happy --choice sad
 
 The prompt and its continuation go to stdout; one line with the executor, tokens, decode tok/s and
-time to first token goes to stderr.`,
+time to first token goes to stderr. With a constraint (-j/--json-schema, --json-object, --grammar,
+--grammar-file, --regex, --choice; at most one) only the continuation goes to stdout, so that it
+is the JSON or text the constraint asks for (it may be incomplete when --max-tokens runs out
+first: finish reason length).`,
     )
     .action(async (options: GenerateOptions) => {
       const params = {
@@ -68,13 +83,19 @@ time to first token goes to stderr.`,
         seed: options.seed,
         stop: options.stop,
       };
-      // Bad parameters fail before a (possibly large) model is loaded.
+      // Bad parameters, constraint files and schemas fail before a (possibly large) model is
+      // loaded; a grammar that does not compile fails before anything is generated.
       resolveGenerationParams(params);
+      const constraint = constraintFromOptions(options);
       const engine = await openEngine(options);
       try {
-        const stream = engine.generate(options.prompt, params);
+        if (constraint) await prepareConstraint(engine, constraint);
+        const stream = engine.generate(options.prompt, {
+          ...params,
+          constraint: constraint?.constraint,
+        });
         if (!options.json) {
-          io.out(options.prompt);
+          if (!constraint) io.out(options.prompt);
           for await (const delta of stream) io.out(delta.text);
           io.out('\n');
         }
@@ -100,7 +121,11 @@ time to first token goes to stderr.`,
           io.err(
             `xinfer: ${engine.info.executor}: ${result.usage.completionTokens} tokens, ` +
               `${timings.decodeTokPerSec.toFixed(1)} tok/s, first token after ` +
-              `${timings.ttftMs.toFixed(0)} ms (${result.finishReason})\n`,
+              `${timings.ttftMs.toFixed(0)} ms (${result.finishReason})` +
+              (constraint && result.finishReason === 'length'
+                ? '; the output may be incomplete: it stopped at --max-tokens'
+                : '') +
+              '\n',
           );
         }
       } finally {

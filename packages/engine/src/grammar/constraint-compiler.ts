@@ -209,6 +209,7 @@ export class ConstraintCompiler {
     if (context) return context;
     context = (async () => {
       const loaded = await this.load();
+      await loaded.ready;
       const { tokenizer, vocabSize } = this.vocabulary;
       const size = Math.min(tokenizer.vocabSize, vocabSize);
       const vocab: string[] = new Array(size);

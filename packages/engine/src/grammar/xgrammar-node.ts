@@ -6,7 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { fatalMessage, type LoadedXGrammar, xgrammarExports } from './xgrammar.js';
+import {
+  fatalMessage,
+  initializeXGrammar,
+  type LoadedXGrammar,
+  xgrammarExports,
+} from './xgrammar.js';
 
 let loaded: LoadedXGrammar | undefined;
 
@@ -51,6 +56,7 @@ export function loadXGrammarNode(): LoadedXGrammar {
   let chain: Promise<unknown> = Promise.resolve();
   loaded = {
     xgrammar,
+    ready: initializeXGrammar(xgrammar),
     capture<T>(fn: () => Promise<T>): Promise<T> {
       // One capture at a time, so that lines printed belong to the call that printed them.
       const run = chain.then(async () => {

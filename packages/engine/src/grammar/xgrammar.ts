@@ -26,6 +26,19 @@ export interface LoadedXGrammar {
    * while it ran (its `[FATAL]` lines), else the error's own message.
    */
   capture<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Settles once xgrammar's WebAssembly is instantiated. Await it before concurrent calls:
+   * xgrammar 0.1.27 instantiates on first use, and two first uses at once instantiate it twice,
+   * after which objects of one instance fail in the other ("Expected null or instance of
+   * VectorInt, got an instance of VectorInt").
+   */
+  ready: Promise<void>;
+}
+
+/** Instantiates xgrammar's WebAssembly with one small call. */
+export async function initializeXGrammar(xgrammar: XGrammar): Promise<void> {
+  const info = await xgrammar.TokenizerInfo.createTokenizerInfo(['a'], 'raw', false, 1);
+  info.dispose();
 }
 
 /** The exports of the UMD bundle, however a bundler or loader presented them. */

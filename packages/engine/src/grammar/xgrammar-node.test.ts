@@ -1,0 +1,59 @@
+// The xgrammar loader: its first use from several constraints at once (xgrammar 0.1.27 would
+// instantiate its WebAssembly twice), and the reasons it prints for bad grammars.
+import { describe, expect, it } from 'vitest';
+import { InferenceEngine } from '../index.js';
+import { tinyModel } from '../test-fixtures.js';
+import { fatalMessage } from './xgrammar.js';
+
+describe('loading xgrammar', () => {
+  it('compiles constraints of every kind at once on first use, in a fresh process', async () => {
+    const engine = await InferenceEngine.create({
+      model: await tinyModel(),
+      executor: 'reference',
+      maxNumBlocks: 64,
+      kvCacheMemoryMb: 16,
+      log: false,
+    });
+    try {
+      const constraints = [
+        { type: 'json_schema', schema: { type: 'integer', minimum: 0, maximum: 9 } },
+        { type: 'grammar', grammar: 'root ::= "a" | "b"' },
+        { type: 'regex', pattern: '[0-9]{2}' },
+        { type: 'json_object', whitespace: 'pretty' },
+      ] as const;
+      await Promise.all(constraints.map((c) => engine.prepareConstraint(c)));
+      const results = await Promise.all(
+        constraints.map(
+          (constraint) =>
+            engine.generate('x', {
+              constraint,
+              maxTokens: 40,
+              temperature: 0,
+              logitBias: new Map([[125, 8]]),
+            }).result,
+        ),
+      );
+      expect(results[0]!.text).toMatch(/^[0-9]$/);
+      expect(results[1]!.text).toMatch(/^[ab]$/);
+      expect(results[2]!.text).toMatch(/^[0-9]{2}$/);
+      expect(typeof JSON.parse(results[3]!.text)).toBe('object');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("keeps xgrammar's reason and drops the file, line and abort noise", () => {
+    expect(
+      fatalMessage([
+        '[FATAL] /Users/x/xgrammar/cpp/grammar_parser.cc:552: EBNF parser error at line 1, column 10: Rule "foo" is not defined',
+        'Aborted()',
+      ]),
+    ).toBe('EBNF parser error at line 1, column 10: Rule "foo" is not defined');
+    expect(
+      fatalMessage([
+        '[FATAL] /a/json_schema_converter.cc:3460: Check failed: (err.empty()) is false: Failed to parse JSON: syntax error',
+      ]),
+    ).toBe('Failed to parse JSON: syntax error');
+    expect(fatalMessage(['Aborted()'])).toBeUndefined();
+  });
+});
