@@ -22,6 +22,7 @@ const ALLOWED = {
 const TEST_ONLY = {
   'demo-model': ['model'],
   'cpu-wasm': ['demo-model'],
+  engine: ['demo-model'],
 };
 const PACKAGES = Object.keys(ALLOWED);
 const APPS = ['server', 'cli', 'browser-demo'];

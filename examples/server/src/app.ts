@@ -14,7 +14,7 @@ import {
   type GenerationStream,
   type InferenceEngine,
 } from '@x/engine';
-import type { ChatMessage } from '@x/model';
+import type { ChatMessage, ToolCallEvent, ToolCallFormat } from '@x/model';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
@@ -32,6 +32,15 @@ import {
 } from './openai.js';
 import { chatCompletionRequest, completionRequest } from './schemas.js';
 import { prepareConstraint, requestedConstraint } from './structured-output.js';
+import {
+  endEvents,
+  requestedToolUse,
+  ToolCallCollector,
+  templateToolCalls,
+  toChatTools,
+  toolCallParser,
+  toolDeltas,
+} from './tools.js';
 
 /** Where SSE events go: a Node socket, or Hono's stream elsewhere. */
 interface SseSink {
@@ -249,6 +258,8 @@ export function createApp(options: AppOptions): ServerApp {
     includeUsage: boolean;
     /** Legacy completions' `echo`: the prompt text before each choice's text. */
     echo: string[] | undefined;
+    /** Chat with tools: the format the model writes calls in, parsed into `tool_calls`. */
+    toolFormat: ToolCallFormat | undefined;
   }
 
   async function answer(c: Context, req: Choices): Promise<Response> {
@@ -285,9 +296,8 @@ export function createApp(options: AppOptions): ServerApp {
             req.kind === 'chat'
               ? {
                   index,
-                  message: { role: 'assistant', content: r.text },
+                  ...chatMessage(r, req.toolFormat),
                   logprobs: r.logprobs ? chatLogprobs(tokenizer, r.tokenIds, r.logprobs) : null,
-                  finish_reason: r.finishReason,
                 }
               : {
                   index,
@@ -337,6 +347,22 @@ export function createApp(options: AppOptions): ServerApp {
               await chunk({ index, text: req.echo[index], logprobs: null, finish_reason: null });
             }
             let offset = req.echo?.[index]?.length ?? 0;
+            // With tools, text goes through the family's parser: calls become tool_calls deltas.
+            const parser = req.toolFormat ? toolCallParser(req.toolFormat) : undefined;
+            let calls = 0;
+            const sendTools = async (events: ToolCallEvent[], logprobs: unknown) => {
+              const deltas = toolDeltas(events);
+              calls += events.filter((e) => e.type === 'tool_call_start').length;
+              if (deltas.length === 0 && logprobs) deltas.push({ content: '' });
+              for (const [k, d] of deltas.entries()) {
+                await chunk({
+                  index,
+                  delta: d,
+                  logprobs: k === 0 ? logprobs : null,
+                  finish_reason: null,
+                });
+              }
+            };
             const result = await consume(stream, startedAt, async (delta) => {
               const logprobs = delta.logprobs
                 ? req.kind === 'chat'
@@ -344,6 +370,10 @@ export function createApp(options: AppOptions): ServerApp {
                   : completionLogprobs(tokenizer, delta.tokenIds, delta.logprobs, offset)
                 : null;
               offset += delta.text.length;
+              if (parser) {
+                await sendTools(parser.push(delta.text), logprobs);
+                return;
+              }
               if (delta.text === '' && !logprobs) return;
               await chunk(
                 req.kind === 'chat'
@@ -351,9 +381,12 @@ export function createApp(options: AppOptions): ServerApp {
                   : { index, text: delta.text, logprobs, finish_reason: null },
               );
             });
+            if (parser) await sendTools(endEvents(parser), null);
+            const finishReason =
+              calls > 0 && result.finishReason === 'stop' ? 'tool_calls' : result.finishReason;
             await chunk(
               req.kind === 'chat'
-                ? { index, delta: {}, logprobs: null, finish_reason: result.finishReason }
+                ? { index, delta: {}, logprobs: null, finish_reason: finishReason }
                 : { index, text: '', logprobs: null, finish_reason: result.finishReason },
             );
             return result;
@@ -425,21 +458,44 @@ export function createApp(options: AppOptions): ServerApp {
   app.post('/v1/chat/completions', async (c) => {
     const body = await parseBody(c, chatCompletionRequest);
     checkModel(body.model, modelId);
-    const messages: ChatMessage[] = body.messages.map((m) => ({
+    const messages: ChatMessage[] = body.messages.map((m, i) => ({
       role: m.role === 'developer' ? 'system' : m.role,
       content:
         typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join(''),
+      ...(m.name != null ? { name: m.name } : {}),
+      ...(m.tool_calls?.length ? { tool_calls: templateToolCalls(m.tool_calls, i) } : {}),
+      ...(m.tool_call_id != null ? { tool_call_id: m.tool_call_id } : {}),
     }));
+    const toolUse = requestedToolUse(
+      body.tools,
+      body.tool_choice,
+      body.parallel_tool_calls,
+      engine.chatTemplateSource,
+    );
     let ids: number[];
     try {
-      ids = engine.encodeChatPrompt(engine.renderChat(messages));
+      const tools = body.tools?.length ? toChatTools(body.tools) : undefined;
+      ids = engine.encodeChatPrompt(engine.renderChat(messages, { tools }));
     } catch (error) {
       throw toHttpError(error, 'messages');
     }
     const n = body.n ?? 1;
     const logprobs = body.logprobs ? (body.top_logprobs ?? 0) : undefined;
     const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-    const constraint = await askedConstraint(body);
+    let constraint = await askedConstraint(body);
+    if (toolUse) {
+      if (constraint) {
+        throw new HttpError(
+          400,
+          'tools: structured output and tool calls in one request are not supported together',
+          'invalid_request_error',
+          null,
+          'tools',
+        );
+      }
+      await prepareConstraint(engine, { constraint: toolUse.constraint, field: 'tools' });
+      constraint = toolUse.constraint;
+    }
     const params = Array.from({ length: n }, (_, i) => ({
       ...generationParams(
         body,
@@ -459,6 +515,7 @@ export function createApp(options: AppOptions): ServerApp {
       stream: body.stream ?? false,
       includeUsage: body.stream_options?.include_usage ?? false,
       echo: undefined,
+      toolFormat: toolUse?.format,
     });
   });
 
@@ -499,6 +556,7 @@ export function createApp(options: AppOptions): ServerApp {
       stream: body.stream ?? false,
       includeUsage: body.stream_options?.include_usage ?? false,
       echo: body.echo ? choices.map((x) => x.text) : undefined,
+      toolFormat: undefined,
     });
   });
 
@@ -527,6 +585,29 @@ export function createApp(options: AppOptions): ServerApp {
     abortAll: (reason) => {
       for (const controller of [...controllers]) controller.abort(reason);
     },
+  };
+}
+
+/**
+ * A chat choice's `message` and `finish_reason`: with tools, the reply parsed into `content` and
+ * `tool_calls` (finish reason `tool_calls` when it ends with calls).
+ */
+function chatMessage(r: GenerationResult, format: ToolCallFormat | undefined) {
+  if (!format) {
+    return { message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason };
+  }
+  const parser = toolCallParser(format);
+  const collected = new ToolCallCollector();
+  collected.add(parser.push(r.text));
+  collected.add(endEvents(parser));
+  const called = collected.calls.length > 0;
+  return {
+    message: {
+      role: 'assistant',
+      content: called && collected.content.trim() === '' ? null : collected.content,
+      ...(called ? { tool_calls: collected.calls } : {}),
+    },
+    finish_reason: called && r.finishReason === 'stop' ? 'tool_calls' : r.finishReason,
   };
 }
 

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { structuredOutputFields } from './structured-output.js';
+import { toolCallField, toolChoiceField, toolsField } from './tools.js';
 
 // Request bodies of the OpenAI API that the server takes. Unknown fields are ignored, as OpenAI's
 // own server and vLLM do; known fields of the wrong type are a 400 naming the field, and so are
-// OpenAI fields the server does not implement (tools, suffix, best_of) unless they ask for
+// OpenAI fields the server does not implement (functions, suffix, best_of) unless they ask for
 // nothing. Structured output (OpenAI's, llama.cpp's and vLLM's fields) is read in
 // structured-output.ts. Ranges are checked by the engine's `resolveGenerationParams`, whose
 // error names the field too.
@@ -53,16 +54,20 @@ export const chatCompletionRequest = z.object({
     .array(
       z.object({
         role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-        content: z.union([z.string(), z.array(textPart)]).nullable(),
+        content: z.union([z.string(), z.array(textPart)]).nullish(),
         name: z.string().optional(),
+        // An assistant turn's calls, and the id a tool result answers.
+        tool_calls: z.array(toolCallField).nullish(),
+        tool_call_id: z.string().nullish(),
       }),
     )
     .min(1),
   max_completion_tokens: z.number().int().nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
-  tools: unsupported('tools (function calling)', isEmpty),
-  tool_choice: unsupported('tool_choice (function calling)', (v) => v === 'none'),
+  tools: toolsField,
+  tool_choice: toolChoiceField,
+  parallel_tool_calls: z.boolean().nullish(),
   functions: unsupported('functions (function calling)', isEmpty),
   function_call: unsupported('function_call (function calling)', (v) => v === 'none'),
   ...structuredOutputFields,

@@ -1,6 +1,16 @@
 // Shared by this package's tests and benchmark: a tiny model and a server over an engine.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type EngineOptions, InferenceEngine } from '@x/engine';
-import { byteLevelTokenizer, GgmlType, loadSyntheticModel, type Model } from '@x/model';
+import {
+  byteLevelTokenizer,
+  type ForwardBatch,
+  type ForwardResult,
+  GgmlType,
+  loadSyntheticModel,
+  type Model,
+  type ModelExecutor,
+} from '@x/model';
 import { type RunningServer, type ServerOptions, startServer } from './serve.js';
 
 export const CHAT_TEMPLATE =
@@ -43,5 +53,97 @@ export async function tinyServer(
     ...engineOptions,
   });
   const server = await startServer({ engine, port: 0, ...serverOptions });
+  return { server, engine };
+}
+
+/** A chat template shipped with @x/model's test fixtures (Qwen 2.5, Llama 3.2, Mistral Nemo, …). */
+export function fixtureTemplate(file: string): string {
+  return readFileSync(
+    fileURLToPath(
+      new URL(`../../../packages/model/test-fixtures/chat-templates/${file}`, import.meta.url),
+    ),
+    'utf8',
+  );
+}
+
+const templated = new Map<string, Promise<Model>>();
+
+/** The tiny model with another chat template (each loaded once). */
+export function templatedModel(chatTemplate: string): Promise<Model> {
+  let model = templated.get(chatTemplate);
+  if (!model) {
+    model = loadSyntheticModel(
+      {
+        architecture: 'llama',
+        tokenizer: byteLevelTokenizer({ chatTemplate }),
+        hiddenSize: 64,
+        intermediateSize: 128,
+        numLayers: 2,
+        numHeads: 4,
+        numKvHeads: 2,
+        // Byte-level tokens: a template that lists tools makes a prompt of a few thousand.
+        contextLength: 4096,
+        weightType: GgmlType.Q8_0,
+        logitScale: 4,
+        seed: 11,
+      },
+      'templated.gguf',
+    );
+    templated.set(chatTemplate, model);
+  }
+  return model;
+}
+
+/**
+ * An executor that writes a scripted reply: for each sequence, `reply(promptText)` spelled in the
+ * byte-level vocabulary's tokens, then end-of-sequence. It computes nothing; it lets tests drive
+ * a server through exact model outputs (a tool call in a family's format, say).
+ */
+export class ScriptedExecutor implements ModelExecutor {
+  readonly config: Model['config'];
+  readonly kvCache: ModelExecutor['kvCache'];
+  private readonly encoder = new TextEncoder();
+
+  constructor(
+    private readonly model: Model,
+    kvCache: ModelExecutor['kvCache'],
+    private readonly reply: (prompt: string) => string,
+  ) {
+    this.config = model.config;
+    this.kvCache = kvCache;
+  }
+
+  async execute(batch: ForwardBatch): Promise<ForwardResult> {
+    const tokens: number[] = [];
+    for (const s of batch.sequences) {
+      if (!s.sample) continue;
+      const prompt = this.model.tokenizer.decode(Array.from(s.promptTokenIds ?? []));
+      const script = [...this.encoder.encode(this.reply(prompt))];
+      const eos = this.model.tokenizer.eosTokenId ?? 0;
+      tokens.push(script[s.outputTokenIds?.length ?? 0] ?? eos);
+    }
+    return { tokens: Int32Array.from(tokens), logprobs: tokens.map(() => undefined) };
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+/** A server over the tiny model with `chatTemplate`, optionally scripted. */
+export async function templatedServer(
+  chatTemplate: string,
+  reply?: (prompt: string) => string,
+): Promise<{ server: RunningServer; engine: InferenceEngine }> {
+  const model = await templatedModel(chatTemplate);
+  const engine = await InferenceEngine.create({
+    model,
+    maxNumBlocks: 1024,
+    kvCacheMemoryMb: 64,
+    maxModelLen: 4096,
+    log: false,
+    ...(reply
+      ? { executor: (m, kv) => new ScriptedExecutor(m, kv, reply) }
+      : { executor: 'reference' }),
+  });
+  const server = await startServer({ engine, port: 0, modelId: 'tiny' });
   return { server, engine };
 }

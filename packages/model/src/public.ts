@@ -140,5 +140,6 @@ export {
   syntheticHfModel,
 } from './synthetic.js';
 export * from './tokenizer/index.js';
+export * from './tool-calls/index.js';
 export { validateBatch } from './validate-batch.js';
 export type { LayerWeights, ModelWeights, StoredTensor, WeightMatrix } from './weights.js';
