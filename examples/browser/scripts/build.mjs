@@ -1,5 +1,5 @@
 // Builds the demo into dist/: the page's script bundled for browsers (dist/page.js, every
-// dependency inside or in chunks beside it, the `browser` export condition picking each package's browser entry),
+// dependency inside, the `browser` export condition picking each package's browser entry),
 // index.html, the demo model file beside them, and the Node static server (dist/node/).
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -27,16 +27,10 @@ await Promise.all([
   build({
     ...common,
     entryPoints: ['src/page.ts'],
-    outdir: 'dist',
-    // xgrammar (1 MB, constrained generation only) goes in a chunk of its own, fetched when a
-    // request first has a constraint.
-    splitting: true,
-    chunkNames: '[name]-[hash]',
+    outfile: 'dist/page.js',
     platform: 'browser',
     conditions: ['browser'],
     target: ['es2022'],
-    // xgrammar's Emscripten code names these Node built-ins on paths a browser never takes.
-    external: ['module', 'url'],
   }),
   build({
     ...common,

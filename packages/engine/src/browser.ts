@@ -1,7 +1,3 @@
-// Browser entry: everything but loading a model from a path (pass a loaded Model instead).
-import { loadXGrammarBrowser } from './grammar/xgrammar-browser.js';
-import { setEnginePlatform } from './platform.js';
-
-setEnginePlatform({ loadXGrammar: loadXGrammarBrowser });
-
+// Browser entry: everything but loading a model from a path (pass a loaded Model instead) and
+// xgrammar, which a page that constrains output passes in (see `xgrammarFromModule`).
 export * from './public.js';

@@ -463,7 +463,9 @@ export class InferenceEngine {
       const load = enginePlatform().loadXGrammar;
       if (!load) {
         throw new EngineError(
-          'constrained generation needs xgrammar, and this entry point has no loader for it',
+          'constrained generation needs xgrammar, and this entry point has no loader for it: ' +
+            'in a browser, call setEnginePlatform({ loadXGrammar: () => ' +
+            "xgrammarFromModule(import('@mlc-ai/web-xgrammar')) })",
           'ENGINE_REQUEST_REJECTED',
         );
       }

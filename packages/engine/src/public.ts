@@ -48,6 +48,8 @@ export {
   type ConstraintMatcher,
   type ConstraintVocabulary,
 } from './grammar/constraint-compiler.js';
+export type { LoadedXGrammar } from './grammar/xgrammar.js';
+export { xgrammarFromModule } from './grammar/xgrammar-module.js';
 export { type KvCachePlan, planKvCache } from './kv-plan.js';
 export { type EngineMetrics, LATENCY_WINDOW, type LatencyPercentiles } from './metrics.js';
 export { type EnginePlatform, setEnginePlatform } from './platform.js';

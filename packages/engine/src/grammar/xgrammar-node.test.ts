@@ -57,3 +57,20 @@ describe('loading xgrammar', () => {
     expect(fatalMessage(['Aborted()'])).toBeUndefined();
   });
 });
+
+describe('xgrammarFromModule (how a browser page passes xgrammar in)', () => {
+  it('makes a grammar engine from the module’s exports, default export included', async () => {
+    const { loadXGrammarNode } = await import('./xgrammar-node.js');
+    const { xgrammarFromModule } = await import('./xgrammar-module.js');
+    const { xgrammar } = loadXGrammarNode();
+    for (const mod of [xgrammar, { default: xgrammar }]) {
+      const loaded = await xgrammarFromModule(Promise.resolve(mod));
+      await loaded.ready;
+      expect(loaded.xgrammar.GrammarCompiler).toBe(xgrammar.GrammarCompiler);
+      await expect(
+        loaded.capture(() => Promise.reject(new Error('Aborted(). Build with…'))),
+      ).rejects.toThrow(/xgrammar rejected it/);
+    }
+    await expect(xgrammarFromModule({})).rejects.toThrow(/did not export GrammarCompiler/);
+  });
+});
