@@ -6,6 +6,7 @@ import {
   SamplingParamsError,
   sampleLogits,
   seededUniform,
+  sortDescending,
   tokenAllowed,
   validateSamplingParams,
 } from './sampling.js';
@@ -222,6 +223,30 @@ describe('allowedTokens (a token mask)', () => {
           const allowed = ((mask[i >> 5]! >>> (i & 31)) & 1) === 1;
           expect(x[i], `n ${n}, token ${i}`).toBe(allowed ? i : Number.NEGATIVE_INFINITY);
         }
+      }
+    }
+  });
+
+  it('sorts ids by descending value, ties by id, as the comparator does (±0, infinities, ties)', () => {
+    let state = 99;
+    const random = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
+    const specials = [0, -0, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 1.5, -1.5];
+    for (const n of [1, 2, 17, 500, 3000]) {
+      for (let trial = 0; trial < 10; trial++) {
+        const values = Float32Array.from({ length: n }, () =>
+          random() < 0.3
+            ? (specials[Math.floor(random() * specials.length)] as number)
+            : Math.round((random() - 0.5) * 40) / 4,
+        );
+        const ids = Int32Array.from({ length: n }, (_, i) => i);
+        const expected = [...ids].sort(
+          (a, b) => (values[b] as number) - (values[a] as number) || a - b,
+        );
+        // The comparator leaves equal infinities to the id order, as NaN || a - b does.
+        expect([...sortDescending(values, ids)], `n ${n}`).toEqual(expected);
       }
     }
   });
