@@ -1,24 +1,10 @@
-import type { InferenceEngine } from '@x/engine';
 import fc from 'fast-check';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from './serve.js';
+import { describe, expect, it } from 'vitest';
 import { startServer } from './serve.js';
-import { tinyServer } from './test-helpers.js';
+import { serversClosedAfterEach, tinyServer } from './test-helpers.js';
 
-let running: Array<{ server: RunningServer; engine: InferenceEngine }> = [];
-async function serve(...args: Parameters<typeof tinyServer>) {
-  const s = await tinyServer(...args);
-  running.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const { server, engine } of running) {
-    await server.close();
-    await engine.close();
-  }
-  running = [];
-});
+const serve = serversClosedAfterEach(tinyServer);
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, {

@@ -1,25 +1,11 @@
 // Structured output over HTTP: OpenAI's response_format through the unmodified openai client,
 // streamed and not; llama.cpp's grammar/json_schema and vLLM's guided_*/structured_outputs on
 // both endpoints; every bad or conflicting field a 400 naming it, nothing queued.
-import type { InferenceEngine } from '@x/engine';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from './serve.js';
-import { tinyServer } from './test-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { serversClosedAfterEach, tinyServer } from './test-helpers.js';
 
-let running: Array<{ server: RunningServer; engine: InferenceEngine }> = [];
-async function serve() {
-  const s = await tinyServer();
-  running.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const { server, engine } of running) {
-    await server.close();
-    await engine.close();
-  }
-  running = [];
-});
+const serve = serversClosedAfterEach(() => tinyServer());
 
 const post = (url: string, body: unknown) =>
   fetch(url, {
@@ -55,6 +41,12 @@ function expectPerson(text: string) {
   expect(Number.isInteger(value.age) && value.age >= 0 && value.age <= 120).toBe(true);
   expect(['admin', 'user']).toContain(value.role);
 }
+
+/** Both endpoints, with the prompt field each takes. */
+const ENDPOINTS = [
+  ['chat/completions', { messages: [{ role: 'user', content: 'x' }] }],
+  ['completions', { prompt: 'x' }],
+] as const;
 
 // A tiny random model does not close strings by itself: favour `"` and `}` as a trained one would.
 const closing = { '34': 4, '125': 4 };
@@ -186,10 +178,7 @@ describe("llama.cpp's and vLLM's structured-output fields", () => {
   ];
   it.each(cases)('%s constrains chat and completions', async (_, fields, check) => {
     const { server, engine } = await serve();
-    for (const [path, body] of [
-      ['chat/completions', { messages: [{ role: 'user', content: 'x' }] }],
-      ['completions', { prompt: 'x' }],
-    ] as const) {
+    for (const [path, body] of ENDPOINTS) {
       const response = await post(`${server.url}/v1/${path}`, {
         model: 'tiny',
         max_tokens: 150,
@@ -284,10 +273,7 @@ describe("llama.cpp's and vLLM's structured-output fields", () => {
   ];
   it.each(bad)('%s is a 400 naming the field', async (_, fields, param, message) => {
     const { server, engine } = await serve();
-    for (const [path, body] of [
-      ['chat/completions', { messages: [{ role: 'user', content: 'x' }] }],
-      ['completions', { prompt: 'x' }],
-    ] as const) {
+    for (const [path, body] of ENDPOINTS) {
       const response = await post(`${server.url}/v1/${path}`, {
         model: 'tiny',
         ...body,

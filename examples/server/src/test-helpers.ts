@@ -11,6 +11,7 @@ import {
   type Model,
   type ModelExecutor,
 } from '@x/model';
+import { afterEach } from 'vitest';
 import { type RunningServer, type ServerOptions, startServer } from './serve.js';
 
 export const CHAT_TEMPLATE =
@@ -146,4 +147,26 @@ export async function templatedServer(
   });
   const server = await startServer({ engine, port: 0, modelId: 'tiny' });
   return { server, engine };
+}
+
+/**
+ * A test file's server starter: each server it starts (and its engine) is closed after each test.
+ * Call it at the top level of the file.
+ */
+export function serversClosedAfterEach<A extends unknown[]>(
+  start: (...args: A) => Promise<{ server: RunningServer; engine: InferenceEngine }>,
+): (...args: A) => Promise<{ server: RunningServer; engine: InferenceEngine }> {
+  let running: Array<{ server: RunningServer; engine: InferenceEngine }> = [];
+  afterEach(async () => {
+    for (const { server, engine } of running) {
+      await server.close();
+      await engine.close();
+    }
+    running = [];
+  });
+  return async (...args: A) => {
+    const started = await start(...args);
+    running.push(started);
+    return started;
+  };
 }

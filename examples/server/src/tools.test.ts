@@ -3,27 +3,13 @@
 // the function's schema, parallel calls, streamed tool_calls deltas (id and name first, then
 // argument fragments, nothing leaked into content), tool results rendered back through the
 // template, and the agent example's loop.
-import type { InferenceEngine } from '@x/engine';
 import OpenAI from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs example script without types
 import { runAgent, TOOLS } from '../agent/agent.mjs';
-import type { RunningServer } from './serve.js';
-import { fixtureTemplate, templatedServer } from './test-helpers.js';
+import { fixtureTemplate, serversClosedAfterEach, templatedServer } from './test-helpers.js';
 
-let running: Array<{ server: RunningServer; engine: InferenceEngine }> = [];
-async function serve(...args: Parameters<typeof templatedServer>) {
-  const s = await templatedServer(...args);
-  running.push(s);
-  return s;
-}
-afterEach(async () => {
-  for (const { server, engine } of running) {
-    await server.close();
-    await engine.close();
-  }
-  running = [];
-});
+const serve = serversClosedAfterEach(templatedServer);
 
 const tools: OpenAI.ChatCompletionTool[] = [
   {
