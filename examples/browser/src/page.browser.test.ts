@@ -69,7 +69,11 @@ interface PageRun {
 }
 
 /** Opens the page with `query` (autostart, the prompt, max_tokens) and waits for done or error. */
-async function runPage(server: StaticServer, query: string): Promise<PageRun> {
+async function runPage(
+  server: StaticServer,
+  query: string,
+  maxTokens = MAX_TOKENS,
+): Promise<PageRun> {
   const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
@@ -93,7 +97,7 @@ async function runPage(server: StaticServer, query: string): Promise<PageRun> {
   });
   const params = new URLSearchParams(query);
   params.set('prompt', PROMPT);
-  params.set('max_tokens', String(MAX_TOKENS));
+  params.set('max_tokens', String(maxTokens));
   params.set('autostart', '1');
   await page.goto(`${server.url}?${params}`);
   await page.waitForFunction(
@@ -219,6 +223,39 @@ describe('the browser demo page, in Chromium', () => {
     expect(webgpu.notes.join('\n')).toContain('WebGPU is unavailable in this browser');
     expect(webgpu.errors).toHaveLength(1);
     expect(webgpu.errors[0]).toMatch(/^console\.error: GpuUnavailableError/);
+  });
+
+  it('holds the output to a JSON Schema or a GBNF grammar (xgrammar fetched as its own chunk)', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        name: { enum: ['Moses', 'Aaron', 'David'] },
+        verse: { type: 'integer', minimum: 1, maximum: 50 },
+      },
+      required: ['name', 'verse'],
+    };
+    // JSON is a token a character or two in the demo's vocabulary: room for all of it.
+    const json = await runPage(
+      isolatedServer,
+      `executor=cpu&json_schema=${encodeURIComponent(JSON.stringify(schema))}`,
+      80,
+    );
+    expect(json.error).toBe('');
+    expect(json.errors).toEqual([]);
+    expect(json.state).toBe('done');
+    const value = JSON.parse(json.output);
+    expect(Object.keys(value)).toEqual(['name', 'verse']);
+    expect(['Moses', 'Aaron', 'David']).toContain(value.name);
+    expect(value.verse >= 1 && value.verse <= 50 && Number.isInteger(value.verse)).toBe(true);
+    await json.page.close();
+    const gbnf = await runPage(
+      plainServer,
+      `executor=cpu&grammar=${encodeURIComponent('root ::= ("yea" | "nay") ", " [a-z]{2,5}')}`,
+      80,
+    );
+    expect(gbnf.error).toBe('');
+    expect(gbnf.output).toMatch(/^(yea|nay), [a-z]{2,5}$/);
+    await gbnf.page.close();
   });
 
   it('shows a bad address setting as an error in the page', async () => {

@@ -3,14 +3,20 @@
 // greedy continuation of a prompt into the page token by token.
 //
 // Address parameters: executor=cpu|webgpu|auto (default auto), threads=N (CPU executor),
-// prompt=..., max_tokens=N, autostart=1 (generate once the engine is ready; for tests and links).
+// prompt=..., max_tokens=N, autostart=1 (generate once the engine is ready; for tests and links),
+// json_schema=<JSON Schema> or grammar=<GBNF> (the output held to it; xgrammar, a chunk of its
+// own, is fetched the first time).
 //
 // What it reports, for people and for tests: #status (text, and data-state = loading | ready |
 // generating | done | error, data-executor, data-threads, data-isolated), #notes (the engine's
 // log lines, such as WebGPU being unavailable and the CPU executor running instead), #output (the
 // generated text only), #error (any error, never swallowed).
 import { demoModelInfo } from '@x/demo-model';
-import { InferenceEngine } from '@x/engine';
+import { type Constraint, InferenceEngine, setEnginePlatform, xgrammarFromModule } from '@x/engine';
+
+// The grammar engine, imported only when a request has a constraint.
+setEnginePlatform({ loadXGrammar: () => xgrammarFromModule(import('@mlc-ai/web-xgrammar')) });
+
 import { blobSource, loadGgufModel } from '@x/model';
 
 type State = 'loading' | 'ready' | 'generating' | 'done' | 'error';
@@ -90,8 +96,26 @@ function readSettings(params: URLSearchParams) {
     prompt: params.get('prompt') ?? DEFAULT_PROMPT,
     maxTokens,
     autostart: params.get('autostart') === '1',
+    constraint: readConstraint(params),
   };
 }
+
+/** `json_schema` or `grammar` from the address, or none. */
+function readConstraint(params: URLSearchParams): Constraint | undefined {
+  const schema = params.get('json_schema');
+  const grammar = params.get('grammar');
+  if (schema !== null && grammar !== null) throw new Error('give json_schema or grammar, not both');
+  if (grammar !== null) return { type: 'grammar', grammar };
+  if (schema === null) return undefined;
+  try {
+    return { type: 'json_schema', schema: JSON.parse(schema) };
+  } catch (error) {
+    throw new Error(`json_schema is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** What the address asked the output to match; set once the settings are read. */
+let constraint: Constraint | undefined;
 
 async function loadEngine(executor: ExecutorChoice, threads: number | undefined) {
   setState('loading', `Downloading ${demoModelInfo.name} (${demoModelInfo.file})…`);
@@ -115,7 +139,7 @@ async function generate(engine: InferenceEngine, prompt: string, maxTokens: numb
   ui.output.textContent = '';
   ui.stats.textContent = '';
   setState('generating', `Generating on ${describe(engine)}…`);
-  const stream = engine.generate(prompt, { temperature: 0, maxTokens });
+  const stream = engine.generate(prompt, { temperature: 0, maxTokens, constraint });
   let text = '';
   for await (const delta of stream) {
     text += delta.text;
@@ -146,6 +170,7 @@ function describe(engine: InferenceEngine): string {
 
 async function main(): Promise<void> {
   const settings = readSettings(new URLSearchParams(location.search));
+  constraint = settings.constraint;
   ui.executorSelect.value = settings.executor;
   if (settings.threads !== undefined) ui.threadsInput.value = String(settings.threads);
   ui.prompt.value = settings.prompt;
