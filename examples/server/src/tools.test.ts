@@ -1,8 +1,9 @@
 // Tool calling over HTTP through the unmodified openai client, for each family's format (Hermes/
-// Qwen <tool_call>, Llama 3 JSON, Mistral [TOOL_CALLS]): forced calls whose arguments hold to
+// Qwen <tool_call>, Llama 3 JSON, Mistral [TOOL_CALLS], Phi-4-mini <|tool_call|>): forced calls whose arguments hold to
 // the function's schema, parallel calls, streamed tool_calls deltas (id and name first, then
 // argument fragments, nothing leaked into content), tool results rendered back through the
 // template, and the agent example's loop.
+import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs example script without types
@@ -81,6 +82,25 @@ const FAMILIES = [
     // Mistral's templates take ids of 9 letters and digits, and the server makes them so.
     callId: 'abcdefghi',
   },
+  {
+    name: 'Phi-4-mini (<|tool_call|>)',
+    template: 'llama-cpp-microsoft-Phi-4-mini-instruct.jinja',
+    // llama.cpp's template, kept with @x/model's tool-call fixtures. It loops over every message's
+    // tool_calls, which @huggingface/jinja refuses when a message has none (Python's Jinja loops
+    // over nothing), so the loop is given `or []` here.
+    templateSource: readFileSync(
+      new URL(
+        '../../../packages/model/src/tool-calls/fixtures/llama-cpp-microsoft-Phi-4-mini-instruct.jinja',
+        import.meta.url,
+      ),
+      'utf8',
+    ).replace('in message.tool_calls', 'in (message.tool_calls or [])'),
+    parallel:
+      'Let me check.<|tool_call|>{"name": "add", "arguments": {"a": 2, "b": 3}}<|/tool_call|>' +
+      '<|tool_call|>{"name": "get_weather", "arguments": {"city": "Oslo"}}<|/tool_call|>',
+    content: 'Let me check.',
+    callId: 'call_abcdefghijklmnopqrstuvwx',
+  },
 ] as const;
 
 /** Reads a streamed reply: content, calls assembled from deltas, finish reason, and checks order. */
@@ -109,7 +129,8 @@ async function readStream(stream: AsyncIterable<OpenAI.ChatCompletionChunk>) {
 }
 
 describe.each(FAMILIES)('tool calls in the $name format', (family) => {
-  const template = fixtureTemplate(family.template);
+  const template =
+    'templateSource' in family ? family.templateSource : fixtureTemplate(family.template);
 
   it('forced by tool_choice (required, then a named function), arguments valid, streamed and not', async () => {
     const { server, engine } = await serve(template);

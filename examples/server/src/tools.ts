@@ -91,7 +91,8 @@ export function requestedToolUse(
     throw new HttpError(
       400,
       "tools: this model's chat template writes no tool-call format this server reads " +
-        '(Hermes/Qwen <tool_call>, Llama 3 JSON, Mistral [TOOL_CALLS]); set a chat template ' +
+        '(Hermes/Qwen <tool_call>, Llama 3 JSON, Mistral [TOOL_CALLS], Phi-4-mini <|tool_call|>); ' +
+        'set a chat template ' +
         'that does with --chat-template',
       'invalid_request_error',
       null,

