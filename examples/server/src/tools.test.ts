@@ -335,6 +335,27 @@ describe('tool requests the server refuses (400 naming the field)', () => {
       'tools.0.function.name',
       /letters, digits/,
     ],
+    [
+      'parameters with a keyword the grammar engine would not enforce',
+      'Qwen-Qwen2.5-7B-Instruct.jinja',
+      {
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'f',
+              parameters: {
+                type: 'object',
+                properties: { xs: { type: 'array', uniqueItems: true } },
+              },
+            },
+          },
+        ],
+        tool_choice: 'required',
+      },
+      'tools',
+      /does not enforce uniqueItems \(at #\/properties\/xs\/uniqueItems\)/,
+    ],
   ];
   it.each(cases)('%s', async (_, template, fields, param, message) => {
     const { server, engine } = await serve(fixtureTemplate(template));

@@ -143,11 +143,33 @@ export function constraintProblem(value: unknown): string | undefined {
         return `structural_tag: structuralTag must be an object, got ${describe(tag)}`;
       }
       const long = tooLong(JSON.stringify(tag));
-      return long ? `structural_tag: the structural tag ${long}` : undefined;
+      if (long) return `structural_tag: the structural tag ${long}`;
+      // The schemas inside (a tool's parameters) are held to the same rule as json_schema's.
+      for (const [path, schema] of tagSchemas(tag, '')) {
+        const unsupported = unsupportedSchemaFeature(schema);
+        if (unsupported) {
+          return `structural_tag: the grammar engine does not enforce ${unsupported} in the schema at ${path || '/'}`;
+        }
+      }
+      return undefined;
     }
     default:
       return `type must be one of ${CONSTRAINT_TYPES.join(', ')}, got ${describe(c.type)}`;
   }
+}
+
+/** The JSON Schemas inside a structural tag (`json_schema` and `qwen_xml_parameter` formats), with where. */
+function tagSchemas(value: unknown, path: string): Array<[string, unknown]> {
+  if (typeof value !== 'object' || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => tagSchemas(v, `${path}/${i}`));
+  const node = value as Record<string, unknown>;
+  if (
+    (node.type === 'json_schema' || node.type === 'qwen_xml_parameter') &&
+    'json_schema' in node
+  ) {
+    return [[`${path}/json_schema`, node.json_schema]];
+  }
+  return Object.entries(node).flatMap(([k, v]) => tagSchemas(v, `${path}/${k}`));
 }
 
 /** A string that is equal for constraints that compile to the same grammar. */

@@ -212,6 +212,22 @@ describe('constraints: errors and the grammar cache', () => {
           { type: 'json_object', whitespace: 'wide' },
           /whitespace must be one of compact, pretty, any/,
         ],
+        // The schemas inside a structural tag (a tool's parameters) too.
+        [
+          {
+            type: 'structural_tag',
+            structuralTag: {
+              type: 'structural_tag',
+              format: {
+                type: 'tag',
+                begin: '<f>',
+                end: '</f>',
+                content: { type: 'json_schema', json_schema: { type: 'array', uniqueItems: true } },
+              },
+            },
+          },
+          /does not enforce uniqueItems \(at #\/uniqueItems\) in the schema at \/format\/content\/json_schema/,
+        ],
       ];
       for (const [constraint, message] of bad) {
         expect(() => engine.generate('x', { constraint: constraint as Constraint })).toThrow(
