@@ -14,7 +14,7 @@ import {
   type GenerationStream,
   type InferenceEngine,
 } from '@x/engine';
-import type { ChatMessage, ToolCallEvent, ToolCallFormat } from '@x/model';
+import type { ChatMessage, ToolCallEvent } from '@x/model';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
@@ -34,7 +34,9 @@ import { chatCompletionRequest, completionRequest } from './schemas.js';
 import { prepareConstraint, requestedConstraint } from './structured-output.js';
 import {
   endEvents,
+  genericMessages,
   requestedToolUse,
+  type ServerToolFormat,
   ToolCallCollector,
   templateToolCalls,
   toChatTools,
@@ -259,7 +261,7 @@ export function createApp(options: AppOptions): ServerApp {
     /** Legacy completions' `echo`: the prompt text before each choice's text. */
     echo: string[] | undefined;
     /** Chat with tools: the format the model writes calls in, parsed into `tool_calls`. */
-    toolFormat: ToolCallFormat | undefined;
+    toolFormat: ServerToolFormat | undefined;
   }
 
   async function answer(c: Context, req: Choices): Promise<Response> {
@@ -475,7 +477,14 @@ export function createApp(options: AppOptions): ServerApp {
     let ids: number[];
     try {
       const tools = body.tools?.length ? toChatTools(body.tools) : undefined;
-      ids = engine.encodeChatPrompt(engine.renderChat(messages, { tools }));
+      // A template without tool calls gets the tools and the reply format in the messages.
+      ids = engine.encodeChatPrompt(
+        toolUse?.format === 'generic'
+          ? engine.renderChat(
+              genericMessages(messages, toolUse.tools, body.parallel_tool_calls ?? true),
+            )
+          : engine.renderChat(messages, { tools }),
+      );
     } catch (error) {
       throw toHttpError(error, 'messages');
     }
@@ -592,7 +601,7 @@ export function createApp(options: AppOptions): ServerApp {
  * A chat choice's `message` and `finish_reason`: with tools, the reply parsed into `content` and
  * `tool_calls` (finish reason `tool_calls` when it ends with calls).
  */
-function chatMessage(r: GenerationResult, format: ToolCallFormat | undefined) {
+function chatMessage(r: GenerationResult, format: ServerToolFormat | undefined) {
   if (!format) {
     return { message: { role: 'assistant', content: r.text }, finish_reason: r.finishReason };
   }

@@ -287,14 +287,14 @@ describe('bad input gets an OpenAI-shaped error and the right status', () => {
       { param: 'logit_bias.abc' },
     ],
     [
-      'tools (function calling)',
+      "the old API's functions (tools are taken; see tools.test.ts)",
       {
         model: 'tiny',
         messages: [{ role: 'user', content: 'x' }],
-        tools: [{ type: 'function', function: { name: 'f' } }],
+        functions: [{ name: 'f' }],
       },
       400,
-      { param: 'tools' },
+      { param: 'functions' },
     ],
   ];
   it.each(cases)('%s', async (_, body, status, error) => {

@@ -275,6 +275,70 @@ describe('the agent example (examples/server/agent/agent.mjs)', () => {
   });
 });
 
+describe('tool calls for a template that has none (Gemma 2): the generic JSON format', () => {
+  const template = fixtureTemplate('google-gemma-2-2b-it.jinja');
+
+  it('forces a call held to its schema, and reads parallel calls and answers', async () => {
+    const { server } = await serve(template);
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none' });
+    const forced = await client.chat.completions.create({
+      model: 'tiny',
+      messages: [{ role: 'user', content: 'Weather in Oslo?' }],
+      tools,
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      max_tokens: 600,
+    });
+    expect(forced.choices[0]!.finish_reason).toBe('tool_calls');
+    const call = forced.choices[0]!.message.tool_calls?.[0];
+    expect(call?.type === 'function' && call.function.name).toBe('get_weather');
+    if (call?.type === 'function') expectValidCall(call);
+  });
+
+  it('reads parallel calls, streamed and not, and a JSON answer as plain content', async () => {
+    const seen: string[] = [];
+    const { server } = await serve(template, (prompt) => {
+      seen.push(prompt);
+      return prompt.includes('Result of call')
+        ? '{"response": "It is 5."}'
+        : '{"tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 3}}, {"name": "get_weather", "arguments": {"city": "Oslo"}}]}';
+    });
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none' });
+    const request = {
+      model: 'tiny',
+      messages: [{ role: 'user' as const, content: 'Add 2 and 3.' }],
+      tools,
+    };
+    const reply = await client.chat.completions.create(request);
+    expect(reply.choices[0]!.finish_reason).toBe('tool_calls');
+    const calls = (reply.choices[0]!.message.tool_calls ?? []).flatMap((c) =>
+      c.type === 'function' ? [c] : [],
+    );
+    expect(calls.map((c) => [c.function.name, JSON.parse(c.function.arguments)])).toEqual([
+      ['add', { a: 2, b: 3 }],
+      ['get_weather', { city: 'Oslo' }],
+    ]);
+    const streamed = await readStream(
+      await client.chat.completions.create({ ...request, stream: true }),
+    );
+    expect(streamed.content).toBe('');
+    expect(streamed.calls.map((c) => c.function.name)).toEqual(['add', 'get_weather']);
+    // The tools and the reply format are in the first user turn (Gemma's template has no system).
+    expect(seen[0]).toContain('You can call these functions');
+    expect(seen[0]).toContain('"name":"get_weather"');
+    const answer = await client.chat.completions.create({
+      ...request,
+      messages: [
+        ...request.messages,
+        { role: 'assistant', content: null, tool_calls: [calls[0]!] },
+        { role: 'tool', tool_call_id: calls[0]!.id, content: '{"sum": 5}' },
+      ],
+    });
+    expect(answer.choices[0]!.message.content).toBe('It is 5.');
+    expect(answer.choices[0]!.finish_reason).toBe('stop');
+    expect(seen.at(-1)).toContain('{"tool_calls":[{"name":"add","arguments":{"a":2,"b":3}}]}');
+  });
+});
+
 describe('tool requests the server refuses (400 naming the field)', () => {
   const post = (url: string, body: unknown) =>
     fetch(url, {
@@ -297,13 +361,6 @@ describe('tool requests the server refuses (400 naming the field)', () => {
       { tools, response_format: { type: 'json_object' } },
       'tools',
       /not supported together/,
-    ],
-    [
-      'a template without a tool-call format',
-      'google-gemma-2-2b-it.jinja',
-      { tools },
-      'tools',
-      /no tool-call format/,
     ],
     [
       'tool_choice without tools',

@@ -9,6 +9,7 @@ import {
   detectToolCallFormat,
   type FunctionTool,
   namedToolStructuralTag,
+  randomCallIdSuffix,
   ToolCallError,
   type ToolCallEvent,
   type ToolCallFormat,
@@ -53,9 +54,18 @@ export const toolCallField = z.object({
 type Tools = z.infer<typeof toolsField>;
 type ToolChoice = z.infer<typeof toolChoiceField>;
 
+/**
+ * The format a reply's calls come in: a family's own, or `generic` for a template that has none
+ * (Gemma, Phi-3, the demo model): the reply is one JSON object, `{"tool_calls": [{"name",
+ * "arguments"}, …]}` (`{"tool_call": {…}}` without parallel calls) or `{"response": "…"}`, held
+ * to that by a JSON Schema and described to the model in its first user message, as llama.cpp's
+ * generic format does.
+ */
+export type ServerToolFormat = Exclude<ToolCallFormat, 'none'> | 'generic';
+
 /** How one chat request uses tools: the format its model writes calls in, and the constraint. */
 export interface ToolUse {
-  format: ToolCallFormat;
+  format: ServerToolFormat;
   tools: ChatTool[];
   constraint: Constraint;
 }
@@ -63,8 +73,7 @@ export interface ToolUse {
 /**
  * The tool use a request asks for, or undefined (no tools, or `tool_choice: "none"`: the tools are
  * still listed in the prompt, and the reply is text).
- * @throws HttpError 400 naming `tool_choice` for a function not in `tools`, or `tools` when the
- *   model's chat template has no tool-call format this server can read
+ * @throws HttpError 400 naming `tool_choice` for a function not in `tools`, or without tools
  */
 export function requestedToolUse(
   tools: Tools,
@@ -87,33 +96,35 @@ export function requestedToolUse(
   const chatTools = tools.map(toChatTool);
   if (choice === 'none') return undefined;
   const format = detectToolCallFormat(chatTemplate);
-  if (format === 'none') {
+  const named =
+    typeof choice === 'object' && choice
+      ? chatTools.find((t) => t.function.name === choice.function.name)
+      : undefined;
+  if (typeof choice === 'object' && choice && !named) {
     throw new HttpError(
       400,
-      "tools: this model's chat template writes no tool-call format this server reads " +
-        '(Hermes/Qwen <tool_call>, Llama 3 JSON, Mistral [TOOL_CALLS], Phi-4-mini <|tool_call|>); ' +
-        'set a chat template ' +
-        'that does with --chat-template',
+      `tool_choice: no function named ${JSON.stringify(choice.function.name)} in tools`,
       'invalid_request_error',
       null,
-      'tools',
+      'tool_choice',
     );
+  }
+  if (format === 'none') {
+    const schema = genericSchema(named ? [named] : chatTools, {
+      required: choice === 'required' || named !== undefined,
+      parallel: (parallel ?? true) && named === undefined,
+    });
+    return {
+      format: 'generic',
+      tools: chatTools,
+      constraint: { type: 'json_schema', schema },
+    };
   }
   const style = { mistralStyle: detectMistralToolCallStyle(chatTemplate) };
   const described = chatTools as FunctionTool[];
   let structuralTag: object;
-  if (typeof choice === 'object' && choice) {
-    const tool = chatTools.find((t) => t.function.name === choice.function.name);
-    if (!tool) {
-      throw new HttpError(
-        400,
-        `tool_choice: no function named ${JSON.stringify(choice.function.name)} in tools`,
-        'invalid_request_error',
-        null,
-        'tool_choice',
-      );
-    }
-    structuralTag = namedToolStructuralTag(format, tool as FunctionTool, style);
+  if (named) {
+    structuralTag = namedToolStructuralTag(format, named as FunctionTool, style);
   } else {
     structuralTag = toolCallStructuralTag(format, described, {
       mode: choice === 'required' ? 'required' : 'auto',
@@ -229,8 +240,130 @@ export function toolDeltas(events: readonly ToolCallEvent[]): Array<Record<strin
   return deltas;
 }
 
+/** What a reply's text becomes: content and calls, as events. */
+export interface EventParser {
+  push(text: string): ToolCallEvent[];
+  end(): ToolCallEvent[];
+}
+
+/**
+ * The generic format's JSON Schema: calls of `tools` (each `{"name": const, "arguments":
+ * parameters}`), and unless `required`, a `{"response": text}` instead.
+ */
+export function genericSchema(
+  tools: readonly ChatTool[],
+  { required, parallel }: { required: boolean; parallel: boolean },
+): Record<string, unknown> {
+  const call = {
+    anyOf: tools.map((t) => ({
+      type: 'object',
+      properties: {
+        name: { const: t.function.name },
+        arguments: t.function.parameters ?? { type: 'object' },
+      },
+      required: ['name', 'arguments'],
+      additionalProperties: false,
+    })),
+  };
+  const calls = parallel
+    ? {
+        type: 'object',
+        properties: { tool_calls: { type: 'array', items: call, minItems: 1 } },
+        required: ['tool_calls'],
+        additionalProperties: false,
+      }
+    : {
+        type: 'object',
+        properties: { tool_call: call },
+        required: ['tool_call'],
+        additionalProperties: false,
+      };
+  if (required) return calls;
+  const response = {
+    type: 'object',
+    properties: { response: { type: 'string' } },
+    required: ['response'],
+    additionalProperties: false,
+  };
+  return { anyOf: [calls, response] };
+}
+
+/**
+ * Messages for a template without tool calls: the tools and the reply format described in the
+ * first user message (every template has one; some refuse a system role), past calls written as
+ * the JSON the model would write, and tool results as user messages.
+ */
+export function genericMessages(
+  messages: readonly ChatMessage[],
+  tools: readonly ChatTool[],
+  parallel: boolean,
+): ChatMessage[] {
+  const example = parallel
+    ? '{"tool_calls": [{"name": "<function>", "arguments": {…}}]}'
+    : '{"tool_call": {"name": "<function>", "arguments": {…}}}';
+  const preamble =
+    `You can call these functions:\n${JSON.stringify(tools.map((t) => t.function))}\n` +
+    `Reply in JSON: ${example} to call functions, or {"response": "<your answer>"} to answer.\n\n`;
+  let described = false;
+  return messages.map((m) => {
+    if (m.role === 'user' && !described) {
+      described = true;
+      return { ...m, content: preamble + m.content };
+    }
+    if (m.role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length > 0) {
+      const calls = (m.tool_calls as Array<{ function: { name: string; arguments: unknown } }>).map(
+        (c) => ({ name: c.function.name, arguments: c.function.arguments }),
+      );
+      return { role: 'assistant', content: JSON.stringify({ tool_calls: calls }) };
+    }
+    if (m.role === 'tool') {
+      const id = typeof m.tool_call_id === 'string' ? ` ${m.tool_call_id}` : '';
+      return { role: 'user', content: `Result of call${id}: ${m.content}` };
+    }
+    return m;
+  });
+}
+
+/** Reads a generic-format reply once it is whole (it is one JSON object). */
+class GenericReplyParser implements EventParser {
+  private text = '';
+
+  push(text: string): ToolCallEvent[] {
+    this.text += text;
+    return [];
+  }
+
+  end(): ToolCallEvent[] {
+    let value: unknown;
+    try {
+      value = JSON.parse(this.text);
+    } catch {
+      return this.text === '' ? [] : [{ type: 'content', text: this.text }];
+    }
+    const v = value as { tool_calls?: unknown; tool_call?: unknown; response?: unknown };
+    const calls = Array.isArray(v.tool_calls) ? v.tool_calls : v.tool_call ? [v.tool_call] : [];
+    if (calls.length === 0) {
+      return [{ type: 'content', text: typeof v.response === 'string' ? v.response : this.text }];
+    }
+    return calls.flatMap((call, index) => {
+      const c = call as { name?: unknown; arguments?: unknown };
+      return [
+        {
+          type: 'tool_call_start',
+          index,
+          id: `call_${randomCallIdSuffix()}`,
+          name: String(c.name),
+        },
+        { type: 'tool_call_arguments', index, delta: JSON.stringify(c.arguments ?? {}) },
+        { type: 'tool_call_end', index },
+      ] as ToolCallEvent[];
+    });
+  }
+}
+
 /** A family's call ids: Mistral's templates take 9 letters and digits, others OpenAI's `call_…`. */
-export function toolCallParser(format: ToolCallFormat): ToolCallParser {
+export function toolCallParser(format: ServerToolFormat): EventParser {
+  if (format === 'generic') return new GenericReplyParser();
   if (format !== 'mistral') return new ToolCallParser(format);
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
   const random = () =>
@@ -243,7 +376,7 @@ export function toolCallParser(format: ToolCallFormat): ToolCallParser {
  * inside its arguments) stays as far as it got, as OpenAI returns truncated arguments with
  * finish reason `length`, rather than failing the reply.
  */
-export function endEvents(parser: ToolCallParser): ToolCallEvent[] {
+export function endEvents(parser: EventParser): ToolCallEvent[] {
   try {
     return parser.end();
   } catch (error) {
