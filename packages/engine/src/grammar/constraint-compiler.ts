@@ -84,6 +84,8 @@ export class ConstraintCompiler {
   private readonly cache = new Map<string, Promise<CompiledGrammar>>();
   private disposed = false;
   private utf8: Utf8Masks | undefined;
+  /** Each token's bytes spelled byte-level, made once for every kind of vocabulary. */
+  private spellings: string[] | undefined;
 
   constructor(
     private readonly vocabulary: ConstraintVocabulary,
@@ -97,14 +99,17 @@ export class ConstraintCompiler {
    *   with xgrammar's reason
    */
   compile(constraint: Constraint): Promise<CompiledGrammar> {
-    const problem = constraintProblem(constraint);
-    if (problem) return Promise.reject(new GenerationParamsError('constraint', problem));
-    const key = constraintKey(constraint);
-    const hit = this.cache.get(key);
-    if (hit) {
+    // A cached constraint was checked when it was first compiled: a hit is not checked again.
+    const key = keyOf(constraint);
+    const hit = key === undefined ? undefined : this.cache.get(key);
+    if (hit && key !== undefined) {
       this.cache.delete(key);
       this.cache.set(key, hit);
       return hit;
+    }
+    const problem = constraintProblem(constraint);
+    if (problem || key === undefined) {
+      return Promise.reject(new GenerationParamsError('constraint', problem ?? 'malformed'));
     }
     // A constraint that fails stays cached with its error: it is not compiled (and xgrammar not
     // aborted) again.
@@ -211,14 +216,16 @@ export class ConstraintCompiler {
       const loaded = await this.load();
       await loaded.ready;
       const { tokenizer, vocabSize } = this.vocabulary;
-      const size = Math.min(tokenizer.vocabSize, vocabSize);
-      const vocab: string[] = new Array(size);
-      for (let id = 0; id < size; id++) {
-        const bytes = tokenizer.tokenBytes(id);
-        // A token with no bytes is special to xgrammar: allowed only as a stop token.
-        const left = kind !== 'text' && hasControlByte(bytes, kind === 'json');
-        vocab[id] = left ? '' : bytesToByteLevel(bytes);
-      }
+      this.spellings ??= Array.from({ length: Math.min(tokenizer.vocabSize, vocabSize) }, (_, id) =>
+        bytesToByteLevel(tokenizer.tokenBytes(id)),
+      );
+      // A token with no bytes is special to xgrammar: allowed only as a stop token.
+      const vocab =
+        kind === 'text'
+          ? this.spellings
+          : this.spellings.map((text, id) =>
+              hasControlByte(tokenizer.tokenBytes(id), kind === 'json') ? '' : text,
+            );
       const stops = tokenizer.stopTokenIds;
       const info = await loaded.xgrammar.TokenizerInfo.createTokenizerInfo(
         vocab,
@@ -234,6 +241,15 @@ export class ConstraintCompiler {
     })();
     this.contexts.set(kind, context);
     return context;
+  }
+}
+
+/** The cache key of a constraint, or undefined when it has none (it is malformed). */
+function keyOf(constraint: Constraint): string | undefined {
+  try {
+    return constraintKey(constraint);
+  } catch {
+    return undefined; // a schema JSON cannot write (a cycle)
   }
 }
 

@@ -2,12 +2,7 @@
 // grammar engine. The engine's browser entry does not import @mlc-ai/web-xgrammar: its bundle
 // names Node built-ins (`url`, `module`) on paths a browser never takes, which some bundlers refuse,
 // and a page that never constrains output should not carry its 1 MB.
-import {
-  fatalMessage,
-  initializeXGrammar,
-  type LoadedXGrammar,
-  xgrammarExports,
-} from './xgrammar.js';
+import { fatalMessage, type LoadedXGrammar, loadedXGrammar, xgrammarExports } from './xgrammar.js';
 
 /**
  * A grammar engine for `setEnginePlatform({ loadXGrammar })` from the imported
@@ -20,23 +15,13 @@ import {
  * @throws Error when the module does not export xgrammar's classes
  */
 export async function xgrammarFromModule(mod: unknown): Promise<LoadedXGrammar> {
-  const xgrammar = xgrammarExports(await mod);
-  let chain: Promise<unknown> = Promise.resolve();
-  return {
-    xgrammar,
-    ready: initializeXGrammar(xgrammar),
-    capture<T>(fn: () => Promise<T>): Promise<T> {
-      const run = chain.then(async () => {
-        try {
-          return await fn();
-        } catch (error) {
-          // xgrammar printed its reason to the console; keep what the error says.
-          const message = (error as Error)?.message ?? String(error);
-          throw new Error(fatalMessage([message]) ?? `xgrammar rejected it (${message})`);
-        }
-      });
-      chain = run.catch(() => {});
-      return run;
-    },
-  };
+  return loadedXGrammar(xgrammarExports(await mod), async (fn) => {
+    try {
+      return await fn();
+    } catch (error) {
+      // xgrammar printed its reason to the console; keep what the error says.
+      const message = (error as Error)?.message ?? String(error);
+      throw new Error(fatalMessage([message]) ?? `xgrammar rejected it (${message})`);
+    }
+  });
 }

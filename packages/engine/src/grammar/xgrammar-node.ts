@@ -6,12 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import {
-  fatalMessage,
-  initializeXGrammar,
-  type LoadedXGrammar,
-  xgrammarExports,
-} from './xgrammar.js';
+import { fatalMessage, type LoadedXGrammar, loadedXGrammar, xgrammarExports } from './xgrammar.js';
 
 let loaded: LoadedXGrammar | undefined;
 
@@ -52,27 +47,16 @@ export function loadXGrammarNode(): LoadedXGrammar {
   );
   const importNodeModule = async () => ({ createRequire });
   factory(module.exports, module, require, file, dirname(file), quietConsole, importNodeModule);
-  const xgrammar = xgrammarExports(module.exports);
-  let chain: Promise<unknown> = Promise.resolve();
-  loaded = {
-    xgrammar,
-    ready: initializeXGrammar(xgrammar),
-    capture<T>(fn: () => Promise<T>): Promise<T> {
-      // One capture at a time, so that lines printed belong to the call that printed them.
-      const run = chain.then(async () => {
-        const lines: string[] = [];
-        sink = lines;
-        try {
-          return await fn();
-        } catch (error) {
-          throw new Error(fatalMessage(lines) ?? (error as Error)?.message ?? String(error));
-        } finally {
-          sink = undefined;
-        }
-      });
-      chain = run.catch(() => {});
-      return run;
-    },
-  };
+  loaded = loadedXGrammar(xgrammarExports(module.exports), async (fn) => {
+    const lines: string[] = [];
+    sink = lines;
+    try {
+      return await fn();
+    } catch (error) {
+      throw new Error(fatalMessage(lines) ?? (error as Error)?.message ?? String(error));
+    } finally {
+      sink = undefined;
+    }
+  });
   return loaded;
 }

@@ -35,6 +35,26 @@ export interface LoadedXGrammar {
   ready: Promise<void>;
 }
 
+/**
+ * A loaded xgrammar whose captures run one at a time (so that what xgrammar prints belongs to the
+ * call that printed it): `explain(fn)` runs one call and turns its failure into an Error.
+ */
+export function loadedXGrammar(
+  xgrammar: XGrammar,
+  explain: <T>(fn: () => Promise<T>) => Promise<T>,
+): LoadedXGrammar {
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    xgrammar,
+    ready: initializeXGrammar(xgrammar),
+    capture<T>(fn: () => Promise<T>): Promise<T> {
+      const run = chain.then(() => explain(fn));
+      chain = run.catch(() => {});
+      return run;
+    },
+  };
+}
+
 /** Instantiates xgrammar's WebAssembly with one small call. */
 export async function initializeXGrammar(xgrammar: XGrammar): Promise<void> {
   const info = await xgrammar.TokenizerInfo.createTokenizerInfo(['a'], 'raw', false, 1);
